@@ -1,0 +1,151 @@
+"""The app factory: create_app(config) builds one independent host (its own plugin manager, db, hub)."""
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import secrets
+import time
+import weakref
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from . import core_plugin, views_admin, views_auth, views_customer, views_meta, views_rep, views_ws
+from .appkeys import CONFIG, DB, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
+from .config import Config
+from .db import Database
+from .hub import Hub
+from .plugins import PluginRegistry, call_impl
+from .ratelimit import RateLimiter
+from .schema import core_migrations
+from .sites import SiteDirectory
+from .web_common import CSRF_COOKIE, site_of
+
+log = logging.getLogger("supporthost")
+HERE = Path(__file__).parent
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
+       "form-action 'self'; object-src 'none'")
+
+
+def load_secret(data_dir: Path) -> bytes:
+    path = Path(data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    if not isinstance(response, web.WebSocketResponse):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if "csrf_new" in request and not response.prepared:
+            response.set_cookie(CSRF_COOKIE, request["csrf_new"], path="/", httponly=True, samesite="Strict",
+                                secure=request.app[CONFIG].secure_cookies)
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+def _plugin_route(app: web.Application, plugin: str, handler):
+    async def guarded(request: web.Request):
+        site = site_of(request)
+        if not app[PLUGINS].is_enabled(plugin, site.disabled):
+            raise web.HTTPForbidden(text=f"The {plugin} feature is switched off for this site.")
+        result = handler(request)
+        return await result if inspect.isawaitable(result) else result
+    return guarded
+
+
+def _plugin_dir(obj) -> Path | None:
+    file = getattr(obj, "__file__", None)
+    return Path(file).parent if file else None
+
+
+def create_app(config: Config | None = None, extra_plugins=()) -> web.Application:
+    """Build the host. ``extra_plugins`` is a list of (name, module-or-object) registered after the
+    entry-point plugins (tests use it for small plugins of their own)."""
+    config = config or Config()
+    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024 * 1024)
+    app[CONFIG] = config
+    app[SECRET] = load_secret(config.data_dir)
+    db = app[DB] = Database(config.db_path)
+
+    registry = app[PLUGINS] = PluginRegistry()
+    registry.load([("session", core_plugin)], extra_plugins, entry_points=config.entry_points,
+                  only=config.only_plugins)
+    core_migrations.apply(db.sync())
+    for name in registry.active():
+        for impl in registry._impls("migrations", name):
+            try:
+                migrations = call_impl(impl)
+                if migrations is not None:
+                    migrations.apply(db.sync())
+            except Exception as exc:
+                registry.fail(name, f"migrations failed: {exc.__class__.__name__}: {exc}")
+
+    sites = app[SITES] = SiteDirectory()
+    sites.load(db.sync())
+    app[HUB] = Hub(app)
+    app[SOCKETS] = weakref.WeakSet()
+    app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
+    app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)
+
+    loaders = [jinja2.FileSystemLoader(str(HERE / "templates"))]
+    for name, obj in registry.plugin_objects().items():
+        folder = _plugin_dir(obj)
+        if folder and (folder / "templates").is_dir():
+            loaders.append(jinja2.FileSystemLoader(str(folder / "templates")))
+    app[JINJA] = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                                    enable_async=False)
+    app[JINJA].filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t or 0))
+
+    for module in (views_meta, views_auth, views_customer, views_rep, views_admin, views_ws):
+        app.router.add_routes(module.routes)
+    app.router.add_static("/static/core", HERE / "static")
+    for name, obj in registry.plugin_objects().items():
+        folder = _plugin_dir(obj)
+        if folder and (folder / "static").is_dir():
+            app.router.add_static(f"/static/plugins/{name}", folder / "static")
+    for route in registry.routes:
+        app.router.add_route(route.method, f"/s/{{site}}/p/{route.plugin}{route.path}",
+                             _plugin_route(app, route.plugin, route.handler))
+
+    app.on_startup.append(_startup)
+    app.on_shutdown.append(_shutdown)
+    app.on_cleanup.append(_cleanup)
+    return app
+
+
+async def _startup(app: web.Application) -> None:
+    registry = app[PLUGINS]
+    for name in list(registry.active()):
+        for impl in registry._impls("startup", name):
+            try:
+                result = call_impl(impl, app=app)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                registry.fail(name, f"startup failed: {exc.__class__.__name__}: {exc}")
+
+
+async def _shutdown(app: web.Application) -> None:
+    await app[HUB].close_all()
+    await app[PLUGINS].call("shutdown", app=app)
+
+
+async def _cleanup(app: web.Application) -> None:
+    app[DB].close()

@@ -1,0 +1,27 @@
+"""Every shared object of the app, under a typed key (aiohttp AppKey)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .db import Database
+    from .hub import Hub
+    from .plugins import PluginRegistry
+    from .ratelimit import RateLimiter
+    from .sites import SiteDirectory
+    import jinja2
+    import weakref
+
+CONFIG: web.AppKey["Config"] = web.AppKey("config")
+DB: web.AppKey["Database"] = web.AppKey("db")
+PLUGINS: web.AppKey["PluginRegistry"] = web.AppKey("plugins")
+SITES: web.AppKey["SiteDirectory"] = web.AppKey("sites")
+HUB: web.AppKey["Hub"] = web.AppKey("hub")
+JINJA: web.AppKey["jinja2.Environment"] = web.AppKey("jinja")
+JOIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("join_limit")
+LOGIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("login_limit")
+SECRET: web.AppKey[bytes] = web.AppKey("secret")
+SOCKETS: web.AppKey["weakref.WeakSet"] = web.AppKey("sockets")

@@ -1,0 +1,121 @@
+"""The `supporthost` command: run the host, list plugins, create sites and admins."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import Config
+from .passwords import generate_password, hash_password
+
+
+def _config(args) -> Config:
+    return Config(data_dir=Path(args.data), host=getattr(args, "host", "127.0.0.1"),
+                  port=getattr(args, "port", 8080))
+
+
+def cmd_run(args) -> int:
+    from .app import create_app
+    from .db import connect
+    from .sites import ensure_demo_site
+    from .schema import core_migrations
+
+    config = _config(args)
+    Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+    db = connect(config.db_path)
+    core_migrations.apply(db)
+    created = ensure_demo_site(db)
+    db.conn.close()
+    app = create_app(config)
+    from .appkeys import PLUGINS
+    base = f"http://{config.host}:{config.port}"
+    print(f"supporthost is running at {base}/")
+    print(f"  demo site:   {base}/s/demo/   (customers join here)")
+    print(f"  rep login:   {base}/s/demo/login")
+    if created:
+        print(f"  admin login: username {created[0]}  password {created[1]}   (shown once; keep it)")
+    for name, info in sorted(app[PLUGINS].info.items()):
+        if info.error:
+            print(f"  plugin {name} FAILED: {info.error}")
+    sys.stdout.flush()
+    web.run_app(app, host=config.host, port=config.port, print=None)
+    return 0
+
+
+def cmd_plugins(args) -> int:
+    from .app import create_app
+    from .appkeys import DB, PLUGINS
+    app = create_app(_config(args))
+    failed = False
+    for name, info in sorted(app[PLUGINS].info.items()):
+        state = "FAILED" if info.error else ("core" if info.core else "loaded")
+        print(f"{name:20} {info.version or '-':10} {state:7} {info.error or ', '.join(info.hooks)}")
+        failed |= bool(info.error)
+    app[DB].close()
+    return 1 if failed else 0
+
+
+def cmd_create_site(args) -> int:
+    from .db import connect
+    from .schema import core_migrations
+    from .sites import create_site, create_user
+    config = _config(args)
+    db = connect(config.db_path)
+    core_migrations.apply(db)
+    password = generate_password()
+    try:
+        with db.atomic():
+            site_id = create_site(db, args.slug, args.name, args.public_url or "")
+            create_user(db, site_id, args.admin, "Site admin", password, role="admin")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"site {args.slug} created; admin login: username {args.admin}  password {password}")
+    return 0
+
+
+def cmd_reset_password(args) -> int:
+    from .db import connect
+    config = _config(args)
+    db = connect(config.db_path)
+    row = next(db.query("select u.id from users u join sites s on s.id = u.site_id "
+                        "where s.slug = ? and u.username = ?", [args.site, args.username]), None)
+    if row is None:
+        print("error: no such site or user", file=sys.stderr)
+        return 2
+    password = generate_password()
+    with db.atomic():
+        db["users"].update(row["id"], {"password_hash": hash_password(password), "failed_logins": 0,
+                                       "locked_until": 0.0})
+    print(f"new password for {args.username}: {password}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="supporthost", description="Self-hosted remote support host")
+    parser.add_argument("--data", default="data", help="data folder (database, files, secret key)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the host (creates a demo site and admin on a new database)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--data", default=argparse.SUPPRESS)
+    sub.add_parser("plugins", help="list plugins with their state; exit 1 when one failed")
+    site = sub.add_parser("create-site", help="create a site and its first admin")
+    site.add_argument("slug")
+    site.add_argument("name")
+    site.add_argument("--admin", default="admin")
+    site.add_argument("--public-url", default="")
+    reset = sub.add_parser("reset-password", help="give an account a new generated password")
+    reset.add_argument("site")
+    reset.add_argument("username")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return {"run": cmd_run, "plugins": cmd_plugins, "create-site": cmd_create_site,
+            "reset-password": cmd_reset_password}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Host configuration: one dataclass, filled from the command line or by tests."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass
+class Config:
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Only the plugins named here are loaded from entry points (None: all installed ones).
+    only_plugins: set | None = None
+    entry_points: bool = True
+    # Sessions and joins
+    number_digits: int = 9
+    number_ttl: float = 30 * 60          # an unused session number expires after this
+    grace_period: float = 30.0           # a dropped participant keeps identity and role this long
+    join_attempts_per_minute: int = 5    # wrong numbers from one address before joins are refused
+    # Accounts
+    login_failures_before_lockout: int = 5
+    lockout_seconds: float = 15 * 60
+    login_attempts_per_minute_per_address: int = 20
+    auth_session_ttl: float = 12 * 3600
+    secure_cookies: bool = False         # set when served over https
+    # Connections
+    max_message_bytes: int = 64 * 1024
+    send_queue_size: int = 512
+    clock: Callable[[], float] = field(default=time.time)
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.data_dir) / "supporthost.db"

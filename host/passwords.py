@@ -1,0 +1,33 @@
+"""Password hashing with argon2id; generated passwords for new accounts."""
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# Verified when the username is unknown, so a wrong username costs as much time as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+MIN_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def check_strength(password: str) -> str | None:
+    """A clear message when a chosen password is too weak, else None."""
+    if len(password) < MIN_LENGTH:
+        return f"the password needs at least {MIN_LENGTH} characters"
+    return None

@@ -1,0 +1,49 @@
+"""The host's own tables, as sqlite-utils migrations (set "supporthost.core")."""
+from sqlite_utils.migrations import Migrations
+
+core_migrations = Migrations("supporthost.core")
+
+
+@core_migrations()
+def m001_sites_accounts(db):
+    db["sites"].create({"id": int, "slug": str, "name": str, "public_url": str, "created_at": float}, pk="id")
+    db["sites"].create_index(["slug"], unique=True)
+    db["site_plugins"].create({"site_id": int, "plugin": str, "enabled": int}, pk=("site_id", "plugin"))
+    db["site_settings"].create({"site_id": int, "plugin": str, "key": str, "value": str},
+                               pk=("site_id", "plugin", "key"))
+    db["users"].create({
+        "id": int, "site_id": int, "username": str, "display_name": str, "password_hash": str,
+        "role": str, "console": str, "mode": str, "max_sessions": int, "failed_logins": int,
+        "locked_until": float, "active": int, "created_at": float,
+    }, pk="id", not_null={"site_id", "username", "password_hash", "role"})
+    db["users"].create_index(["site_id", "username"], unique=True)
+    db["auth_sessions"].create({"token_hash": str, "user_id": int, "site_id": int, "csrf": str,
+                                "created_at": float, "expires_at": float}, pk="token_hash")
+
+
+@core_migrations()
+def m002_support_sessions(db):
+    db["support_sessions"].create({
+        "id": str, "site_id": int, "number": str, "kind": str, "state": str, "created_by": int,
+        "created_at": float, "started_at": float, "ended_at": float, "ended_by": str, "meta": str,
+    }, pk="id")
+    db["support_sessions"].create_index(["site_id", "state"])
+    db["support_sessions"].create_index(["number"])
+    db["join_codes"].create({"code": str, "session_id": str, "role": str, "created_at": float,
+                             "expires_at": float, "used_at": float}, pk="code")
+    db["participants"].create({
+        "id": str, "session_id": str, "site_id": int, "role": str, "name": str, "user_id": int,
+        "token_hash": str, "address": str, "joined_at": float, "left_at": float, "left_reason": str,
+    }, pk="id")
+    db["participants"].create_index(["session_id"])
+    db["participants"].create_index(["user_id", "left_at"])
+    db["session_events"].create({"id": int, "session_id": str, "at": float, "kind": str,
+                                 "participant_id": str, "details": str}, pk="id")
+    db["session_events"].create_index(["session_id"])
+
+
+@core_migrations()
+def m003_audit(db):
+    db["audit_log"].create({"id": int, "site_id": int, "at": float, "actor": str, "action": str,
+                            "target": str, "details": str}, pk="id")
+    db["audit_log"].create_index(["site_id", "at"])

@@ -1,0 +1,12 @@
+// The customer page of a session.
+import { SessionView } from "./session_view.js";
+
+const data = JSON.parse(document.getElementById("page-data").textContent);
+const view = new SessionView({
+  root: document.querySelector(".session-stage"),
+  sitePrefix: data.sitePrefix,
+  session: { id: data.sessionId, number: data.number },
+  console: "customer",
+  optionsForRole: { [data.role]: data.options, customer: data.options, secondary_customer: data.options },
+});
+view.start();

@@ -1,0 +1,201 @@
+// One session in a console: connects, then lays out the options that plugins registered for this
+// console and this participant's role. The same code serves the CSR dashboard, the icon tray, the
+// multisession window and the customer page; only the layout differs.
+import { SessionClient, el } from "./client.js";
+
+const TABS = [["tools", "Tools"], ["desktop", "Desktop"], ["application", "Application"], ["session", "Session"]];
+const moduleCache = new Map();
+
+function loadModule(url) {
+  if (!moduleCache.has(url)) moduleCache.set(url, import(url));
+  return moduleCache.get(url);
+}
+
+export class SessionView {
+  constructor({ root, sitePrefix, session, console: consoleKind, optionsForRole, onBadge, onEnd }) {
+    this.root = root;
+    this.sitePrefix = sitePrefix;
+    this.session = session;
+    this.console = consoleKind;
+    this.optionsForRole = optionsForRole;
+    this.onBadge = onBadge || (() => {});
+    this.onEnd = onEnd || (() => {});
+    this.client = new SessionClient({ sitePrefix, sessionId: session.id });
+    this.me = null;
+    this.participants = [];
+    this.role = null;
+    this.scoped = [];
+    this.badges = new Map();
+    this.visible = true;
+    this.active = null;
+  }
+
+  start() {
+    this.client.on("session.hello", (m) => {
+      this.me = m.you;
+      this.participants = m.session.participants;
+      this.session = { ...this.session, ...m.session };
+      if (this.role !== m.you.role) this.render(m.you.role);
+      this.updateRoster();
+    });
+    this.client.on("session.participants", (m) => {
+      this.participants = m.participants;
+      const mine = m.participants.find((p) => this.me && p.id === this.me.id);
+      if (mine && mine.role !== this.role) { this.me = mine; this.render(mine.role); }
+      this.updateRoster();
+    });
+    this.client.on("session.joined", (m) => this.notice(`${m.participant.name} joined the session`));
+    this.client.on("session.left", (m) => this.notice(`${m.participant.name} left the session`));
+    this.client.on("session.control_transferred", (m) => this.notice(`${m.to.name} now leads the session`));
+    this.client.on("session.ended", (m) => this.finish(m.by ? `The session was ended by ${m.by.name}.` : "The session has ended."));
+    this.client.on("session.you_left", () => this.finish("You left the session."));
+    this.client.on("error", (m) => { if (!m.re) this.notice(`Error: ${m.error}`, "error"); });
+    this.client.on("client.closed", () => this.root.classList.add("offline"));
+    this.client.on("client.open", () => this.root.classList.remove("offline"));
+    this.client.connect();
+  }
+
+  finish(text) {
+    this.teardown();
+    this.root.replaceChildren(el("p", { class: "ended", text }));
+    this.onEnd(this);
+  }
+
+  teardown() {
+    for (const off of this.scoped.splice(0)) off();
+  }
+
+  notice(text, kind = "info") {
+    const log = this.root.querySelector(".notices");
+    if (!log) return;
+    log.prepend(el("div", { class: `notice ${kind}`, text }));
+    while (log.children.length > 5) log.lastChild.remove();
+  }
+
+  updateRoster() {
+    const list = this.root.querySelector(".roster");
+    if (!list) return;
+    list.replaceChildren(...this.participants.map((p) =>
+      el("li", { class: `person ${p.online ? "online" : "away"}`, "data-role": p.role },
+        el("span", { class: "name", text: p.name }),
+        el("span", { class: "role", text: ` (${p.role.replace("_", " ")}${p.online ? "" : ", reconnecting"})` }))));
+    this.client.emit({ type: "client.roster", participants: this.participants });
+  }
+
+  setBadge(optionId, n) {
+    this.badges.set(optionId, n);
+    const btn = this.root.querySelector(`[data-open="${CSS.escape(optionId)}"] .badge`);
+    if (btn) btn.textContent = n ? String(n) : "";
+    let total = 0;
+    for (const v of this.badges.values()) total += v;
+    this.onBadge(this, total);
+  }
+
+  setVisible(visible) {
+    this.visible = visible;
+    this.root.hidden = !visible;
+    if (visible && this.active) this.client.emit({ type: "client.shown", option: this.active });
+  }
+
+  activate(optionId) {
+    this.active = optionId;
+    for (const panel of this.root.querySelectorAll(".panel")) panel.hidden = panel.dataset.option !== optionId;
+    for (const b of this.root.querySelectorAll("[data-open]")) b.classList.toggle("active", b.dataset.open === optionId);
+    this.client.emit({ type: "client.shown", option: optionId });
+  }
+
+  header() {
+    const s = this.session;
+    const rep = this.role === "primary_rep" || this.role === "assisting_rep";
+    return el("header", { class: "session-head" },
+      el("div", { class: "number" }, el("span", { text: "Session " }),
+        el("strong", { class: "session-number", text: s.number || "" })),
+      rep && s.invitation ? el("div", { class: "invitation" },
+        el("span", { class: "invitation-text", text: s.invitation }), " ",
+        el("a", { class: "join-link", href: s.join_url, target: "_blank", rel: "noopener", text: "join link" })) : null,
+      el("div", { class: "my-role", text: this.role ? `You: ${this.role.replace("_", " ")}` : "" }),
+      el("ul", { class: "roster" }),
+      el("div", { class: "notices", "aria-live": "polite" }));
+  }
+
+  render(role) {
+    this.teardown();
+    this.role = role;
+    const options = (this.optionsForRole[role] || []).slice().sort((a, b) => a.order - b.order);
+    const panels = el("div", { class: "panels" });
+    let layout;
+    if (this.console === "tray") {
+      const icons = el("nav", { class: "tray-icons" });
+      for (const o of options) {
+        icons.append(el("button", { class: "icon", title: o.label, "aria-label": o.label, "data-open": o.id,
+          onclick: () => this.active === o.id && !panels.hidden ? (panels.hidden = true) : (panels.hidden = false, this.activate(o.id)) },
+        o.icon, el("span", { class: "badge" })));
+      }
+      panels.hidden = true;
+      layout = el("div", { class: "tray-session" }, el("div", { class: "tray-number", title: this.session.invitation || "", text: this.session.number || "" }), icons, panels,
+        el("ul", { class: "roster" }), el("div", { class: "notices" }));
+    } else if (this.console === "customer") {
+      const bar = el("nav", { class: "customer-tools" });
+      for (const o of options) {
+        bar.append(el("button", { class: "option", "data-open": o.id, onclick: () => this.activate(o.id) },
+          el("span", { class: "icon", text: o.icon }), ` ${o.label}`, el("span", { class: "badge" })));
+      }
+      layout = el("div", { class: "customer-session" }, this.header(), bar, panels);
+    } else {
+      const nav = el("nav", { class: "tabs", role: "tablist" });
+      const tabBodies = el("div", { class: "tab-bodies" });
+      for (const [key, title] of TABS) {
+        const mine = options.filter((o) => o.tab === key);
+        const body = el("div", { class: "tab-body", "data-tab": key, role: "tabpanel" });
+        for (const o of mine) {
+          body.append(el("button", { class: "option", "data-open": o.id, onclick: () => this.activate(o.id) },
+            el("span", { class: "icon", text: o.icon }), ` ${o.label}`, el("span", { class: "badge" })));
+        }
+        if (!mine.length) body.append(el("p", { class: "empty", text: "No options here on this site." }));
+        body.hidden = key !== "tools";
+        tabBodies.append(body);
+        nav.append(el("button", { class: `tab${key === "tools" ? " active" : ""}`, role: "tab", "data-tab": key,
+          onclick: (e) => {
+            for (const b of nav.children) b.classList.toggle("active", b === e.currentTarget);
+            for (const b of tabBodies.children) b.hidden = b.dataset.tab !== key;
+          } }, title));
+      }
+      layout = el("div", { class: "session-main" }, this.header(), nav, tabBodies, panels);
+    }
+    this.root.replaceChildren(layout);
+    for (const o of options) {
+      const panel = el("section", { class: "panel", "data-option": o.id, "aria-label": o.label });
+      panel.hidden = true;
+      panels.append(panel);
+      this.mountOption(o, panel);
+    }
+    const first = options.find((o) => o.tab === "tools");
+    if (first && this.console !== "tray") this.activate(first.id);
+    this.updateRoster();
+  }
+
+  async mountOption(option, panel) {
+    const view = this;
+    const api = {
+      option, panel, console: this.console, sitePrefix: this.sitePrefix, client: this.client,
+      get session() { return view.session; },
+      get me() { return view.me; },
+      get participants() { return view.participants; },
+      send: (m) => this.client.send(m),
+      request: (m) => this.client.request(m),
+      on: (type, fn) => { const off = this.client.on(type, fn); this.scoped.push(off); return off; },
+      badge: (n) => this.setBadge(option.id, n),
+      show: () => this.activate(option.id),
+      isShown: () => this.visible && !panel.hidden && this.active === option.id,
+      notice: (text, kind) => this.notice(text, kind),
+    };
+    try {
+      const mod = await loadModule(option.js_module);
+      const mount = mod.mount || mod.default;
+      await mount(api);
+    } catch (err) {
+      console.error(err);
+      panel.append(el("p", { class: "error", text: `${option.label} could not start: ${err.message}` }));
+    }
+  }
+}

@@ -1,0 +1,178 @@
+"""The site admin's pages: accounts, which features are on, plugin settings, the audit log."""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from .appkeys import CONFIG, DB, PLUGINS, SITES
+from .audit import audit_row
+from .passwords import check_strength, generate_password, hash_password
+from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
+from .web_common import form_with_csrf, render, require_user, site_of
+
+routes = web.RouteTableDef()
+
+
+async def _admin_page(request, site, user, status=200, **context):
+    registry = request.app[PLUGINS]
+
+    def load(db):
+        users = list(db.query("select id, username, display_name, role, console, mode, max_sessions, active, "
+                              "locked_until from users where site_id = ? order by username", [site.id]))
+        log = list(db.query("select * from audit_log where site_id = ? order by id desc limit 50", [site.id]))
+        return users, log
+    users, log = await request.app[DB].read(load)
+    now = request.app[CONFIG].clock()
+    plugins = [{"name": n, "version": registry.info[n].version, "enabled": n not in site.disabled,
+                "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
+               for n in sorted(registry.optional())]
+    return await render(request, "admin.html", status=status, site=site, user=user, page="admin", users=users,
+                        plugins=plugins, audit=log, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
+                        roles=ROLE_CHOICES, **context)
+
+
+@routes.get("/s/{site}/admin")
+async def admin(request: web.Request):
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    return await _admin_page(request, site, user)
+
+
+@routes.post("/s/{site}/admin/users")
+async def create_rep(request: web.Request):
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    form = await form_with_csrf(request)
+    password = str(form.get("password", "")).strip()
+    generated = not password
+    if generated:
+        password = generate_password()
+    elif check_strength(password):
+        return await _admin_page(request, site, user, 400, error=check_strength(password))
+    username = str(form.get("username", ""))
+    now = request.app[CONFIG].clock()
+
+    def write(db):
+        uid = create_user(db, site.id, username, str(form.get("display_name", "")), password,
+                          role=str(form.get("role", "rep")), console=str(form.get("console", "dashboard")),
+                          mode=str(form.get("mode", "single")), max_sessions=_int(form.get("max_sessions"), 1))
+        audit_row(db, site.id, f"user:{user['id']}", "user_created", f"user:{uid}", {"username": username}, now)
+        return uid
+    try:
+        await request.app[DB].write(write)
+    except ValueError as exc:
+        return await _admin_page(request, site, user, 400, error=str(exc))
+    message = f"Account {username.strip().lower()} created."
+    if generated:
+        message += f" Its password, shown this once: {password}"
+    return await _admin_page(request, site, user, 201, message=message)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@routes.post("/s/{site}/admin/users/{uid}")
+async def update_rep(request: web.Request):
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    form = await form_with_csrf(request)
+    uid = _int(request.match_info["uid"], 0)
+    console, mode = str(form.get("console", "")), str(form.get("mode", ""))
+    role = str(form.get("role", ""))
+    max_sessions = _int(form.get("max_sessions"), 0)
+    error = None
+    if console not in CONSOLE_CHOICES:
+        error = f"console must be one of {', '.join(CONSOLE_CHOICES)}"
+    elif mode not in MODE_CHOICES:
+        error = f"mode must be one of {', '.join(MODE_CHOICES)}"
+    elif role not in ROLE_CHOICES:
+        error = f"role must be one of {', '.join(ROLE_CHOICES)}"
+    elif not 1 <= max_sessions <= 20:
+        error = "the maximum number of sessions is between 1 and 20"
+    if error:
+        return await _admin_page(request, site, user, 400, error=error)
+    changes = {"console": console, "mode": mode, "role": role,
+               "max_sessions": 1 if mode == "single" else max_sessions,
+               "active": 1 if form.get("active") else 0}
+    new_password = str(form.get("new_password", "")).strip()
+    if new_password:
+        if check_strength(new_password):
+            return await _admin_page(request, site, user, 400, error=check_strength(new_password))
+        changes["password_hash"] = hash_password(new_password)
+    if form.get("unlock"):
+        changes.update(failed_logins=0, locked_until=0.0)
+    if uid == user["id"] and (role != "admin" or not changes["active"]):
+        return await _admin_page(request, site, user, 400, error="You cannot remove your own admin rights.")
+    now = request.app[CONFIG].clock()
+
+    def write(db):
+        row = db["users"].get(uid) if db["users"].count_where("id = ?", [uid]) else None
+        if row is None or row["site_id"] != site.id:
+            return False
+        db["users"].update(uid, changes)
+        if not changes["active"]:
+            db.execute("delete from auth_sessions where user_id = ?", [uid])
+        audit_row(db, site.id, f"user:{user['id']}", "user_updated", f"user:{uid}",
+                  {k: v for k, v in changes.items() if k != "password_hash"}, now)
+        return True
+    if not await request.app[DB].write(write):
+        return await _admin_page(request, site, user, 404, error="No such account on this site.")
+    return await _admin_page(request, site, user, message="Account saved.")
+
+
+@routes.post("/s/{site}/admin/plugins")
+async def set_plugins(request: web.Request):
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    form = await form_with_csrf(request)
+    registry = request.app[PLUGINS]
+    optional = registry.optional()
+    enabled = {name for name in optional if form.get(f"plugin_{name}")}
+    now = request.app[CONFIG].clock()
+
+    def write(db):
+        for name in optional:
+            db["site_plugins"].upsert({"site_id": site.id, "plugin": name, "enabled": int(name in enabled)},
+                                      pk=("site_id", "plugin"))
+        audit_row(db, site.id, f"user:{user['id']}", "plugins_changed", "",
+                  {"enabled": sorted(enabled), "disabled": sorted(set(optional) - enabled)}, now)
+    await request.app[DB].write(write)
+    await request.app[DB].read(request.app[SITES].load)
+    return await _admin_page(request, site_of(request), user, message="Features saved.")
+
+
+@routes.post("/s/{site}/admin/settings/{plugin}")
+async def set_settings(request: web.Request):
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    form = await form_with_csrf(request)
+    plugin = request.match_info["plugin"]
+    specs = request.app[PLUGINS].settings.get(plugin)
+    if not specs:
+        return await _admin_page(request, site, user, 404, error=f"The plugin {plugin!r} has no settings.")
+    values = {}
+    try:
+        for spec in specs:
+            raw = form.get(spec.name)
+            if spec.type == "secret" and not raw:
+                continue  # left blank: keep the stored secret
+            values[spec.name] = spec.parse(raw if raw is None else str(raw))
+    except ValueError as exc:
+        return await _admin_page(request, site, user, 400, error=str(exc))
+    now = request.app[CONFIG].clock()
+
+    def write(db):
+        for key, value in values.items():
+            db["site_settings"].upsert({"site_id": site.id, "plugin": plugin, "key": key,
+                                        "value": json.dumps(value)}, pk=("site_id", "plugin", "key"))
+        audit_row(db, site.id, f"user:{user['id']}", "settings_changed", f"plugin:{plugin}",
+                  {k: ("***" if any(s.name == k and s.type == "secret" for s in specs) else v)
+                   for k, v in values.items()}, now)
+    await request.app[DB].write(write)
+    await request.app[DB].read(request.app[SITES].load)
+    return await _admin_page(request, site_of(request), user, message=f"Settings of {plugin} saved.")

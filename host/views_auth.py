@@ -1,0 +1,100 @@
+"""Log in and out. Failed logins lock the account for a while; too many tries from one address are refused."""
+from __future__ import annotations
+
+import secrets
+
+from aiohttp import web
+
+from .appkeys import CONFIG, DB, LOGIN_LIMIT
+from .audit import audit_row
+from .passwords import verify_password
+from .session_store import token_hash
+from .web_common import auth_cookie, client_address, current_user, form_with_csrf, render, site_of
+
+routes = web.RouteTableDef()
+
+
+def _safe_next(site, target: str | None) -> str:
+    if target and target.startswith(site.prefix + "/") and not target.startswith("//"):
+        return target
+    return f"{site.prefix}/console"
+
+
+@routes.get("/s/{site}/login")
+async def login_page(request: web.Request):
+    site = site_of(request)
+    user = await current_user(request, site)
+    if user:
+        raise web.HTTPFound(_safe_next(site, request.query.get("next")))
+    return await render(request, "login.html", site=site, page="login", next=request.query.get("next", ""))
+
+
+@routes.post("/s/{site}/login")
+async def login(request: web.Request):
+    site = site_of(request)
+    form = await form_with_csrf(request)
+    cfg = request.app[CONFIG]
+    now = cfg.clock()
+    address = client_address(request)
+    username = str(form.get("username", "")).strip().lower()[:60]
+    password = str(form.get("password", ""))[:500]
+    next_url = str(form.get("next", ""))
+
+    async def fail(text: str, status: int = 401):
+        return await render(request, "login.html", status=status, site=site, page="login", error=text,
+                            next=next_url, username=username)
+
+    limiter = request.app[LOGIN_LIMIT]
+    if limiter.blocked(address):
+        return await fail("Too many login attempts from your address. Wait a minute and try again.", 429)
+    limiter.hit(address)
+
+    user = await request.app[DB].read(lambda db: next(db["users"].rows_where(
+        "site_id = ? and username = ?", [site.id, username]), None))
+    if user and user["locked_until"] and user["locked_until"] > now:
+        minutes = int((user["locked_until"] - now) // 60) + 1
+        return await fail(f"This account is locked after too many failed logins. Try again in {minutes} "
+                          f"minute{'s' if minutes != 1 else ''}, or ask an admin.", 423)
+    ok = verify_password(user["password_hash"] if user else None, password) and bool(user and user["active"])
+    if not ok:
+        if user:
+            failures = (user["failed_logins"] or 0) + 1
+            locked = now + cfg.lockout_seconds if failures >= cfg.login_failures_before_lockout else 0.0
+
+            def record(db):
+                db["users"].update(user["id"], {"failed_logins": 0 if locked else failures, "locked_until": locked})
+                if locked:
+                    audit_row(db, site.id, f"address:{address}", "account_locked", f"user:{user['id']}",
+                              {"failures": failures}, now)
+            await request.app[DB].write(record)
+            if locked:
+                return await fail("Too many failed logins: this account is locked for "
+                                  f"{int(cfg.lockout_seconds // 60)} minutes.", 423)
+        return await fail("Wrong username or password.")
+
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(16)
+
+    def start(db):
+        db["users"].update(user["id"], {"failed_logins": 0, "locked_until": 0.0})
+        db["auth_sessions"].insert({"token_hash": token_hash(token), "user_id": user["id"], "site_id": site.id,
+                                    "csrf": csrf, "created_at": now, "expires_at": now + cfg.auth_session_ttl})
+        audit_row(db, site.id, f"user:{user['id']}", "login", "", {"address": address}, now)
+    await request.app[DB].write(start)
+    response = web.HTTPFound(_safe_next(site, next_url))
+    response.set_cookie(auth_cookie(site), token, path=site.prefix, httponly=True, samesite="Lax",
+                        secure=cfg.secure_cookies, max_age=int(cfg.auth_session_ttl))
+    raise response
+
+
+@routes.post("/s/{site}/logout")
+async def logout(request: web.Request):
+    site = site_of(request)
+    await form_with_csrf(request)
+    token = request.cookies.get(auth_cookie(site))
+    if token:
+        th = token_hash(token)
+        await request.app[DB].write(lambda db: db.execute("delete from auth_sessions where token_hash = ?", [th]))
+    response = web.HTTPFound(f"{site.prefix}/login")
+    response.del_cookie(auth_cookie(site), path=site.prefix)
+    raise response

@@ -1,0 +1,89 @@
+"""What a customer sees: the site's front page, the join form, the customer page of a session."""
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from . import session_store as store
+from .appkeys import CONFIG, DB, HUB, JOIN_LIMIT, PLUGINS, SITES
+from .web_common import client_address, form_with_csrf, render, site_of
+
+routes = web.RouteTableDef()
+
+
+def participant_cookie(session_id: str) -> str:
+    return f"shp_{session_id}"
+
+
+@routes.get("/")
+async def host_index(request: web.Request):
+    sites = sorted(request.app[SITES].by_slug.values(), key=lambda s: s.name)
+    return await render(request, "host_index.html", sites=sites)
+
+
+@routes.get("/s/{site}")
+@routes.get("/s/{site}/")
+async def site_home(request: web.Request):
+    site = site_of(request)
+    return await render(request, "join.html", site=site, page="join", number=request.query.get("n", ""))
+
+
+@routes.get("/s/{site}/join")
+async def join_page(request: web.Request):
+    site = site_of(request)
+    return await render(request, "join.html", site=site, page="join", number=request.query.get("n", ""))
+
+
+@routes.post("/s/{site}/join")
+async def join(request: web.Request):
+    site = site_of(request)
+    form = await form_with_csrf(request)
+    address = client_address(request)
+    limiter = request.app[JOIN_LIMIT]
+    number = re.sub(r"[\s-]", "", str(form.get("number", "")))[:40]
+    name = " ".join(str(form.get("name", "")).split())[:60]
+
+    async def fail(text: str, status: int = 400):
+        return await render(request, "join.html", status=status, site=site, page="join", error=text,
+                            number=number, name=name)
+
+    if limiter.blocked(address):
+        return await fail(f"Too many tries from your address. Wait {limiter.retry_after(address)} seconds "
+                          "and try again.", 429)
+    if not name:
+        return await fail("Please enter your name.")
+    if not number.isdigit():
+        limiter.hit(address)
+        return await fail("A session number is made of digits only.")
+    cfg = request.app[CONFIG]
+    now = cfg.clock()
+    try:
+        session, participant, token = await request.app[DB].write(
+            lambda db: store.join_by_code(db, site.id, number, name, now, address))
+    except store.JoinError as exc:
+        limiter.hit(address)
+        return await fail(str(exc), 404)
+    hub = request.app[HUB]
+    live = await hub.get(session["id"])
+    if live is not None and participant["id"] not in live.participants:
+        await hub.added(live, participant)
+    response = web.HTTPFound(f"{site.prefix}/session/{session['id']}")
+    response.set_cookie(participant_cookie(session["id"]), token, path=site.prefix, httponly=True,
+                        samesite="Lax", secure=cfg.secure_cookies)
+    raise response
+
+
+@routes.get("/s/{site}/session/{sid}")
+async def customer_page(request: web.Request):
+    site = site_of(request)
+    sid = request.match_info["sid"]
+    token = request.cookies.get(participant_cookie(sid), "")
+    participant = token and await request.app[DB].read(lambda db: store.participant_by_token(db, sid, token))
+    if not participant or participant["site_id"] != site.id:
+        return await render(request, "join.html", status=403, site=site, page="join",
+                            error="You are not in this session (or it has ended). Enter your session number.")
+    options = [o.as_json() for o in request.app[PLUGINS].options_for(site.disabled, "customer",
+                                                                      participant["role"])]
+    return await render(request, "customer.html", site=site, page="customer", session_id=sid,
+                        participant=participant, options=options)

@@ -1,0 +1,96 @@
+"""The WebSockets: one per participant of a session, and one feed per logged-in rep console."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import WSMsgType, web
+
+from . import session_store as store
+from .appkeys import CONFIG, DB, HUB, SOCKETS
+from .connection import Connection
+from .router import dispatch_binary, dispatch_text
+from .views_customer import participant_cookie
+from .web_common import current_user, origin_allowed, site_of
+
+log = logging.getLogger("supporthost.ws")
+routes = web.RouteTableDef()
+
+
+def _socket(request) -> web.WebSocketResponse:
+    cfg = request.app[CONFIG]
+    # max_msg_size: a larger message closes the socket with 1009 (message too big).
+    return web.WebSocketResponse(max_msg_size=cfg.max_message_bytes, heartbeat=25)
+
+
+@routes.get("/s/{site}/ws/session/{sid}")
+async def session_socket(request: web.Request):
+    site = site_of(request)
+    if not origin_allowed(request, site):
+        raise web.HTTPForbidden(text="WebSocket from a foreign origin refused.")
+    sid = request.match_info["sid"]
+    db = request.app[DB]
+    user = await current_user(request, site)
+    row = None
+    if user is not None:
+        row = await db.read(lambda d: store.rep_participant(d, sid, user["id"]))
+    if row is None:
+        token = request.cookies.get(participant_cookie(sid), "")
+        if token:
+            row = await db.read(lambda d: store.participant_by_token(d, sid, token))
+    if row is None or row["site_id"] != site.id:
+        raise web.HTTPForbidden(text="You are not a participant of this session.")
+    hub = request.app[HUB]
+    live = await hub.get(sid)
+    if live is None:
+        raise web.HTTPGone(text="This session has ended.")
+    lp = live.participants.get(row["id"])
+    if lp is None:
+        lp = await hub.added(live, row)
+
+    ws = _socket(request)
+    await ws.prepare(request)
+    conn = Connection(ws, request.app[CONFIG].send_queue_size)
+    request.app[SOCKETS].add(ws)
+    hub.attach(live, lp, conn)
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                reply = await dispatch_text(request.app, site, live, lp, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                reply = await dispatch_binary(request.app, site, live, lp, msg.data)
+            else:
+                continue
+            if reply is not None:
+                conn.send(reply)
+            if live.state == "ended" or lp.id not in live.participants:
+                break
+    finally:
+        hub.detach(live, lp, conn)
+        await conn.close()
+    return ws
+
+
+@routes.get("/s/{site}/ws/rep")
+async def rep_feed(request: web.Request):
+    """Console-level events for a rep: sessions added or changed, alerts (and offers, for WebACD)."""
+    site = site_of(request)
+    if not origin_allowed(request, site):
+        raise web.HTTPForbidden(text="WebSocket from a foreign origin refused.")
+    user = await current_user(request, site)
+    if user is None:
+        raise web.HTTPUnauthorized(text="Please log in.")
+    ws = _socket(request)
+    await ws.prepare(request)
+    conn = Connection(ws, request.app[CONFIG].send_queue_size)
+    hub = request.app[HUB]
+    hub.rep_feeds.setdefault(user["id"], set()).add(conn)
+    request.app[SOCKETS].add(ws)
+    conn.send({"type": "console.hello", "user": {"id": user["id"], "name": user["display_name"]}})
+    try:
+        async for _msg in ws:
+            pass  # the feed is one-way; anything sent is ignored
+    finally:
+        hub.rep_feeds.get(user["id"], set()).discard(conn)
+        await conn.close()
+    return ws
+

@@ -1,0 +1,136 @@
+"""Helpers every view uses: the site of a request, the logged-in user, CSRF, Origin, rendering."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from .appkeys import CONFIG, DB, JINJA, PLUGINS, SECRET, SITES
+from .session_store import token_hash
+from .sites import Site
+
+CSRF_COOKIE = "sh_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def auth_cookie(site: Site) -> str:
+    return f"sh_auth_{site.slug}"
+
+
+def site_of(request: web.Request) -> Site:
+    site = request.app[SITES].get(request.match_info.get("site", ""))
+    if site is None:
+        raise web.HTTPNotFound(text="No such support site.")
+    return site
+
+
+def site_url(request: web.Request, site: Site) -> str:
+    """The address customers are told to open: the site's public URL, else this host's own."""
+    if site.public_url:
+        return site.public_url.rstrip("/")
+    return f"{request.scheme}://{request.host}{site.prefix}"
+
+
+# -- CSRF: a random cookie and an HMAC of it in every form (double submit, bound to our secret) -----
+def csrf_token(request: web.Request) -> str:
+    raw = request.get("csrf_raw") or request.cookies.get(CSRF_COOKIE)
+    if not raw or len(raw) > 100:
+        raw = secrets.token_urlsafe(24)
+        request["csrf_new"] = raw
+    request["csrf_raw"] = raw
+    return hmac.new(request.app[SECRET], raw.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(request: web.Request, submitted: str | None) -> bool:
+    raw = request.cookies.get(CSRF_COOKIE)
+    if not raw or not submitted:
+        return False
+    expected = hmac.new(request.app[SECRET], raw.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, submitted)
+
+
+async def form_with_csrf(request: web.Request) -> dict:
+    """Read a POSTed form (or JSON body); 403 unless it carries the right CSRF token."""
+    if request.content_type == "application/json":
+        try:
+            data = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="malformed JSON")
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text="a JSON object is needed")
+    else:
+        data = dict(await request.post())
+    submitted = request.headers.get(CSRF_HEADER) or data.get(CSRF_FIELD)
+    if not csrf_ok(request, submitted if isinstance(submitted, str) else None):
+        raise web.HTTPForbidden(text="This form has expired or did not come from this site (CSRF check "
+                                     "failed). Reload the page and try again.")
+    return data
+
+
+# -- Origin ----------------------------------------------------------------------------------------
+def origin_allowed(request: web.Request, site: Site) -> bool:
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    own = f"{request.scheme}://{request.host}"
+    allowed = {own.lower()}
+    if site.public_url:
+        parts = urlsplit(site.public_url)
+        allowed.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return origin.lower() in allowed
+
+
+# -- the logged-in user ----------------------------------------------------------------------------
+async def current_user(request: web.Request, site: Site) -> dict | None:
+    if "user" in request:
+        return request["user"]
+    token = request.cookies.get(auth_cookie(site))
+    user = None
+    if token and len(token) < 200:
+        now = request.app[CONFIG].clock()
+        th = token_hash(token)
+
+        def lookup(db):
+            row = next(db.query(
+                "select u.*, a.csrf as auth_csrf from auth_sessions a join users u on u.id = a.user_id "
+                "where a.token_hash = ? and a.site_id = ? and a.expires_at > ? and u.active = 1",
+                [th, site.id, now]), None)
+            return row
+        user = await request.app[DB].read(lookup)
+    request["user"] = user
+    return user
+
+
+async def require_user(request: web.Request, site: Site, role: str | None = None) -> dict:
+    user = await current_user(request, site)
+    if user is None:
+        if request.method == "GET" and not request.path.startswith(f"{site.prefix}/api/"):
+            raise web.HTTPFound(f"{site.prefix}/login?next={request.path_qs}")
+        raise web.HTTPUnauthorized(text="Please log in.")
+    if role == "admin" and user["role"] != "admin":
+        raise web.HTTPForbidden(text="Only an admin of this site can do this.")
+    return user
+
+
+async def render(request: web.Request, template: str, status: int = 200, page: str = "", site: Site | None = None,
+                 user: dict | None = None, **context) -> web.Response:
+    extra_js, extra_css, extra_vars = [], [], {}
+    if site is not None:
+        results = await request.app[PLUGINS].call(
+            "extra_page_context", site.disabled, page=page or template, site=site, user=user, request=request)
+        for _plugin, value in results:
+            extra_js += list(value.get("js_urls", []))
+            extra_css += list(value.get("css_urls", []))
+            extra_vars.update(value.get("vars", {}))
+    html = request.app[JINJA].get_template(template).render(
+        request=request, site=site, user=user, csrf_token=csrf_token(request), extra_js_urls=extra_js,
+        extra_css_urls=extra_css, **extra_vars, **context)
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"

@@ -1,0 +1,89 @@
+"""Chat: instant messages between everybody in a session, or among its reps only.
+
+A message is acknowledged to its sender only after it is committed, and the history is sent to
+whoever (re)connects, so nothing said is lost across a reconnect or a host restart.
+"""
+from __future__ import annotations
+
+from host.hookspecs import hookimpl
+from host.options import CONSOLES, REP_ROLES, ROLES, DashboardOption, Setting
+from host.router import MessageError
+
+from .migrations import migrations as chat_migrations
+
+__version__ = "0.1.0"
+AUDIENCES = ("all", "reps")
+
+
+@hookimpl
+def migrations():
+    return chat_migrations
+
+
+@hookimpl
+def dashboard_options():
+    return [DashboardOption("chat.panel", "Chat", tab="tools", icon="\U0001F4AC", order=10,
+                            consoles=CONSOLES, roles=ROLES)]
+
+
+@hookimpl
+def site_settings():
+    return [
+        Setting("max_length", "Longest chat message (characters)", "int", 4000, min=100, max=20000),
+        Setting("rep_chat", "Reps may chat among themselves", "bool", True),
+    ]
+
+
+@hookimpl
+def register_message_handlers(register):
+    register("chat.send", send)
+    register("chat.history", history)
+
+
+def _public(row: dict) -> dict:
+    return {"id": row["id"], "at": row["at"], "from": row["from_participant"], "name": row["from_name"],
+            "role": row["from_role"], "to": row["audience"], "text": row["text"]}
+
+
+async def send(ctx, message):
+    text = message.get("text")
+    audience = message.get("to", "all")
+    if not isinstance(text, str) or not text.strip():
+        raise MessageError("a chat message needs some text")
+    limit = ctx.setting("max_length", 4000)
+    if len(text) > limit:
+        raise MessageError(f"a chat message is at most {limit} characters")
+    if audience not in AUDIENCES:
+        raise MessageError("to must be 'all' or 'reps'")
+    me = ctx.participant
+    if audience == "reps" and (not me.is_rep or not ctx.setting("rep_chat", True)):
+        raise MessageError("only reps can chat among reps" if not me.is_rep else
+                           "chat among reps is switched off for this site")
+    row = {"session_id": ctx.session.id, "at": ctx.now(), "from_participant": me.id, "from_name": me.name,
+           "from_role": me.role, "audience": audience, "text": text}
+
+    def write(db):
+        table = db["chat_messages"]
+        row["id"] = table.insert(row).last_pk
+        return row
+    await ctx.db.write(write)  # acknowledged only after COMMIT
+    out = _public(row)
+    ctx.broadcast({"type": "chat.message", "message": out},
+                  roles=REP_ROLES if audience == "reps" else None, include_self=False)
+    return {"type": "chat.ack", "re": message.get("id"), "message": out}
+
+
+async def history(ctx, message):
+    sid = ctx.session.id
+    rep = ctx.participant.is_rep
+
+    def read(db):
+        where = "session_id = ?" + ("" if rep else " and audience = 'all'")
+        return [_public(r) for r in db["chat_messages"].rows_where(where, [sid], order_by="id")]
+    return {"type": "chat.history", "re": message.get("id"), "messages": await ctx.db.read(read)}
+
+
+@hookimpl
+def session_record(session, db):
+    sid = session["id"] if isinstance(session, dict) else session.id
+    return {"chat_messages": db["chat_messages"].count_where("session_id = ?", [sid])}

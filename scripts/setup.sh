@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up everything supporthost needs on a Debian machine: system packages (when root),
+# a virtualenv in .venv with the host, its plugins, the example plugin and the test tools.
+# Idempotent: a second run only checks and returns.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-run}"   # run | test
+
+SYSTEM_PACKAGES_RUN="python3-venv"
+SYSTEM_PACKAGES_TEST="chromium xvfb xdotool x11-apps xauth pulseaudio libasound2-plugins portaudio19-dev fonts-dejavu-core"
+
+missing=()
+want="$SYSTEM_PACKAGES_RUN"
+[ "$what" = test ] && want="$want $SYSTEM_PACKAGES_TEST"
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: please install these Debian packages first: ${missing[*]}" >&2
+  fi
+fi
+
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=".venv/.setup-$what-$(cat setup.cfg examples/*/setup.cfg | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
+  extras="agent"
+  [ "$what" = test ] && extras="agent,test"
+  .venv/bin/pip install -q -e ".[$extras]" 2>&1 | grep -v "is ignored: it is neither" || true
+  if [ "$what" = test ]; then
+    for ex in examples/*/; do
+      .venv/bin/pip install -q -e "$ex" 2>&1 | grep -v "is ignored: it is neither" || true
+    done
+  fi
+  .venv/bin/python -c "import host, aiohttp, pluggy, sqlite_utils, argon2" 
+  touch "$stamp"
+fi
