@@ -13,7 +13,7 @@ import jinja2
 from aiohttp import web
 
 from . import core_plugin, views_admin, views_auth, views_customer, views_meta, views_rep, views_ws
-from .appkeys import CONFIG, DB, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
+from .appkeys import CONFIG, CSRF_NEW, DB, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
 from .config import Config
 from .db import Database
 from .hub import Hub
@@ -52,8 +52,8 @@ async def security_headers(request: web.Request, handler):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if "csrf_new" in request and not response.prepared:
-            response.set_cookie(CSRF_COOKIE, request["csrf_new"], path="/", httponly=True, samesite="Strict",
+        if CSRF_NEW in request and not response.prepared:
+            response.set_cookie(CSRF_COOKIE, request[CSRF_NEW], path="/", httponly=True, samesite="Strict",
                                 secure=request.app[CONFIG].secure_cookies)
     if isinstance(response, web.HTTPException):
         raise response

@@ -25,3 +25,8 @@ JOIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("join_limit")
 LOGIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("login_limit")
 SECRET: web.AppKey[bytes] = web.AppKey("secret")
 SOCKETS: web.AppKey["weakref.WeakSet"] = web.AppKey("sockets")
+
+# Per-request storage
+CSRF_NEW: web.RequestKey[str] = web.RequestKey("csrf_new", str)
+CSRF_RAW: web.RequestKey[str] = web.RequestKey("csrf_raw", str)
+USER: web.RequestKey[object] = web.RequestKey("user", object)

@@ -22,6 +22,7 @@ MAX_BATCH = 256
 
 def connect(path: str | Path) -> sqlite_utils.Database:
     """Open a connection in autocommit mode (transactions via ``db.atomic()``) with WAL and FULL sync."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")

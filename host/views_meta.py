@@ -31,3 +31,8 @@ async def plugins_json(request: web.Request):
 async def plugins_page(request: web.Request):
     return await render(request, "plugins.html", plugins=plugins_report(request.app),
                         sites=sorted(request.app[SITES].by_slug))
+
+
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request):
+    return web.Response(status=204)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from .appkeys import CONFIG, DB, JINJA, PLUGINS, SECRET, SITES
+from .appkeys import CONFIG, CSRF_NEW, CSRF_RAW, DB, JINJA, PLUGINS, SECRET, SITES, USER
 from .session_store import token_hash
 from .sites import Site
 
@@ -37,11 +37,11 @@ def site_url(request: web.Request, site: Site) -> str:
 
 # -- CSRF: a random cookie and an HMAC of it in every form (double submit, bound to our secret) -----
 def csrf_token(request: web.Request) -> str:
-    raw = request.get("csrf_raw") or request.cookies.get(CSRF_COOKIE)
+    raw = request.get(CSRF_RAW) or request.cookies.get(CSRF_COOKIE)
     if not raw or len(raw) > 100:
         raw = secrets.token_urlsafe(24)
-        request["csrf_new"] = raw
-    request["csrf_raw"] = raw
+        request[CSRF_NEW] = raw
+    request[CSRF_RAW] = raw
     return hmac.new(request.app[SECRET], raw.encode(), hashlib.sha256).hexdigest()
 
 
@@ -86,8 +86,8 @@ def origin_allowed(request: web.Request, site: Site) -> bool:
 
 # -- the logged-in user ----------------------------------------------------------------------------
 async def current_user(request: web.Request, site: Site) -> dict | None:
-    if "user" in request:
-        return request["user"]
+    if USER in request:
+        return request[USER]
     token = request.cookies.get(auth_cookie(site))
     user = None
     if token and len(token) < 200:
@@ -101,7 +101,7 @@ async def current_user(request: web.Request, site: Site) -> dict | None:
                 [th, site.id, now]), None)
             return row
         user = await request.app[DB].read(lookup)
-    request["user"] = user
+    request[USER] = user
     return user
 
 

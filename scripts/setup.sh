@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 what="${1:-run}"   # run | test
 
 SYSTEM_PACKAGES_RUN="python3-venv"
-SYSTEM_PACKAGES_TEST="chromium xvfb xdotool x11-apps xauth pulseaudio libasound2-plugins portaudio19-dev fonts-dejavu-core"
+SYSTEM_PACKAGES_TEST="chromium xvfb xdotool x11-apps xauth pulseaudio libasound2-plugins portaudio19-dev fonts-dejavu-core fonts-noto-color-emoji"
 
 missing=()
 want="$SYSTEM_PACKAGES_RUN"

@@ -1,0 +1,3 @@
+"""The appshare plugin (being built)."""
+
+__version__ = "0.1.0"

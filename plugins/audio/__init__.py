@@ -1,0 +1,3 @@
+"""The audio plugin (being built)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""The notes plugin (being built)."""
+
+__version__ = "0.1.0"

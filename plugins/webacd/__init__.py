@@ -1,0 +1,3 @@
+"""The webacd plugin (being built)."""
+
+__version__ = "0.1.0"
