@@ -6,7 +6,7 @@ import logging
 from aiohttp import WSMsgType, web
 
 from . import session_store as store
-from .appkeys import CONFIG, DB, HUB, SOCKETS
+from .appkeys import CONFIG, DB, HUB, SITES, SOCKETS
 from .connection import Connection
 from .router import dispatch_binary, dispatch_text
 from .views_customer import participant_cookie
@@ -54,6 +54,9 @@ async def session_socket(request: web.Request):
     hub.attach(live, lp, conn)
     try:
         async for msg in ws:
+            # The site as it is now: an admin may have switched a plugin off or changed a setting
+            # since this socket opened (the directory swaps in new Site objects on every change).
+            site = request.app[SITES].by_id.get(site.id, site)
             if msg.type == WSMsgType.TEXT:
                 reply = await dispatch_text(request.app, site, live, lp, msg.data)
             elif msg.type == WSMsgType.BINARY:

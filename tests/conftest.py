@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,9 +37,17 @@ class FakeClock:
         self.now += seconds
 
 
+_SEED_TEMPLATE: list = []  # a seeded database file, copied for each new host (hashing 6 passwords is slow)
+
+
 def seed(data_dir: Path) -> None:
     """Two sites, each with an admin and two reps, all with PASSWORD."""
-    db = connect(Path(data_dir) / "supporthost.db")
+    target = Path(data_dir) / "supporthost.db"
+    if _SEED_TEMPLATE and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_SEED_TEMPLATE[0], target)
+        return
+    db = connect(target)
     core_migrations.apply(db)
     if db["sites"].count:
         return
@@ -48,6 +58,10 @@ def seed(data_dir: Path) -> None:
             create_user(db, sid, "rep1", "Rita Rep", PASSWORD)
             create_user(db, sid, "rep2", "Sam Second", PASSWORD, mode="multi", max_sessions=3)
     db.conn.close()
+    if not _SEED_TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="supporthost-seed-")) / "supporthost.db"
+        shutil.copyfile(target, template)
+        _SEED_TEMPLATE.append(template)
 
 
 @dataclass
