@@ -164,13 +164,13 @@ class PluginRegistry:
     def _add_handler(self, plugin: str, type_: str, fn: Callable, binary: bool) -> None:
         if not MESSAGE_TYPE.match(type_ or ""):
             raise PluginSetupError(f"plugin {plugin!r}: message type {type_!r} is not of the form <plugin>.<verb>")
+        if type_ in self.handlers:  # checked first: the error then names both plugins
+            raise PluginSetupError(
+                f"message type {type_!r} registered twice (by {self.handlers[type_].plugin!r} and {plugin!r})")
         prefix = type_.split(".", 1)[0]
         if prefix != plugin:
             raise PluginSetupError(
                 f"plugin {plugin!r}: message type {type_!r} must start with its own name ({plugin}.)")
-        if type_ in self.handlers:
-            raise PluginSetupError(
-                f"message type {type_!r} registered twice (by {self.handlers[type_].plugin!r} and {plugin!r})")
         self.handlers[type_] = Handler(plugin, type_, fn, binary)
 
     # -- queries ---------------------------------------------------------------------------------

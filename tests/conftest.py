@@ -178,10 +178,10 @@ class Socket:
         await self.ws.close()
 
 
-async def start_host(data_dir: Path, **config) -> Host:
+async def start_host(data_dir: Path, extra_plugins=(), **config) -> Host:
     seed(data_dir)
     cfg = Config(data_dir=data_dir, **config)
-    app = create_app(cfg)
+    app = create_app(cfg, extra_plugins=extra_plugins)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -1,0 +1,13 @@
+"""A plugin whose startup hook raises: it must be listed as failed, and the host must serve the rest."""
+from host.hookspecs import hookimpl
+from host.options import DashboardOption
+
+
+@hookimpl
+def dashboard_options():
+    return [DashboardOption("bad_startup.panel", "Never shown")]
+
+
+@hookimpl
+async def startup(app):
+    raise RuntimeError("the licence server cannot be reached")

@@ -1,0 +1,1 @@
+// loaded on every page of a site where the probe is on
