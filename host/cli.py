@@ -45,10 +45,19 @@ def cmd_run(args) -> int:
     return 0
 
 
+async def _start_and_stop(app) -> None:
+    """Run the app's startup and shutdown without serving: startup hooks run, so a failing one shows."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await runner.cleanup()
+
+
 def cmd_plugins(args) -> int:
+    import asyncio
     from .app import create_app
     from .appkeys import DB, PLUGINS
     app = create_app(_config(args))
+    asyncio.run(_start_and_stop(app))
     failed = False
     for name, info in sorted(app[PLUGINS].info.items()):
         state = "FAILED" if info.error else ("core" if info.core else "loaded")

@@ -1,0 +1,103 @@
+"""Plugins that fail to import, to start or to migrate: each is listed as failed with its error (JSON,
+page, log, CLI) and the host starts anyway and serves chat.
+
+The failing plugins come in through the real entry-point path: a real (temporary) distribution,
+``supporthost_test_failures-0.0.dist-info`` with an ``entry_points.txt``, put on sys.path, whose entry
+points name the modules in tests/plugins_for_tests/.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import markupsafe
+import pytest
+
+from conftest import seed, start_host, stop_host
+
+TESTS = Path(__file__).parent
+ENTRY_POINTS = """[supporthost.plugins]
+broken_import = plugins_for_tests.broken_import
+bad_startup = plugins_for_tests.bad_startup
+bad_migrations = plugins_for_tests.bad_migrations
+"""
+EXPECTED = {
+    "broken_import": "import failed: ModuleNotFoundError: No module named 'supporthost_no_such_dependency'",
+    "bad_startup": "startup failed: RuntimeError: the licence server cannot be reached",
+    "bad_migrations": "migrations failed: OperationalError: ",  # then SQLite's own words
+}
+
+
+@pytest.fixture
+def failing_dist(tmp_path, monkeypatch):
+    """A real installed distribution (dist-info on sys.path) whose entry points are the broken plugins."""
+    site_dir = tmp_path / "site"
+    info = site_dir / "supporthost_test_failures-0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: supporthost-test-failures\nVersion: 0.0\n")
+    (info / "entry_points.txt").write_text(ENTRY_POINTS)
+    monkeypatch.syspath_prepend(str(site_dir))  # undone after the test: no other test sees these
+    return site_dir
+
+
+def check_errors(errors: dict) -> None:
+    for name, expected in EXPECTED.items():
+        assert errors[name] is not None and errors[name].startswith(expected), (name, errors[name])
+
+
+async def test_failed_plugins_are_listed_with_their_errors_and_the_host_serves_chat(tmp_path, failing_dist, caplog):
+    caplog.set_level(logging.ERROR, logger="supporthost.plugins")
+    host = await start_host(tmp_path / "data", only_plugins={"chat", *EXPECTED})
+    try:
+        c = await host.client()
+        async with c.http.get(c.url("/-/plugins.json")) as r:
+            report = {p["name"]: p for p in (await r.json())["plugins"]}
+        assert {n: report[n]["status"] for n in ("chat", *EXPECTED)} == {
+            "chat": "loaded", "broken_import": "failed", "bad_startup": "failed", "bad_migrations": "failed"}
+        errors = {n: report[n]["error"] for n in EXPECTED}
+        check_errors(errors)
+        assert report["bad_startup"]["enabled"] == {"demo": False, "other": False}
+
+        async with c.http.get(c.url("/-/plugins")) as r:
+            page = await r.text()
+        for name, error in errors.items():
+            assert f'<tr data-plugin="{name}" class="failed">' in page
+            assert f'failed: <span class="error">{markupsafe.escape(error)}</span>' in page
+
+        for name, error in errors.items():
+            assert f"plugin {name} failed: {error}" in caplog.text
+
+        # the host serves the rest: a session with chat, and nothing of the failed plugins
+        rep = await host.rep()
+        s = await rep.start_session()
+        rep_ws = await rep.ws(s["id"])
+        cust = await host.client()
+        assert (await cust.join(s["number"], "Carla")).status == 302
+        cust_ws = await cust.ws(s["id"])
+        assert (await cust_ws.request({"type": "chat.send", "text": "still working?"}))["type"] == "chat.ack"
+        assert (await rep_ws.expect("chat.message"))["message"]["text"] == "still working?"
+        assert (await cust_ws.request({"type": "bad_migrations.ping"}))["code"] == "unknown_type"
+        async with rep.http.get(rep.url("/s/demo/console")) as r:
+            console = await r.text()
+        assert "chat.panel" in console and "bad_startup.panel" not in console
+        admin = await host.rep("admin")
+        async with admin.http.get(admin.url("/s/demo/admin")) as r:
+            assert 'name="plugin_bad_startup"' not in await r.text()  # nothing to switch on
+    finally:
+        await stop_host(host)
+
+
+def test_cli_lists_failed_plugins_and_exits_1(tmp_path, failing_dist):
+    seed(tmp_path / "data")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(failing_dist), str(TESTS)])}
+    done = subprocess.run([str(Path(sys.executable).with_name("supporthost")), "--data", str(tmp_path / "data"),
+                           "plugins"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
+    for name, expected in EXPECTED.items():
+        assert " FAILED " in rows[name] and expected in rows[name], rows[name]
+        assert f"plugin {name} failed: {expected}" in done.stderr  # the log
+    assert rows["chat"].split()[2] == "loaded"
