@@ -88,3 +88,11 @@ def site_settings():
 @hookspec
 def session_record(app, session, db):
     """Return a dict of columns this plugin adds to a session's record (the activity report)."""
+
+
+# -- invite channels --------------------------------------------------------------------------
+@hookspec
+def invite_channels():
+    """Return a list of InviteChannel (plugins/invite/channels.py): further ways the invite plugin offers
+    to invite a customer, e.g. SMS. Each has a name, a label, an address label and an async
+    send(app, site, invitation) that returns a short delivery note or raises InviteError."""
