@@ -1,3 +1,67 @@
-"""The video plugin (being built)."""
+"""Video: webcam pictures between the participants of a session over WebRTC.
+
+The rep starts video; every participant then sees the others' cameras and can send or stop their
+own. Signalling, membership and the session's record work as for audio (plugins/audio/calls.py);
+the STUN/TURN servers are the site's audio settings. The Support Manager (agent) sends its camera
+with plugins/video/agent_media.py (aiortc + OpenCV).
+"""
+from __future__ import annotations
+
+from host.hookspecs import hookimpl
+from host.options import CONSOLES, ROLES, DashboardOption, Setting
+from plugins.audio import site_ice_servers
+from plugins.audio.calls import CallPolicy, CallService, call_record
 
 __version__ = "0.1.0"
+
+RESOLUTIONS = ("320x240", "640x480", "1280x720", "1920x1080")
+ALLOW = Setting("allow_video", "Allow video (webcams) in sessions", "bool", True)
+MAX_RESOLUTION = Setting("max_resolution", "Largest video picture", "choice", "1280x720", choices=RESOLUTIONS)
+MAX_FPS = Setting("max_fps", "Highest video frame rate (frames per second)", "int", 15, min=1, max=60)
+SETTINGS = [ALLOW, MAX_RESOLUTION, MAX_FPS]
+
+
+def media_limits(site) -> dict:
+    width, height = (int(x) for x in str(site.setting("video", MAX_RESOLUTION)).split("x"))
+    return {"max_width": width, "max_height": height, "max_fps": int(site.setting("video", MAX_FPS))}
+
+
+def _allowed(ctx):
+    return None if ctx.setting("allow_video", True) else "video is switched off for this site"
+
+
+service = CallService(CallPolicy(
+    kind="video", allowed=_allowed, media=lambda ctx: media_limits(ctx.site),
+    ice=lambda ctx: site_ice_servers(ctx.site), status_fields=("camera",)))
+
+
+@hookimpl
+def dashboard_options():
+    return [DashboardOption("video.panel", "Video", tab="tools", icon="\U0001F3A5", order=31,
+                            consoles=CONSOLES, roles=ROLES)]
+
+
+@hookimpl
+def site_settings():
+    return SETTINGS
+
+
+@hookimpl
+def register_message_handlers(register):
+    service.register(register)
+
+
+@hookimpl
+async def participant_left(app, session, participant, reason):
+    await service.remove_member(app, session, participant.id, reason)
+
+
+@hookimpl
+async def session_ended(app, session, ended_by):
+    await service.close_call(app, session, ended_by.id if ended_by else None, "session ended")
+
+
+@hookimpl
+def session_record(session, db):
+    sid = session["id"] if isinstance(session, dict) else session.id
+    return call_record("video", sid, db)

@@ -1,0 +1,292 @@
+"""Calls in a session, shared by the audio and video plugins.
+
+A call is the set of participants of one session who take part in the audio (or the video) of that
+session. The host keeps who is in it, records when it started and stopped and who took part (in
+session_events), and relays WebRTC signalling between its members only: an offer, answer or ICE
+candidate goes from a member to another member of the same session, never anywhere else.
+
+Each member has an epoch that grows every time it (re)joins: a participant whose network dropped
+and who joins again gets a new epoch, and the others rebuild their connection to it.
+
+Messages (``<kind>`` is "audio" or "video"):
+  <kind>.state                     -> <kind>.state {allowed, active, started_by, members, me_member}
+  <kind>.start  (reps)             -> <kind>.joined {members, epoch, ice_servers, media}
+  <kind>.join   {agent?: bool}     -> <kind>.joined ...
+  <kind>.leave                     -> <kind>.left
+  <kind>.stop   (reps)             -> <kind>.stopped; everybody gets <kind>.call {active: false}
+  <kind>.signal {to, description | candidate} -> relayed as <kind>.signal {from, epoch, ...}
+  <kind>.status {muted?|camera?}   -> members get <kind>.members
+Everybody in the session gets <kind>.call when a call starts or stops and <kind>.members when its
+members change.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from host.appkeys import CONFIG, DB, HUB
+from host.router import MessageError
+from host.session_store import add_event
+
+from .sdp_check import SignalError, check_candidate, check_description
+
+log = logging.getLogger("supporthost.calls")
+
+
+@dataclass
+class Member:
+    id: str
+    name: str
+    role: str
+    epoch: int
+    agent: bool = False
+    muted: bool = False
+    camera: bool = False
+
+    def public(self) -> dict:
+        return {"id": self.id, "name": self.name, "role": self.role, "epoch": self.epoch,
+                "agent": self.agent, "muted": self.muted, "camera": self.camera}
+
+
+@dataclass
+class Call:
+    kind: str
+    session_id: str
+    started_by: dict
+    started_at: float
+    members: dict[str, Member] = field(default_factory=dict)
+    epochs: int = 0
+
+    def public(self) -> dict:
+        return {"active": True, "started_by": self.started_by, "started_at": self.started_at,
+                "members": [m.public() for m in self.members.values()]}
+
+
+class CallBook:
+    """The calls of one kind that are running now, by session id (memory only: a call does not
+    outlive a host restart; its members simply join again)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.calls: dict[str, Call] = {}
+
+    def get(self, session_id: str) -> Call | None:
+        return self.calls.get(session_id)
+
+
+@dataclass
+class CallPolicy:
+    """What differs between the audio and the video plugin."""
+    kind: str
+    allowed: callable            # (ctx) -> str | None: None when allowed, else the reason
+    media: callable              # (ctx) -> dict sent to members (e.g. resolution limits)
+    ice: callable                # (ctx) -> list of RTCIceServer dicts
+    status_fields: tuple = ()    # booleans a member may report about itself (muted, camera)
+
+
+class CallService:
+    def __init__(self, policy: CallPolicy):
+        self.policy = policy
+        self.kind = policy.kind
+        self.book = CallBook(policy.kind)
+
+    # -- registration ---------------------------------------------------------------------------
+    def register(self, register) -> None:
+        k = self.kind
+        register(f"{k}.state", self.state)
+        register(f"{k}.start", self.start)
+        register(f"{k}.join", self.join)
+        register(f"{k}.leave", self.leave)
+        register(f"{k}.stop", self.stop)
+        register(f"{k}.signal", self.signal)
+        register(f"{k}.status", self.status)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _broadcast_members(self, ctx_or_hub, live, call: Call) -> None:
+        hub = ctx_or_hub.hub if hasattr(ctx_or_hub, "hub") else ctx_or_hub
+        hub.broadcast(live, {"type": f"{self.kind}.members", "members": [m.public() for m in call.members.values()]})
+
+    def _joined_reply(self, ctx, call: Call, member: Member, message: dict) -> dict:
+        return {"type": f"{self.kind}.joined", "re": message.get("id"), "epoch": member.epoch,
+                "members": [m.public() for m in call.members.values()],
+                "started_by": call.started_by, "ice_servers": self.policy.ice(ctx),
+                "media": self.policy.media(ctx)}
+
+    async def _add_member(self, ctx, call: Call, agent: bool) -> Member:
+        me = ctx.participant
+        call.epochs += 1
+        again = me.id in call.members
+        member = Member(me.id, me.name, me.role, call.epochs, agent=agent)
+        call.members[me.id] = member
+        if not again:
+            await ctx.event(f"{self.kind}.joined", {"name": me.name, "role": me.role, "agent": agent})
+        return member
+
+    # -- handlers --------------------------------------------------------------------------------
+    async def state(self, ctx, message):
+        call = self.book.get(ctx.session.id)
+        reason = self.policy.allowed(ctx)
+        out = {"type": f"{self.kind}.state", "re": message.get("id"), "allowed": reason is None,
+               "reason": reason, "active": call is not None, "media": self.policy.media(ctx),
+               "me_member": bool(call and ctx.participant.id in call.members)}
+        if call is not None:
+            out.update(started_by=call.started_by, members=[m.public() for m in call.members.values()],
+                       auto_join=call.started_by.get("auto") and call.started_by.get("id") == ctx.participant.id)
+        return out
+
+    async def start(self, ctx, message):
+        reason = self.policy.allowed(ctx)
+        if reason:
+            raise MessageError(reason)
+        if not ctx.participant.is_rep:
+            raise MessageError(f"only a rep can start the {self.kind}; you can join once it runs")
+        call = self.book.get(ctx.session.id)
+        if call is None:
+            call = await self.open_call(ctx.app, ctx.session, ctx.participant, auto=False)
+        member = await self._add_member(ctx, call, bool(message.get("agent")))
+        self._broadcast_members(ctx, ctx.session, call)
+        return self._joined_reply(ctx, call, member, message)
+
+    async def open_call(self, app, live, starter, auto: bool) -> Call:
+        now = app[CONFIG].clock()
+        call = Call(self.kind, live.id, {"id": starter.id, "name": starter.name, "auto": auto}, now)
+        self.book.calls[live.id] = call
+
+        def write(db):
+            add_event(db, live.id, now, f"{self.kind}.started", starter.id, {"name": starter.name, "auto": auto})
+        await app[DB].write(write)
+        app[HUB].broadcast(live, {"type": f"{self.kind}.call", **call.public()})
+        return call
+
+    async def join(self, ctx, message):
+        reason = self.policy.allowed(ctx)
+        if reason:
+            raise MessageError(reason)
+        call = self.book.get(ctx.session.id)
+        if call is None:
+            raise MessageError(f"no {self.kind} call is running in this session; a rep starts it")
+        member = await self._add_member(ctx, call, bool(message.get("agent")))
+        self._broadcast_members(ctx, ctx.session, call)
+        return self._joined_reply(ctx, call, member, message)
+
+    async def leave(self, ctx, message):
+        call = self.book.get(ctx.session.id)
+        if call is None or ctx.participant.id not in call.members:
+            return {"type": f"{self.kind}.left", "re": message.get("id")}
+        await self.remove_member(ctx.app, ctx.session, ctx.participant.id, "left")
+        return {"type": f"{self.kind}.left", "re": message.get("id")}
+
+    async def stop(self, ctx, message):
+        if not ctx.participant.is_rep:
+            raise MessageError(f"only a rep can stop the {self.kind} for everybody; you can leave it")
+        if self.book.get(ctx.session.id) is None:
+            raise MessageError(f"no {self.kind} call is running")
+        await self.close_call(ctx.app, ctx.session, ctx.participant.id, "stopped")
+        return {"type": f"{self.kind}.stopped", "re": message.get("id")}
+
+    async def status(self, ctx, message):
+        call = self.book.get(ctx.session.id)
+        member = call and call.members.get(ctx.participant.id)
+        if not member:
+            raise MessageError(f"you are not in the {self.kind} call")
+        for name in self.policy.status_fields:
+            if name in message:
+                if not isinstance(message[name], bool):
+                    raise MessageError(f"{name} must be true or false")
+                setattr(member, name, message[name])
+        self._broadcast_members(ctx, ctx.session, call)
+        return {"type": f"{self.kind}.status_ok", "re": message.get("id")} if message.get("id") else None
+
+    async def signal(self, ctx, message):
+        to = message.get("to")
+        if not isinstance(to, str) or to not in ctx.session.participants:
+            raise MessageError("that participant is not in this session: signalling refused")
+        call = self.book.get(ctx.session.id)
+        if call is None:
+            raise MessageError(f"no {self.kind} call is running")
+        me = call.members.get(ctx.participant.id)
+        if me is None:
+            raise MessageError(f"join the {self.kind} call before sending signalling")
+        if to not in call.members:
+            raise MessageError(f"that participant is not in the {self.kind} call")
+        if to == ctx.participant.id:
+            raise MessageError("signalling to yourself is refused")
+        has_desc, has_cand = "description" in message, "candidate" in message
+        if has_desc == has_cand:
+            raise MessageError("a signal carries either a description or a candidate")
+        out = {"type": f"{self.kind}.signal", "from": me.id, "epoch": me.epoch}
+        try:
+            if has_desc:
+                out["description"] = check_description(message["description"])
+            else:
+                out["candidate"] = check_candidate(message["candidate"])
+        except SignalError as exc:
+            raise MessageError(str(exc)) from None
+        peer_epoch = message.get("peer_epoch")
+        if isinstance(peer_epoch, int) and peer_epoch != call.members[to].epoch:
+            return None  # meant for an earlier connection of that member: drop quietly
+        out["to_epoch"] = call.members[to].epoch
+        if not ctx.send_to(to, out):
+            raise MessageError("that participant is not connected right now")
+        return {"type": f"{self.kind}.signal_ok", "re": message.get("id")} if message.get("id") else None
+
+    # -- membership changes from hooks -----------------------------------------------------------
+    async def remove_member(self, app, live, participant_id: str, reason: str) -> None:
+        call = self.book.get(live.id)
+        if call is None:
+            return
+        member = call.members.pop(participant_id, None)
+        if member is None:
+            return
+        now = app[CONFIG].clock()
+
+        def write(db):
+            add_event(db, live.id, now, f"{self.kind}.left", participant_id, {"name": member.name, "reason": reason})
+        await app[DB].write(write)
+        if call.members:
+            self._broadcast_members(app[HUB], live, call)
+        else:
+            await self.close_call(app, live, None, "empty")
+
+    async def close_call(self, app, live, by: str | None, reason: str) -> None:
+        call = self.book.calls.pop(live.id, None)
+        if call is None:
+            return
+        now = app[CONFIG].clock()
+        left = list(call.members.values())
+        call.members.clear()
+
+        def write(db):
+            for m in left:
+                add_event(db, live.id, now, f"{self.kind}.left", m.id, {"name": m.name, "reason": reason})
+            add_event(db, live.id, now, f"{self.kind}.stopped", by, {"reason": reason})
+        await app[DB].write(write)
+        app[HUB].broadcast(live, {"type": f"{self.kind}.call", "active": False, "reason": reason, "members": []})
+
+
+def call_record(kind: str, session_id: str, db) -> dict:
+    """What the session's record says about this kind of call: when it ran and who took part.
+    ``db`` is a sqlite_utils database (the hook runs in a database thread)."""
+    rows = list(db["session_events"].rows_where("session_id = ? and kind like ?", [session_id, f"{kind}.%"],
+                                                order_by="id"))
+    periods, names, current = [], [], None
+    for r in rows:
+        details = json.loads(r["details"] or "{}")
+        verb = r["kind"].split(".", 1)[1]
+        if verb == "started":
+            current = {"started_at": r["at"], "stopped_at": None, "started_by": details.get("name"),
+                       "participants": []}
+            periods.append(current)
+        elif verb == "joined" and current is not None:
+            name = details.get("name")
+            if name not in current["participants"]:
+                current["participants"].append(name)
+            if name not in names:
+                names.append(name)
+        elif verb == "stopped" and current is not None:
+            current["stopped_at"] = r["at"]
+            current = None
+    seconds = sum((p["stopped_at"] or p["started_at"]) - p["started_at"] for p in periods)
+    return {f"{kind}_calls": len(periods), f"{kind}_seconds": round(seconds, 1),
+            f"{kind}_participants": ", ".join(n for n in names if n), f"{kind}_periods": periods}
