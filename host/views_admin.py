@@ -1,6 +1,7 @@
 """The site admin's pages: accounts, which features are on, plugin settings, the audit log."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import web
@@ -103,7 +104,8 @@ async def update_rep(request: web.Request):
     if new_password:
         if check_strength(new_password):
             return await _admin_page(request, site, user, 400, error=check_strength(new_password))
-        changes["password_hash"] = hash_password(new_password)
+        changes["password_hash"] = await asyncio.get_running_loop().run_in_executor(None, hash_password,
+                                                                                      new_password)
     if form.get("unlock"):
         changes.update(failed_logins=0, locked_until=0.0)
     if uid == user["id"] and (role != "admin" or not changes["active"]):

@@ -1,6 +1,8 @@
 """Log in and out. Failed logins lock the account for a while; too many tries from one address are refused."""
 from __future__ import annotations
 
+import asyncio
+import math
 import secrets
 
 from aiohttp import web
@@ -52,21 +54,30 @@ async def login(request: web.Request):
     user = await request.app[DB].read(lambda db: next(db["users"].rows_where(
         "site_id = ? and username = ?", [site.id, username]), None))
     if user and user["locked_until"] and user["locked_until"] > now:
-        minutes = int((user["locked_until"] - now) // 60) + 1
+        minutes = max(1, math.ceil((user["locked_until"] - now) / 60))
         return await fail(f"This account is locked after too many failed logins. Try again in {minutes} "
                           f"minute{'s' if minutes != 1 else ''}, or ask an admin.", 423)
-    ok = verify_password(user["password_hash"] if user else None, password) and bool(user and user["active"])
+    # argon2 costs tens of milliseconds of CPU: verify off the event loop.
+    verified = await asyncio.get_running_loop().run_in_executor(
+        None, verify_password, user["password_hash"] if user else None, password)
+    ok = verified and bool(user and user["active"])
     if not ok:
         if user:
-            failures = (user["failed_logins"] or 0) + 1
-            locked = now + cfg.lockout_seconds if failures >= cfg.login_failures_before_lockout else 0.0
-
             def record(db):
-                db["users"].update(user["id"], {"failed_logins": 0 if locked else failures, "locked_until": locked})
-                if locked:
-                    audit_row(db, site.id, f"address:{address}", "account_locked", f"user:{user['id']}",
-                              {"failures": failures}, now)
-            await request.app[DB].write(record)
+                # Counted in the writer thread from the stored value, so parallel guesses all count.
+                stored = db["users"].get(user["id"])
+                if (stored["locked_until"] or 0) > now:  # a parallel guess locked it meanwhile
+                    return stored["locked_until"]
+                failures = (stored["failed_logins"] or 0) + 1
+                if failures < cfg.login_failures_before_lockout:
+                    db["users"].update(user["id"], {"failed_logins": failures})
+                    return 0.0
+                locked = now + cfg.lockout_seconds
+                db["users"].update(user["id"], {"failed_logins": 0, "locked_until": locked})
+                audit_row(db, site.id, f"address:{address}", "account_locked", f"user:{user['id']}",
+                          {"failures": failures}, now)
+                return locked
+            locked = await request.app[DB].write(record)
             if locked:
                 return await fail("Too many failed logins: this account is locked for "
                                   f"{int(cfg.lockout_seconds // 60)} minutes.", 423)
