@@ -85,19 +85,29 @@ class Database:
                     self._jobs.put(None)
                     break
                 batch.append(nxt)
-            results = []
-            try:
-                with db.atomic():
-                    for fn, _loop, _fut in batch:
-                        try:
-                            with db.atomic():
-                                results.append((True, fn(db)))
-                        except Exception as exc:  # the job's own error, its savepoint rolled back
-                            results.append((False, exc))
-            except Exception as exc:  # COMMIT itself failed: every job in the batch failed
-                results = [(False, exc)] * len(batch)
+            if len(batch) == 1:  # alone in its transaction: no savepoint needed
+                try:
+                    with db.atomic():
+                        results = [(True, batch[0][0](db))]
+                except Exception as exc:  # the job failed (rolled back) or COMMIT failed
+                    results = [(False, exc)]
+            else:
+                results = []
+                try:
+                    with db.atomic():
+                        for fn, _loop, _fut in batch:
+                            results.append(_in_savepoint(db, fn))
+                except Exception as exc:  # COMMIT itself failed: every job in the batch failed
+                    results = [(False, exc)] * len(batch)
+            # one wake-up of each event loop per batch, not one per job
+            by_loop: dict = {}
             for (ok, value), (_fn, loop, fut) in zip(results, batch):
-                loop.call_soon_threadsafe(_settle, fut, ok, value)
+                by_loop.setdefault(loop, []).append((fut, ok, value))
+            for loop, settled in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_settle_all, settled)
+                except RuntimeError:  # that loop is closed: nobody is waiting any more
+                    pass
 
     def close(self) -> None:
         if self._closed:
@@ -109,10 +119,27 @@ class Database:
         self._writer_db.close()
 
 
-def _settle(fut: asyncio.Future, ok: bool, value: Any) -> None:
-    if fut.done():
-        return
-    if ok:
-        fut.set_result(value)
-    else:
-        fut.set_exception(value)
+def _in_savepoint(db: sqlite_utils.Database, fn) -> tuple[bool, Any]:
+    """Run one job of a batch in its own savepoint: its failure undoes only its own changes.
+    (A fixed savepoint name: the jobs of a batch run one after the other, never nested.)"""
+    conn = db.conn
+    conn.execute("SAVEPOINT job")
+    try:
+        result = fn(db)
+    except Exception as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO SAVEPOINT job")
+            conn.execute("RELEASE SAVEPOINT job")
+        return False, exc
+    conn.execute("RELEASE SAVEPOINT job")
+    return True, result
+
+
+def _settle_all(settled: list) -> None:
+    for fut, ok, value in settled:
+        if fut.done():
+            continue
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
