@@ -96,3 +96,9 @@ def invite_channels():
     """Return a list of InviteChannel (plugins/invite/channels.py): further ways the invite plugin offers
     to invite a customer, e.g. SMS. Each has a name, a label, an address label and an async
     send(app, site, invitation) that returns a short delivery note or raises InviteError."""
+
+
+# -- WebACD -----------------------------------------------------------------------------------
+@hookspec
+def webacd_start_options(site):
+    """Return a list of Setting: per-queue start options; the queue's values reach plugins in session.meta["webacd"]["start_options"][plugin]."""

@@ -1,0 +1,54 @@
+"""Session messages of WebACD: the request's details, and transferring the session."""
+from __future__ import annotations
+
+from host.router import MessageError
+
+from .service import WEBACD, AcdError
+
+
+def register(register) -> None:
+    register("webacd.info", info)
+    register("webacd.transfer", transfer)
+
+
+async def info(ctx, message):
+    """What a rep (or the customer) sees about the request: who, what, from which page, transfer notes."""
+    sid = ctx.session.id
+    rep = ctx.participant.is_rep
+
+    def read(db):
+        entry = next(db.query("select name, email, problem, ref_url, fields, created_at, accepted_at, queue_id "
+                              "from acd_entries where session_id = ? and kind = 'new'", [sid]), None)
+        transfers = list(db.query("select from_name, to_name, to_kind, note, at from acd_transfers "
+                                  "where session_id = ? order by id", [sid]))
+        return entry, transfers
+    entry, transfers = await ctx.db.read(read)
+    acd = ctx.app[WEBACD]
+    meta = ctx.session.meta.get("webacd", {})
+    queue = acd.queues.get(entry["queue_id"]) if entry else None
+    out = {"type": "webacd.info", "re": message.get("id"), "inbound": entry is not None,
+           "start_options": meta.get("start_options", {}),
+           "agent": bool(ctx.participant.user_id and acd.is_agent(ctx.site.id, ctx.participant.user_id))}
+    if entry is not None:
+        out["request"] = {"name": entry["name"], "problem": entry["problem"], "queue": queue.name if queue else "",
+                          "waited": round((entry["accepted_at"] or entry["created_at"]) - entry["created_at"])}
+        if rep:
+            out["request"].update(email=entry["email"], ref_url=entry["ref_url"])
+    if rep:
+        out["transfers"] = transfers
+    return out
+
+
+async def transfer(ctx, message):
+    if ctx.participant.role != "primary_rep":
+        raise MessageError("only the rep leading the session can transfer it")
+    note = message.get("note", "")
+    if not isinstance(note, str):
+        raise MessageError("the note must be text")
+    to_kind = message.get("to")
+    to_id = message.get("queue_id") if to_kind == "queue" else message.get("user_id")
+    try:
+        await ctx.app[WEBACD].transfer(ctx, to_kind, to_id, note, message.get("id"))
+    except AcdError as exc:
+        raise MessageError(str(exc)) from None
+    return None
