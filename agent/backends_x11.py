@@ -1,0 +1,127 @@
+"""Default backends on X11: capture with mss, pointer position with python-xlib, input with pynput (XTest).
+
+Each backend object is used from one worker thread only (mss and Xlib connections are not thread-safe);
+the objects are created lazily in that thread.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from .hookspecs import hookimpl
+from .keymap import pynput_key
+
+
+class MssCapture:
+    name = "mss"
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def _mss(self):
+        grabber = getattr(self._local, "mss", None)
+        if grabber is None:
+            import mss
+            grabber = self._local.mss = (getattr(mss, "MSS", None) or mss.mss)()
+        return grabber
+
+    def monitors(self) -> list[dict]:
+        mons = self._mss().monitors
+        return [{"index": i, "left": m["left"], "top": m["top"], "width": m["width"], "height": m["height"]}
+                for i, m in enumerate(mons) if i > 0] or [
+                {"index": 0, **{k: mons[0][k] for k in ("left", "top", "width", "height")}}]
+
+    def grab(self, monitor: dict) -> np.ndarray:
+        shot = self._mss().grab({k: monitor[k] for k in ("left", "top", "width", "height")})
+        return np.frombuffer(shot.bgra, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+
+    def cursor(self) -> tuple[int, int] | None:
+        display = getattr(self._local, "xdisplay", None)
+        try:
+            if display is None:
+                from Xlib import display as xdisplay
+                display = self._local.xdisplay = xdisplay.Display()
+            pointer = display.screen().root.query_pointer()
+            return pointer.root_x, pointer.root_y
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        grabber = getattr(self._local, "mss", None)
+        if grabber is not None:
+            grabber.close()
+            self._local.mss = None
+        display = getattr(self._local, "xdisplay", None)
+        if display is not None:
+            display.close()
+            self._local.xdisplay = None
+
+
+class PynputInput:
+    """Injects input with pynput; created in the input thread (pynput needs DISPLAY at import)."""
+    name = "pynput"
+
+    def __init__(self):
+        self._mouse = self._keyboard = None
+
+    def _controllers(self):
+        if self._mouse is None:
+            from pynput import keyboard, mouse
+            self._mouse, self._keyboard = mouse.Controller(), keyboard.Controller()
+            self._buttons = {"left": mouse.Button.left, "middle": mouse.Button.middle,
+                             "right": mouse.Button.right}
+        return self._mouse, self._keyboard
+
+    def move(self, x: int, y: int) -> None:
+        mouse, _ = self._controllers()
+        mouse.position = (x, y)
+
+    def button(self, name: str, down: bool) -> None:
+        mouse, _ = self._controllers()
+        (mouse.press if down else mouse.release)(self._buttons[name])
+
+    def scroll(self, dx: int, dy: int) -> None:
+        mouse, _ = self._controllers()
+        mouse.scroll(dx, dy)
+
+    def close(self) -> None:
+        """Close the X connections now (in the input thread), not whenever the GC runs."""
+        for controller in (self._mouse, self._keyboard):
+            display = getattr(controller, "_display", None)
+            if display is not None:
+                try:
+                    display.close()
+                except Exception:
+                    pass
+                controller._display = _Closed()
+        self._mouse = self._keyboard = None
+
+    def key(self, code: str, key: str, down: bool) -> None:
+        _, keyboard = self._controllers()
+        target = pynput_key(code, key)
+        if target is None:
+            raise ValueError(f"no key on this computer for {code!r} / {key!r}")
+        (keyboard.press if down else keyboard.release)(target)
+
+
+class _Closed:
+    """Stands in for a closed X connection so pynput's __del__ has nothing left to close."""
+
+    def close(self) -> None:
+        pass
+
+
+def display_present() -> bool:
+    return bool(os.environ.get("DISPLAY"))
+
+
+@hookimpl
+def agent_capture_backend(config):
+    return MssCapture()
+
+
+@hookimpl
+def agent_input_backend(config):
+    return PynputInput()

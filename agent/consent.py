@@ -1,0 +1,103 @@
+"""Asking the person at this computer: a real Tk dialog when there is a display, a terminal prompt if not.
+
+The dialog runs as its own small program (``python -m agent.consent_dialog``), so Tk never shares a
+thread with the event loop. No answer within the time limit counts as Deny.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import dataclass
+
+from .backends_x11 import display_present
+from .hookspecs import hookimpl
+from .terminal import terminal_lines
+
+log = logging.getLogger("support_manager.consent")
+ANSWER_TIMEOUT = 120.0
+LEVEL_TEXT = {"view": "see your screen", "control": "see and control your screen (mouse and keyboard)"}
+SHARE_TEXT = {"view": "show your screen to", "control": "show your screen to, and let them control it,"}
+
+
+@dataclass
+class ConsentRequest:
+    request_id: str
+    who: str            # names of the people who would see / control
+    level: str          # "view" | "control"
+    kind: str = "request"   # "request" (they asked) | "share" (you offered)
+    what: str = "desktop"
+
+    def question(self) -> str:
+        if self.kind == "share":
+            return f"Do you want to {SHARE_TEXT.get(self.level, self.level)} {self.who}?"
+        return f"{self.who} asks to {LEVEL_TEXT.get(self.level, self.level)}. Allow?"
+
+
+@dataclass
+class Answer:
+    allow: bool
+    all_requests: bool = False
+
+
+class DialogConsent:
+    """A Tk window with Allow / Deny and "allow all requests for this session"."""
+    kind = "dialog"
+
+    def __init__(self, timeout: float = ANSWER_TIMEOUT):
+        self.timeout = timeout
+
+    async def ask(self, request: ConsentRequest) -> Answer:
+        spec = json.dumps({"question": request.question(), "timeout": self.timeout})
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent.consent_dialog", spec,
+                                                    stdout=asyncio.subprocess.PIPE)
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), self.timeout + 5)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            proc.kill()
+            await proc.wait()
+            return Answer(False)
+        try:
+            data = json.loads(out.decode().strip().splitlines()[-1])
+            return Answer(bool(data.get("allow")), bool(data.get("all")))
+        except (ValueError, IndexError):
+            log.warning("the consent dialog gave no answer; treating it as Deny")
+            return Answer(False)
+
+
+class TerminalConsent:
+    """The same question on the terminal: y = allow, a = allow all requests this session, n = deny."""
+    kind = "terminal"
+
+    def __init__(self, timeout: float = ANSWER_TIMEOUT):
+        self.timeout = timeout
+
+    async def ask(self, request: ConsentRequest) -> Answer:
+        print(f"\n[Support Manager] {request.question()}\n"
+              "  y = allow, a = allow all requests for this session, n = deny: ", end="", flush=True)
+        try:
+            line = await asyncio.wait_for(terminal_lines().ask(), self.timeout)
+        except asyncio.TimeoutError:
+            print("\n  no answer: denied.")
+            return Answer(False)
+        line = (line or "").strip().lower()
+        if line in ("a", "all"):
+            return Answer(True, True)
+        return Answer(line in ("y", "yes"))
+
+
+def default_prompt(config: dict | None = None):
+    config = config or {}
+    if config.get("prompt") == "terminal" or not display_present():
+        return TerminalConsent()
+    try:
+        import tkinter  # noqa: F401
+    except ImportError:
+        return TerminalConsent()
+    return DialogConsent()
+
+
+@hookimpl
+def agent_consent_prompt(config):
+    return default_prompt(config)

@@ -1,0 +1,104 @@
+"""Showing the person at this computer who is viewing or controlling, with a way to stop it at once."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import Callable
+
+from .backends_x11 import display_present
+
+log = logging.getLogger("support_manager.status")
+
+
+def describe(viewers: dict) -> str:
+    """viewers: {id: {"name", "level"}} -> one sentence."""
+    if not viewers:
+        return "Nobody sees your screen."
+    control = [v["name"] for v in viewers.values() if v["level"] == "control"]
+    view = [v["name"] for v in viewers.values() if v["level"] != "control"]
+    parts = []
+    if control:
+        parts.append(f"{', '.join(control)} can see and control your screen")
+    if view:
+        parts.append(f"{', '.join(view)} can see your screen")
+    return "; ".join(parts) + "."
+
+
+class TerminalStatus:
+    """Prints each change; typing ``stop`` (see agent.terminal) stops sharing."""
+
+    def __init__(self, on_stop: Callable[[], None]):
+        self.on_stop = on_stop
+        self.last = None
+
+    def show(self, viewers: dict) -> None:
+        text = describe(viewers)
+        if text != self.last:
+            self.last = text
+            hint = "  (type 'stop' and Enter to stop at once)" if viewers else ""
+            print(f"[Support Manager] {text}{hint}", flush=True)
+
+    async def close(self) -> None:
+        pass
+
+
+class WindowStatus:
+    """A small always-on-top Tk window (its own process) with a Stop button."""
+
+    def __init__(self, on_stop: Callable[[], None]):
+        self.on_stop = on_stop
+        self.proc: asyncio.subprocess.Process | None = None
+        self.reader: asyncio.Task | None = None
+        self.terminal = TerminalStatus(on_stop)
+
+    async def _ensure(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            return
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agent.status_window", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE)
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        proc = self.proc
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                return
+            if line.strip() == b"stop":
+                self.on_stop()
+
+    def show(self, viewers: dict) -> None:
+        self.terminal.show(viewers)
+        asyncio.create_task(self._send({"text": describe(viewers), "sharing": bool(viewers)}))
+
+    async def _send(self, state: dict) -> None:
+        try:
+            await self._ensure()
+            self.proc.stdin.write((json.dumps(state) + "\n").encode())
+            await self.proc.stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            log.warning("status window: %s", exc)
+
+    async def close(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.stdin.close()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 2)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if self.reader is not None:
+            self.reader.cancel()
+
+
+def make_status(on_stop: Callable[[], None], prefer: str = "auto"):
+    if prefer == "terminal" or not display_present():
+        return TerminalStatus(on_stop)
+    try:
+        import tkinter  # noqa: F401
+    except ImportError:
+        return TerminalStatus(on_stop)
+    return WindowStatus(on_stop)

@@ -1,0 +1,63 @@
+"""The Support Manager's status window (run as ``python -m agent.status_window``).
+
+Reads the state as JSON lines on stdin ({"text": ..., "sharing": bool}); shows who is viewing or
+controlling, with a Stop button that prints "stop" on stdout at once.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+
+TITLE = "Support Manager"
+WIDTH, HEIGHT = 360, 110
+STOP_AT = (20, 64, 320, 34)
+
+
+def main() -> int:
+    import tkinter as tk
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            lines.put(line)
+        lines.put(None)
+    threading.Thread(target=read, daemon=True).start()
+
+    root = tk.Tk(className="SupportManagerStatus")
+    root.title(TITLE)
+    x, y = (int(v) for v in (sys.argv[1:3] if len(sys.argv) > 2 else (900, 660)))
+    root.geometry(f"{WIDTH}x{HEIGHT}+{x}+{y}")
+    root.attributes("-topmost", True)
+    label = tk.Label(root, text="Nobody sees your screen.", wraplength=WIDTH - 40, justify="left", anchor="w")
+    label.place(x=20, y=8, width=WIDTH - 40, height=50)
+
+    def stop() -> None:
+        print("stop", flush=True)
+    button = tk.Button(root, text="Stop sharing now", command=stop, state="disabled")
+    button.place(x=STOP_AT[0], y=STOP_AT[1], width=STOP_AT[2], height=STOP_AT[3])
+    root.protocol("WM_DELETE_WINDOW", stop)
+
+    def poll() -> None:
+        try:
+            while True:
+                line = lines.get_nowait()
+                if line is None:
+                    root.destroy()
+                    return
+                state = json.loads(line)
+                label.configure(text=state.get("text", ""))
+                button.configure(state="normal" if state.get("sharing") else "disabled")
+        except queue.Empty:
+            pass
+        except ValueError:
+            pass
+        root.after(50, poll)
+    root.after(50, poll)
+    root.mainloop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""The agent part of desktop sharing: local consent, screen capture and input injection.
+
+Consent is enforced here, independently of the host: nothing is captured before the person at this
+computer clicked Allow, and no input is injected unless the sender holds a control grant given here —
+whatever the host asks. Refused commands are reported locally and to the host.
+
+Pacing: at most one frame in flight. The next screen grab happens only after the host acknowledged the
+previous frame (or a timeout passed), and is compared with what was last sent, so changes made in the
+meantime are coalesced: stale frames are never queued, and an idle screen sends nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+
+from agent.consent import ConsentRequest
+from agent.hookspecs import hookimpl
+from host.router import make_binary
+
+from .input_events import InputError, validate_events
+from .pipeline import ScreenEncoder
+
+log = logging.getLogger("support_manager.desktop")
+ACK_TIMEOUT = 1.5
+MIN_INTERVAL = 1 / 60
+IDLE_INTERVAL = 1 / 30
+LEVELS = ("view", "control")
+
+
+class DesktopShare:
+    def __init__(self, agent):
+        self.agent = agent
+        self.grants: dict[str, dict] = {}       # viewer participant id -> {"name", "level"}
+        self.allow_all = False
+        self.mode = "standard"
+        self.monitor_index: int | None = None
+        self.monitors: list[dict] = []
+        self.encoder = ScreenEncoder()
+        self.seq = 0
+        self.inflight: int | None = None
+        self.acked = asyncio.Event()
+        self.task: asyncio.Task | None = None
+        self.consent_lock = asyncio.Lock()
+        self.capture_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="capture")
+        self.input_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="input")
+        self.last_cursor = None
+        self.want_full = True
+        self.connected_once = False
+        self.stats = {"frames_sent": 0, "chunks_sent": 0, "bytes_sent": 0, "grabs": 0, "idle_grabs": 0,
+                      "ack_waits": 0, "ack_timeouts": 0, "injected": 0, "refused": 0, "input_errors": 0}
+
+    # -- connection ------------------------------------------------------------------------------
+    async def on_hello(self, message: dict) -> None:
+        """Every (re)connect. After a reconnect the grants are gone unless "all requests" was chosen."""
+        restore = []
+        if self.connected_once and self.grants:
+            if self.allow_all:
+                restore = [{"viewer": vid, "level": g["level"]} for vid, g in self.grants.items()]
+            else:
+                self.grants.clear()
+                self._stop_capture()
+                self.agent.report("The connection was lost: sharing stopped. It will be asked again.")
+                self._show()
+        self.connected_once = True
+        self.inflight = None
+        self.acked.set()
+        self.want_full = True
+        try:
+            self.monitors = await asyncio.get_running_loop().run_in_executor(
+                self.capture_pool, self.agent.capture.monitors)
+        except Exception as exc:
+            self.monitors = []
+            self.agent.report(f"The screen cannot be captured here: {exc}")
+        if self.monitor_index is None and self.monitors:
+            self.monitor_index = self.monitors[0]["index"]
+        await self.agent.send({"type": "desktop.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
+                               "monitors": self.monitors, "monitor": self.monitor_index, "restore": restore,
+                               "mode": self.mode})
+
+    # -- consent ---------------------------------------------------------------------------------
+    async def on_consent_request(self, message: dict) -> None:
+        request_id = str(message.get("request_id", ""))
+        level = message.get("level")
+        viewers = message.get("viewers")
+        if level not in LEVELS or not isinstance(viewers, list) or not viewers or not all(
+                isinstance(v, dict) and isinstance(v.get("id"), str) for v in viewers):
+            await self.agent.send({"type": "desktop.consent", "request_id": request_id, "allow": False,
+                                   "error": "malformed request"})
+            return
+        async with self.consent_lock:
+            if self.allow_all:
+                allow, all_requests = True, True
+            else:
+                who = ", ".join(str(v.get("name", "someone"))[:60] for v in viewers)
+                answer = await self.agent.consent.ask(ConsentRequest(
+                    request_id, who, level, kind=message.get("kind", "request")))
+                allow, all_requests = answer.allow, answer.all_requests
+            if allow:
+                self.allow_all = self.allow_all or all_requests
+                for v in viewers:   # the local grant exists before anything is captured
+                    self.grants[v["id"]] = {"name": str(v.get("name", ""))[:60], "level": level}
+                if level == "control":   # one controller at a time: the others keep viewing
+                    for vid, g in self.grants.items():
+                        if vid not in {v["id"] for v in viewers} and g["level"] == "control":
+                            g["level"] = "view"
+            await self.agent.send({"type": "desktop.consent", "request_id": request_id, "allow": allow,
+                                   "all": self.allow_all})
+        self._show()
+        if allow:
+            self.want_full = True
+            self._start_capture()
+
+    def _show(self) -> None:
+        self.agent.status.show(dict(self.grants))
+
+    async def on_revoked(self, message: dict) -> None:
+        viewers = message.get("viewers")
+        if viewers == "all" or not isinstance(viewers, list):
+            self.grants.clear()
+        else:
+            for vid in viewers:
+                self.grants.pop(vid, None)
+        level = message.get("downgrade")
+        if isinstance(level, dict):
+            for vid, lv in level.items():
+                if vid in self.grants and lv in LEVELS:
+                    self.grants[vid]["level"] = lv
+        if not self.grants:
+            self._stop_capture()
+        self._show()
+
+    async def stop_all(self, reason: str = "stopped") -> None:
+        """Stop at once, locally first, then tell the host."""
+        had = bool(self.grants)
+        self.grants.clear()
+        self.allow_all = False
+        self._stop_capture()
+        self._show()
+        if had:
+            await self.agent.send({"type": "desktop.revoke", "viewers": "all", "reason": reason})
+
+    # -- commands a host may send ----------------------------------------------------------------
+    async def _refuse(self, what: str, message: dict) -> None:
+        self.stats["refused"] += 1
+        self.agent.report(f"Refused: the host asked to {what} without your permission.")
+        await self.agent.send({"type": "desktop.violation", "what": what,
+                               "command": str(message.get("type"))[:60]})
+
+    async def on_capture_command(self, message: dict) -> None:
+        """A host never starts capture: only a local Allow does. Any such command is refused."""
+        if not self.grants:
+            await self._refuse("capture your screen", message)
+
+    async def on_input(self, message: dict) -> None:
+        sender = message.get("from")
+        grant = self.grants.get(sender) if isinstance(sender, str) else None
+        if grant is None or grant["level"] != "control":
+            await self._refuse("control your mouse and keyboard", message)
+            return
+        monitor = self._monitor()
+        if monitor is None:
+            return
+        try:
+            events = validate_events(message.get("events"), monitor["width"], monitor["height"])
+        except InputError as exc:
+            self.stats["input_errors"] += 1
+            await self.agent.send({"type": "desktop.input_error", "to": sender, "error": str(exc)})
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.input_pool, self._inject, events, monitor)
+        except Exception as exc:
+            self.stats["input_errors"] += 1
+            await self.agent.send({"type": "desktop.input_error", "to": sender, "error": str(exc)[:200]})
+
+    def _inject(self, events: list[dict], monitor: dict) -> None:
+        backend = self.agent.input
+        for ev in events:
+            if ev["t"] in ("move", "button", "wheel"):
+                backend.move(monitor["left"] + ev["x"], monitor["top"] + ev["y"])
+            if ev["t"] == "button":
+                backend.button(ev["b"], ev["down"])
+            elif ev["t"] == "wheel":
+                backend.scroll(ev["dx"], ev["dy"])
+            elif ev["t"] == "key":
+                backend.key(ev["code"], ev["key"], ev["down"])
+            self.stats["injected"] += 1
+
+    async def on_ack(self, message: dict) -> None:
+        if message.get("seq") == self.inflight:
+            self.inflight = None
+            self.acked.set()
+
+    async def on_refresh(self, message: dict) -> None:
+        if not self.grants:
+            await self._refuse("capture your screen", message)
+            return
+        self.want_full = True
+
+    async def on_mode(self, message: dict) -> None:
+        if message.get("mode") in ("standard", "sampling"):
+            self.mode = message["mode"]
+            self.want_full = True
+
+    async def on_monitor(self, message: dict) -> None:
+        if message.get("from") not in self.grants:
+            await self._refuse("switch the shared monitor", message)
+            return
+        wanted = message.get("monitor")
+        if any(m["index"] == wanted for m in self.monitors):
+            self.monitor_index = wanted
+            self.want_full = True
+
+    # -- capture loop ----------------------------------------------------------------------------
+    def _monitor(self) -> dict | None:
+        return next((m for m in self.monitors if m["index"] == self.monitor_index), None)
+
+    def _start_capture(self) -> None:
+        if self.grants and (self.task is None or self.task.done()):
+            self.task = asyncio.create_task(self._loop())
+
+    def _stop_capture(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        self.inflight = None
+        self.acked.set()
+
+    def _grab(self, monitor: dict, mode: str, full: bool):
+        if full:
+            self.encoder.reset()
+        self.encoder.set_mode(mode)
+        frame = self.agent.capture.grab(monitor)
+        chunks = self.encoder.encode(frame)
+        cursor = self.agent.capture.cursor()
+        return frame.shape[1], frame.shape[0], chunks, cursor
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        await self.agent.send({"type": "desktop.screen", "monitors": self.monitors, "monitor": self.monitor_index})
+        try:
+            while self.grants:
+                if self.inflight is not None:
+                    self.stats["ack_waits"] += 1
+                    try:
+                        await asyncio.wait_for(self.acked.wait(), ACK_TIMEOUT)
+                    except asyncio.TimeoutError:
+                        self.stats["ack_timeouts"] += 1
+                        self.inflight = None
+                if not self.grants:
+                    break
+                monitor = self._monitor()
+                if monitor is None:
+                    await asyncio.sleep(0.5)
+                    continue
+                started = time.monotonic()
+                full, self.want_full = self.want_full, False
+                w, h, chunks, cursor = await loop.run_in_executor(self.capture_pool, self._grab, monitor,
+                                                                  self.mode, full)
+                self.stats["grabs"] += 1
+                if not self.grants:
+                    break
+                if cursor is not None:
+                    rel = (cursor[0] - monitor["left"], cursor[1] - monitor["top"])
+                    if rel != self.last_cursor:
+                        self.last_cursor = rel
+                        await self.agent.send({"type": "desktop.cursor", "x": rel[0], "y": rel[1]})
+                if chunks:
+                    self.seq += 1
+                    self.inflight = self.seq
+                    self.acked.clear()
+                    for i, chunk in enumerate(chunks):
+                        header = {"type": "desktop.frame", "seq": self.seq, "w": w, "h": h,
+                                  "mon": monitor["index"], "c": i, "n": len(chunks)}
+                        if not await self.agent.send_bytes(make_binary(header, chunk)):
+                            self.inflight = None
+                            self.want_full = True
+                            break
+                        self.stats["chunks_sent"] += 1
+                        self.stats["bytes_sent"] += len(chunk)
+                    self.stats["frames_sent"] += 1
+                    pause = MIN_INTERVAL
+                else:
+                    self.stats["idle_grabs"] += 1
+                    pause = IDLE_INTERVAL
+                await asyncio.sleep(max(0.0, pause - (time.monotonic() - started)))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("screen capture stopped")
+            self.agent.report(f"Screen capture stopped: {exc}")
+
+    async def close(self) -> None:
+        self._stop_capture()
+        self.grants.clear()
+        loop = asyncio.get_running_loop()
+        for pool, backend in ((self.capture_pool, self.agent.capture), (self.input_pool, self.agent.input)):
+            closer = getattr(backend, "close", None)
+            if closer is not None:
+                try:
+                    await asyncio.wait_for(loop.run_in_executor(pool, closer), 3)
+                except Exception:
+                    pass
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+@hookimpl
+def agent_message_handlers(agent, register):
+    share = DesktopShare(agent)
+    agent.features["desktop"] = share
+    register("session.hello", share.on_hello)
+    register("desktop.consent_request", share.on_consent_request)
+    register("desktop.revoked", share.on_revoked)
+    register("desktop.input", share.on_input)
+    register("desktop.ack", share.on_ack)
+    register("desktop.refresh", share.on_refresh)
+    register("desktop.mode", share.on_mode)
+    register("desktop.monitor", share.on_monitor)
+    for command in ("desktop.start", "desktop.capture", "desktop.start_capture", "desktop.frame_request"):
+        register(command, share.on_capture_command)
+
+
+@hookimpl
+def agent_stopped(agent):
+    share = agent.features.get("desktop")
+    if share is not None:
+        return share.close()
