@@ -17,6 +17,7 @@ from host.appkeys import DB
 from host.records import session_record
 from host.router import make_binary
 from plugins_for_tests.misfits import BadOption, ClaimsChatSend, WrongPrefix
+from plugins_for_tests.pager import Pager
 from plugins_for_tests.probe import Probe
 
 ONLY = {"chat"}  # entry-point plugins loaded besides the probe: chat, the one real feature plugin
@@ -430,3 +431,37 @@ async def test_plugin_disabled_for_a_site_gets_nothing_there_while_the_other_sit
     assert "probe_people" in await session_record(host.app, s["id"])
     enabled = (await plugins_json(host))["probe"]["enabled"]
     assert enabled == {"demo": True, "other": False}
+
+
+# -- invite channels (the invite plugin's hook) ------------------------------------------------------
+async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_where_it_is_on(tmp_path):
+    pager = Pager()  # the pager network cannot run here: the plugin keeps what it would page in a list
+    host = await start_host(tmp_path / "data", extra_plugins=[("pager", pager)], only_plugins={"chat", "invite"})
+    try:
+        rep = await host.rep()
+        s = await rep.start_session()
+        channels_url = f"/s/demo/p/invite/sessions/{s['id']}/channels"
+        async with rep.http.get(rep.url(channels_url)) as r:
+            channels = {c["name"]: c for c in (await r.json())["channels"]}
+        assert channels["pager"]["label"] == "Customer by pager" and channels["pager"]["builtin"] is False
+        assert {"email", "phone"} <= set(channels)
+
+        r = await rep.api_post(f"/s/demo/p/invite/sessions/{s['id']}/invites", {"channel": "pager", "to": "4711"})
+        assert r.status == 201 and (await r.json())["invite"]["detail"] == "paged 4711"
+        assert pager.paged[0][:2] == ("demo", "4711") and s["number"][:3] in pager.paged[0][2]
+        r = await rep.api_post(f"/s/demo/p/invite/sessions/{s['id']}/invites", {"channel": "pager", "to": "call me"})
+        assert "a pager number is digits only" in (await r.json())["error"] and len(pager.paged) == 1
+
+        admin = await host.rep("admin", site="other")  # "other" keeps invite but switches the pager off
+        r = await admin.post_form("/s/other/admin/plugins", {"plugin_chat": "on", "plugin_invite": "on"},
+                                  csrf_from="/s/other/admin")
+        assert r.status == 200
+        rep_o = await host.rep(site="other")
+        s_o = await rep_o.start_session()
+        async with rep_o.http.get(rep_o.url(f"/s/other/p/invite/sessions/{s_o['id']}/channels")) as r:
+            assert "pager" not in {c["name"] for c in (await r.json())["channels"]}
+        r = await rep_o.api_post(f"/s/other/p/invite/sessions/{s_o['id']}/invites", {"channel": "pager", "to": "1"})
+        assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]
+        assert len(pager.paged) == 1
+    finally:
+        await stop_host(host)
