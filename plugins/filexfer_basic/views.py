@@ -1,0 +1,216 @@
+"""Publishing (rep, multipart upload) and downloading (any participant of the session) files."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from urllib.parse import quote
+
+from aiohttp import web
+
+from host import session_store as store
+from host.appkeys import CONFIG, DB, HUB, PLUGINS
+from host.audit import audit_row
+from host.views_customer import participant_cookie
+from host.web_common import CSRF_HEADER, csrf_ok, current_user, require_user, site_of
+
+from .storage import FileStore, clean_filename
+
+PLUGIN = "filexfer_basic"
+CHUNK = 256 * 1024
+MB = 1024 * 1024
+DRAIN_LIMIT = 512 * MB  # after a refusal the rest of an upload is read and dropped, up to this much
+
+
+class Refused(Exception):
+    """An upload that is refused as a whole: nothing of it is kept."""
+
+
+def setting(app, site, name: str):
+    for spec in app[PLUGINS].settings.get(PLUGIN, []):
+        if spec.name == name:
+            return site.setting(PLUGIN, spec)
+    return None
+
+
+def file_store(app) -> FileStore:
+    return FileStore(app[CONFIG].data_dir)
+
+
+def public(row: dict, site) -> dict:
+    return {"id": row["id"], "name": row["name"], "size": row["size"], "sha256": row["sha256"],
+            "uploaded_at": row["uploaded_at"], "by": row["uploaded_by_name"],
+            "url": f"{site.prefix}/p/{PLUGIN}/files/{row['id']}"}
+
+
+def site_usage(db, site_id: int) -> int:
+    return next(db.query("select coalesce(sum(size), 0) as n from published_files "
+                         "where site_id = ? and deleted_at is null", [site_id]))["n"]
+
+
+def limits(app, site) -> tuple[int, int]:
+    return int(setting(app, site, "max_file_mb") or 100) * MB, int(setting(app, site, "site_total_mb") or 2000) * MB
+
+
+def _mb(n: int) -> str:
+    return f"{n / MB:.0f} MB" if n % MB == 0 else f"{n / MB:.1f} MB"
+
+
+async def _stage(request, reader, store_, max_file: int, room: int) -> list[dict]:
+    """Stream every file part to its own temp file (hash and size on the way); refuse past a limit."""
+    loop = asyncio.get_running_loop()
+    staged: list[dict] = []
+    try:
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if part.name != "file" or not part.filename:
+                await part.release()
+                continue
+            name = clean_filename(part.filename)
+            path, f = await loop.run_in_executor(None, store_.new_temp)
+            item = {"temp": path, "name": name, "size": 0}
+            staged.append(item)
+            digest = hashlib.sha256()
+            try:
+                while True:
+                    chunk = await part.read_chunk(CHUNK)
+                    if not chunk:
+                        break
+                    item["size"] += len(chunk)
+                    if item["size"] > max_file:
+                        raise Refused(f"{name} is larger than {_mb(max_file)}, the limit for one file on this "
+                                      "site. Nothing was published.")
+                    if sum(s["size"] for s in staged) > room:
+                        raise Refused(f"Publishing {name} would go over the space this site allows for published "
+                                      f"files ({_mb(room)} left). Nothing was published.")
+                    digest.update(chunk)
+                    await loop.run_in_executor(None, f.write, chunk)
+                await loop.run_in_executor(None, store_.finish, f)
+            except BaseException:
+                await loop.run_in_executor(None, f.close)
+                raise
+            item["sha256"] = digest.hexdigest()
+        return staged
+    except BaseException:
+        for item in staged:
+            await loop.run_in_executor(None, store_.discard, item["temp"])
+        raise
+
+
+async def _drain(request) -> None:
+    read = 0
+    while read < DRAIN_LIMIT:
+        chunk = await request.content.readany()
+        if not chunk:
+            return
+        read += len(chunk)
+
+
+async def upload(request):
+    site = site_of(request)
+    user = await require_user(request, site)
+    sid = request.match_info["sid"]
+    app = request.app
+    rep = await app[DB].read(lambda db: store.rep_participant(db, sid, user["id"]))
+    if rep is None or rep["site_id"] != site.id:
+        raise web.HTTPForbidden(text="Only a rep in this session can publish files into it.")
+    await form_with_csrf_header(request)
+    live = await app[HUB].get(sid)
+    if live is None:
+        raise web.HTTPGone(text="This session has ended.")
+    if not (request.content_type or "").startswith("multipart/form-data"):
+        return web.json_response({"error": "send the files as multipart/form-data"}, status=400)
+    max_file, max_total = limits(app, site)
+    used = await app[DB].read(lambda db: site_usage(db, site.id))
+    store_ = file_store(app)
+    try:
+        staged = await _stage(request, await request.multipart(), store_, max_file, max_total - used)
+    except Refused as exc:
+        await _drain(request)
+        return web.json_response({"error": str(exc)}, status=413)
+    if not staged:
+        return web.json_response({"error": "Choose at least one file to publish."}, status=400)
+
+    now = app[CONFIG].clock()
+    rows = [{"id": uuid.uuid4().hex, "session_id": sid, "site_id": site.id, "name": s["name"], "size": s["size"],
+             "sha256": s["sha256"], "stored_name": uuid.uuid4().hex, "uploaded_by": rep["id"],
+             "uploaded_by_name": rep["name"], "uploaded_at": now, "downloads": 0, "deleted_at": None,
+             "delete_reason": None} for s in staged]
+    loop = asyncio.get_running_loop()
+
+    def write(db):
+        if site_usage(db, site.id) + sum(r["size"] for r in rows) > max_total:  # another upload won the space
+            raise Refused(f"These files would go over the space this site allows for published files "
+                          f"({_mb(max_total)}). Nothing was published.")
+        db["published_files"].insert_all(rows)
+        for r in rows:
+            store.add_event(db, sid, now, "file_published", rep["id"], {"name": r["name"], "size": r["size"],
+                                                                        "sha256": r["sha256"]})
+        audit_row(db, site.id, f"user:{user['id']}", "file_published", f"session:{sid}",
+                  {"files": [{"name": r["name"], "size": r["size"], "sha256": r["sha256"]} for r in rows]}, now)
+    try:
+        for s, r in zip(staged, rows):   # final names first: a row never points at a missing file
+            await loop.run_in_executor(None, store_.commit, s["temp"], r["stored_name"])
+        await app[DB].write(write)
+    except Refused as exc:
+        for s, r in zip(staged, rows):
+            await loop.run_in_executor(None, store_.discard, s["temp"])
+            await loop.run_in_executor(None, store_.discard, store_.path_of(r["stored_name"]))
+        return web.json_response({"error": str(exc)}, status=413)
+    files = [public(r, site) for r in rows]
+    app[HUB].broadcast(live, {"type": "filexfer_basic.added", "files": files})
+    return web.json_response({"files": files}, status=201)
+
+
+async def form_with_csrf_header(request) -> None:
+    """CSRF for a multipart upload: the token comes in the X-CSRF-Token header (the body is a stream)."""
+    if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
+        raise web.HTTPForbidden(text="This upload did not come from this site (CSRF check failed). Reload the "
+                                     "page and try again.")
+
+
+async def _participant(request, site, sid: str):
+    """The active participant of session sid making this request (rep by login, customer by cookie)."""
+    db = request.app[DB]
+    user = await current_user(request, site)
+    if user is not None:
+        row = await db.read(lambda d: store.rep_participant(d, sid, user["id"]))
+        if row is not None:
+            return row, f"user:{user['id']}"
+    token = request.cookies.get(participant_cookie(sid), "")
+    if token and len(token) < 200:
+        row = await db.read(lambda d: store.participant_by_token(d, sid, token))
+        if row is not None:
+            return row, f"participant:{row['id']}"
+    return None, None
+
+
+async def download(request):
+    site = site_of(request)
+    fid = request.match_info["fid"]
+    app = request.app
+    row = await app[DB].read(lambda db: db["published_files"].get(fid)
+                             if db["published_files"].count_where("id = ?", [fid]) else None)
+    if row is None or row["site_id"] != site.id:
+        raise web.HTTPNotFound(text="There is no such file.")
+    participant, actor = await _participant(request, site, row["session_id"])
+    if participant is None or participant["site_id"] != site.id:
+        raise web.HTTPForbidden(text="Only the participants of this session can download its files.")
+    if row["deleted_at"] is not None:
+        raise web.HTTPGone(text="This file was deleted: the time the site keeps published files is over.")
+    path = file_store(app).path_of(row["stored_name"])
+    now = app[CONFIG].clock()
+
+    def count(db):
+        db.execute("update published_files set downloads = downloads + 1 where id = ?", [fid])
+        store.add_event(db, row["session_id"], now, "file_downloaded", participant["id"], {"name": row["name"]})
+    await app[DB].write(count)
+    ascii_name = row["name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return web.FileResponse(path, headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(row['name'])}",
+        "X-Content-SHA256": row["sha256"],
+        "Cache-Control": "private, no-store",
+    })
