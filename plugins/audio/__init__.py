@@ -55,6 +55,13 @@ def site_settings():
 
 
 @hookimpl
+def extra_page_context(page):
+    if page == "customer" or str(page).startswith("console"):
+        return {"css_urls": ["/static/plugins/audio/media.css"]}
+    return None
+
+
+@hookimpl
 def register_message_handlers(register):
     service.register(register)
 

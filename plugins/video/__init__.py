@@ -47,6 +47,14 @@ def site_settings():
 
 
 @hookimpl
+def extra_page_context(page, site):
+    # The panels' stylesheet lives with the audio plugin; it adds it itself when it is on.
+    if "audio" in site.disabled and (page == "customer" or str(page).startswith("console")):
+        return {"css_urls": ["/static/plugins/audio/media.css"]}
+    return None
+
+
+@hookimpl
 def register_message_handlers(register):
     service.register(register)
 
