@@ -23,7 +23,10 @@ def dashboard_options():
                         roles=("primary_rep",)),
         DashboardOption("session.transfer_control", "Transfer control", tab="session", icon="\U0001F501",
                         order=30, js_module=JS, roles=("primary_rep",)),
-        DashboardOption("session.end", "End session", tab="session", icon="\u23F9", order=90, js_module=JS),
+        DashboardOption("session.end", "End session", tab="session", icon="\u23F9", order=90, js_module=JS,
+                        roles=("primary_rep",)),
+        DashboardOption("session.rep_leave", "Leave session", tab="session", icon="\U0001F6AA", order=90,
+                        js_module=JS, roles=("assisting_rep",)),
         DashboardOption("session.customer_leave", "Leave", tab="session", icon="\u23CF", order=90, js_module=JS,
                         consoles=("customer",), roles=("customer", "secondary_customer")),
     ]

@@ -1,13 +1,17 @@
 // The rep's console page: the CSR dashboard, the compact icon tray or the multisession window.
 // All three list the rep's sessions and mount each with SessionView; they differ in layout only.
 import { el, postJSON } from "./client.js";
-import { SessionView } from "./session_view.js";
+import { SessionView, groupNumber } from "./session_view.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
 const prefix = data.sitePrefix;
 const kind = data.console;
 const views = new Map();
 let selected = null;
+const TRAY_WIDTH = 120;
+const PANEL_WIDTH = 420;
+let poppedOut = false;
+let feed = null;
 
 const list = document.querySelector(".session-list");
 const stage = document.querySelector(".session-stage");
@@ -15,6 +19,7 @@ const status = document.querySelector(".console-status");
 
 function say(text, kindOf = "info") {
   if (!status) return;
+  if (kind === "tray" && kindOf !== "error") return;  // the tray has no room: its info panel says it
   status.textContent = text;
   status.dataset.kind = kindOf;
 }
@@ -40,7 +45,7 @@ function select(id) {
 function renderList() {
   if (!list) return;
   const items = [...views.values()].map((v) => el("li", { "data-session": v.session.id, class: v.session.id === selected ? "selected" : "" },
-    el("button", { class: "pick", onclick: () => select(v.session.id) },
+    el("button", { class: "pick", title: `Session ${groupNumber(v.session.number)}`, onclick: () => select(v.session.id) },
       el("span", { class: "label", text: sessionLabel(v) }),
       el("span", { class: "badge", text: v.unread ? String(v.unread) : "" }))));
   list.replaceChildren(...items);
@@ -49,10 +54,12 @@ function renderList() {
 
 function sessionLabel(v) {
   const customers = (v.participants || []).filter((p) => !p.rep).map((p) => p.name);
-  return `${v.session.number}${customers.length ? " — " + customers.join(", ") : " — waiting for customer"}`;
+  if (kind === "tray") return customers.length ? customers.join(", ") : "waiting…";
+  return `${groupNumber(v.session.number)}${customers.length ? " — " + customers.join(", ") : " — waiting for customer"}`;
 }
 
 async function refresh(preferId) {
+  if (poppedOut) return;
   const res = await fetch(`${prefix}/api/sessions`, { credentials: "same-origin" });
   if (!res.ok) return;
   const { sessions } = await res.json();
@@ -83,7 +90,8 @@ async function refresh(preferId) {
 }
 
 function connectFeed() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${prefix}/ws/rep`);
+  if (poppedOut) return;
+  const ws = feed = new WebSocket(`${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${prefix}/ws/rep`);
   ws.onmessage = (event) => {
     const msg = JSON.parse(event.data);
     if (msg.type === "console.sessions_changed") refresh();
@@ -94,7 +102,7 @@ function connectFeed() {
     }
     document.dispatchEvent(new CustomEvent("console-feed", { detail: msg }));
   };
-  ws.onclose = () => setTimeout(connectFeed, 2000);
+  ws.onclose = () => { if (!poppedOut) setTimeout(connectFeed, 2000); };
 }
 
 for (const b of document.querySelectorAll(".start-session")) b.addEventListener("click", startSession);
@@ -114,9 +122,25 @@ if (kind === "tray") {
     tray.style.top = `${Math.max(0, e.clientY - drag.dy)}px`;
   });
   handle?.addEventListener("pointerup", () => { drag = null; });
+  // Pop out: the tray moves to its own small window. This page lets go of the sessions (one window per
+  // participant follows a session) and says where the tray went.
   document.querySelector(".pop-out")?.addEventListener("click", () => {
-    window.open(`${prefix}/tray`, "supporthost-tray", "popup,width=120,height=560");
+    const win = window.open(`${prefix}/tray`, "supporthost-tray", `popup,width=${TRAY_WIDTH},height=620`);
+    if (!win) { say("Your browser blocked the small window: allow pop-ups for this site.", "error"); return; }
+    poppedOut = true;
+    feed?.close();
+    for (const v of views.values()) v.client.close();
+    views.clear();
+    tray.replaceWith(el("section", { class: "card popped-out" },
+      el("p", { text: "The tray is open in its own small window." }),
+      el("button", { class: "bring-back", text: "Bring the tray back here", onclick: () => { win.close(); location.reload(); } })));
   });
+  // In its own window the tray widens while a panel is open, and shrinks back to the icons after.
+  if (data.popup) {
+    document.addEventListener("tray-panels", (e) => {
+      try { window.resizeTo(e.detail.open ? TRAY_WIDTH + PANEL_WIDTH : TRAY_WIDTH, window.outerHeight); } catch { /* not ours to size */ }
+    });
+  }
 }
 
 connectFeed();

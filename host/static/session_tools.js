@@ -63,6 +63,13 @@ const mounts = {
     api.panel.append(el("h3", { text: "End or leave" }), primary() ? end : leave);
   },
 
+  "session.rep_leave"(api) {
+    api.panel.append(el("h3", { text: "Leave this session" }),
+      el("p", { text: "The session goes on without you; the primary rep keeps it." }),
+      el("button", { class: "leave-session", text: "Leave session",
+        onclick: () => result(api, api.request({ type: "session.leave" })) }));
+  },
+
   "session.customer_leave"(api) {
     api.panel.append(el("p", { text: "Leave this support session? You can join again with a new session number." }),
       el("button", { class: "leave-session", text: "Leave session",

@@ -3,8 +3,14 @@
 // multisession window and the customer page; only the layout differs.
 import { SessionClient, el } from "./client.js";
 
+const INFO = "session.info";
 const TABS = [["tools", "Tools"], ["desktop", "Desktop"], ["application", "Application"], ["session", "Session"]];
 const moduleCache = new Map();
+
+// 123456789 -> "123 456 789": easier to read out on the phone (the join form ignores the spaces).
+export function groupNumber(number) {
+  return String(number || "").replace(/(\d{3})(?=\d)/g, "$1 ");
+}
 
 function loadModule(url) {
   if (!moduleCache.has(url)) moduleCache.set(url, import(url));
@@ -50,7 +56,12 @@ export class SessionView {
     this.client.on("session.ended", (m) => this.finish(m.by ? `The session was ended by ${m.by.name}.` : "The session has ended."));
     this.client.on("session.you_left", () => this.finish("You left the session."));
     this.client.on("error", (m) => { if (!m.re) this.notice(`Error: ${m.error}`, "error"); });
-    this.client.on("client.closed", () => this.root.classList.add("offline"));
+    this.client.on("client.closed", (m) => {
+      this.root.classList.add("offline");
+      if (m.code === 1008 && (m.reason || "").startsWith("replaced")) {
+        this.notice("This session is open in another window; this one no longer follows it.", "error");
+      }
+    });
     this.client.on("client.open", () => this.root.classList.remove("offline"));
     this.client.connect();
   }
@@ -97,6 +108,19 @@ export class SessionView {
     if (visible && this.active) this.client.emit({ type: "client.shown", option: this.active });
   }
 
+  // The tray: an icon opens its panel beside the tray; the same icon again closes it.
+  toggleTray(panels, optionId) {
+    if (!panels.hidden && this.active === optionId) {
+      panels.hidden = true;
+      this.active = null;
+      for (const b of this.root.querySelectorAll("[data-open]")) b.classList.remove("active");
+    } else {
+      panels.hidden = false;
+      this.activate(optionId);
+    }
+    document.dispatchEvent(new CustomEvent("tray-panels", { detail: { open: !panels.hidden } }));
+  }
+
   activate(optionId) {
     this.active = optionId;
     for (const panel of this.root.querySelectorAll(".panel")) panel.hidden = panel.dataset.option !== optionId;
@@ -109,7 +133,7 @@ export class SessionView {
     const rep = this.role === "primary_rep" || this.role === "assisting_rep";
     return el("header", { class: "session-head" },
       el("div", { class: "number" }, el("span", { text: "Session " }),
-        el("strong", { class: "session-number", text: s.number || "" })),
+        el("strong", { class: "session-number", text: groupNumber(s.number) })),
       rep && s.invitation ? el("div", { class: "invitation" },
         el("span", { class: "invitation-text", text: s.invitation }), " ",
         el("a", { class: "join-link", href: s.join_url, target: "_blank", rel: "noopener", text: "join link" })) : null,
@@ -127,13 +151,19 @@ export class SessionView {
     if (this.console === "tray") {
       const icons = el("nav", { class: "tray-icons" });
       for (const o of options) {
-        icons.append(el("button", { class: "icon", title: o.label, "aria-label": o.label, "data-open": o.id,
-          onclick: () => this.active === o.id && !panels.hidden ? (panels.hidden = true) : (panels.hidden = false, this.activate(o.id)) },
-        o.icon, el("span", { class: "badge" })));
+        icons.append(el("button", { class: "icon", title: o.label, "aria-label": o.label, "data-open": o.id },
+          el("span", { class: "glyph", text: o.icon }), el("span", { class: "badge" })));
       }
       panels.hidden = true;
-      layout = el("div", { class: "tray-session" }, el("div", { class: "tray-number", title: this.session.invitation || "", text: this.session.number || "" }), icons, panels,
-        el("ul", { class: "roster" }), el("div", { class: "notices" }));
+      const info = el("section", { class: "panel tray-info", "data-option": INFO, "aria-label": "Session info" },
+        this.header());
+      info.hidden = true;
+      panels.append(info);
+      const number = el("button", { class: "tray-number", "data-open": INFO, title: "Session number, invitation and people",
+        onclick: () => this.toggleTray(panels, INFO) }, groupNumber(this.session.number));
+      for (const b of icons.querySelectorAll("[data-open]")) b.onclick = () => this.toggleTray(panels, b.dataset.open);
+      layout = el("div", { class: "tray-session" }, number, icons, panels);
+      this.trayPanels = panels;
     } else if (this.console === "customer") {
       const bar = el("nav", { class: "customer-tools" });
       for (const o of options) {
@@ -171,6 +201,10 @@ export class SessionView {
     }
     const first = options.find((o) => o.tab === "tools");
     if (first && this.console !== "tray") this.activate(first.id);
+    // The tray opens on the session's number and invitation while nobody has joined yet: that is what
+    // the rep reads out on the phone.
+    const waiting = !this.participants.some((p) => !p.rep);
+    if (this.console === "tray" && waiting && (role === "primary_rep")) this.toggleTray(this.trayPanels, INFO);
     this.updateRoster();
   }
 
@@ -186,7 +220,7 @@ export class SessionView {
       on: (type, fn) => { const off = this.client.on(type, fn); this.scoped.push(off); return off; },
       badge: (n) => this.setBadge(option.id, n),
       show: () => this.activate(option.id),
-      isShown: () => this.visible && !panel.hidden && this.active === option.id,
+      isShown: () => this.visible && this.active === option.id && !panel.closest("[hidden]"),
       notice: (text, kind) => this.notice(text, kind),
     };
     try {
