@@ -14,7 +14,7 @@ from .passwords import generate_password, hash_password
 
 def _config(args) -> Config:
     return Config(data_dir=Path(args.data), host=getattr(args, "host", "127.0.0.1"),
-                  port=getattr(args, "port", 8080))
+                  port=getattr(args, "port", 8080), secure_cookies=getattr(args, "secure_cookies", False))
 
 
 def cmd_run(args) -> int:
@@ -111,6 +111,8 @@ def main(argv=None) -> int:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
     run.add_argument("--data", default=argparse.SUPPRESS)
+    run.add_argument("--secure-cookies", action="store_true",
+                     help="mark cookies Secure (set this when users reach the host over https)")
     sub.add_parser("plugins", help="list plugins with their state; exit 1 when one failed")
     site = sub.add_parser("create-site", help="create a site and its first admin")
     site.add_argument("slug")
