@@ -27,9 +27,11 @@ class ScriptedConsent:
 
 
 class InputSpy:
-    """An input backend plugin that records what would be injected (and injects nothing)."""
+    """An input backend plugin that records every injection and passes it on to the real pynput backend."""
 
     def __init__(self):
+        from agent.backends_x11 import PynputInput
+        self.real = PynputInput()
         self.calls = []
 
     @hookimpl
@@ -38,15 +40,22 @@ class InputSpy:
 
     def move(self, x, y):
         self.calls.append(("move", x, y))
+        self.real.move(x, y)
 
     def button(self, name, down):
         self.calls.append(("button", name, down))
+        self.real.button(name, down)
 
     def scroll(self, dx, dy):
         self.calls.append(("scroll", dx, dy))
+        self.real.scroll(dx, dy)
 
     def key(self, code, key, down):
         self.calls.append(("key", code, key, down))
+        self.real.key(code, key, down)
+
+    def close(self):
+        self.real.close()
 
 
 class CaptureSpy:
@@ -70,6 +79,9 @@ class CaptureSpy:
 
     def cursor(self):
         return self.real.cursor()
+
+    def close(self):
+        self.real.close()
 
 
 async def start_agent(host, number: str, consent=None, extra=(), name: str = "Carla", site: str = "demo",

@@ -16,15 +16,7 @@ from agent.consent import Answer
 from agent_harness import CaptureSpy, InputSpy, ScriptedConsent, start_agent, stop_agent
 from plugins.desktop.pipeline import apply_records
 from host.router import parse_binary
-from xscreen import Recorder, XScreen
-
-
-@pytest.fixture
-def xscreen(monkeypatch):
-    screen = XScreen().start()
-    monkeypatch.setenv("DISPLAY", screen.display)
-    yield screen
-    screen.stop()
+from xscreen import Recorder, xscreen  # noqa: F401  (fixture)
 
 
 class Viewer:

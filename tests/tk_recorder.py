@@ -1,7 +1,7 @@
 """A small Tk application for desktop-sharing tests ("the customer's application"): it records every
 click on its button and every key typed into its text field as JSON lines in a file.
 
-Usage: python tk_recorder.py LOGFILE [GEOMETRY]
+Usage: python tk_recorder.py LOGFILE [GEOMETRY] [animate]
 """
 import json
 import sys
@@ -59,5 +59,13 @@ def poll_text():
     root.after(50, poll_text)
 
 
+def animate(step=[0]):
+    step[0] += 1
+    swatch.configure(background="#%02x%02x50" % ((step[0] * 37) % 256, (step[0] * 91) % 256))
+    root.after(30, animate)
+
+
+if "animate" in sys.argv[3:]:
+    root.after(300, animate)
 root.after(300, ready)
 root.mainloop()

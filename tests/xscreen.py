@@ -92,9 +92,10 @@ class XScreen:
 class Recorder:
     """The Tk test application on the X screen: records clicks and keys into a JSON-lines file."""
 
-    def __init__(self, screen: XScreen, log: Path, geometry: str = "520x320+0+0"):
+    def __init__(self, screen: XScreen, log: Path, geometry: str = "520x320+0+0", animate: bool = False):
         self.log = log
-        self.proc = screen.spawn([sys.executable, str(HERE / "tk_recorder.py"), str(log), geometry])
+        self.proc = screen.spawn([sys.executable, str(HERE / "tk_recorder.py"), str(log), geometry]
+                                 + (["animate"] if animate else []))
 
     def events(self) -> list[dict]:
         if not self.log.exists():
@@ -112,3 +113,18 @@ class Recorder:
                 return got[0] if isinstance(got, list) else got
             await asyncio.sleep(0.1)
         raise AssertionError(f"the Tk app did not record that; it has: {self.events()}")
+
+
+def _fixture():
+    import pytest
+
+    @pytest.fixture
+    def xscreen(monkeypatch):
+        screen = XScreen().start()
+        monkeypatch.setenv("DISPLAY", screen.display)
+        yield screen
+        screen.stop()
+    return xscreen
+
+
+xscreen = _fixture()

@@ -1,0 +1,100 @@
+"""End to end: the rep's dashboard in headless Chromium controls a Tk application on a real X screen
+through the real Support Manager (a subprocess), after the test clicked Allow in the real consent dialog."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import PASSWORD
+from xscreen import Recorder, xscreen  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+ALLOW = (20 + 60, 120 + 18)   # the middle of the dialog's Allow button (agent/consent_dialog.py)
+
+
+async def rep_dashboard(browser, host):
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await ctx.new_page()
+    await page.goto(f"{host.base}/s/demo/login")
+    await page.fill("input[name=username]", "rep1")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form.login-form button[type=submit]")
+    await page.wait_for_selector(".start-session")
+    await page.click(".start-session")
+    number = (await page.locator(".session-number").first.text_content()).strip()
+    return ctx, page, number
+
+
+async def canvas_pixels(page) -> np.ndarray:
+    data = await page.evaluate("""() => {
+        const c = document.querySelector('.desktop-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+        let s = ''; const b = d.data; const chunk = 0x8000;
+        for (let i = 0; i < b.length; i += chunk) s += String.fromCharCode.apply(null, b.subarray(i, i + chunk));
+        return [c.width, c.height, btoa(s)];
+    }""")
+    w, h, b64 = data
+    return np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)
+
+
+async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, browser, xscreen, tmp_path):
+    app = Recorder(xscreen, tmp_path / "rec.jsonl")
+    ready = await app.ready()
+    ctx, page, number = await rep_dashboard(browser, host)
+    agent_log = open(tmp_path / "agent.log", "w")
+    agent = xscreen.spawn([str(Path(sys.executable).parent / "support-manager"), "join", f"{host.base}/s/demo",
+                           number, "--name", "Carla"], stdout=agent_log, stderr=agent_log,
+                          stdin=asyncio.subprocess.DEVNULL)
+    try:
+        await page.wait_for_selector(".roster .name:text('Carla')", timeout=15000)
+        await page.click("button.tab[data-tab=desktop]")
+        await page.click("[data-open='desktop.request_control']")
+        panel = page.locator("section.panel[data-option='desktop.request_control']")
+        await panel.locator("text=Support Manager: Carla").wait_for(timeout=10000)
+        await panel.locator("button.desktop-request").click()
+
+        dialog = await xscreen.wait_window("permission request")
+        await asyncio.sleep(0.3)
+        await xscreen.click_in_window(dialog, *ALLOW)
+
+        canvas = page.locator("canvas.desktop-canvas[data-control='1']")
+        await canvas.wait_for(timeout=15000)
+        await page.locator("canvas.desktop-canvas[data-frames]").wait_for(timeout=15000)
+        await canvas.scroll_into_view_if_needed()
+        box = await canvas.bounding_box()
+        scale = box["width"] / 1280
+        bx, by, bw, bh = ready["button"]
+        await page.mouse.click(box["x"] + (bx + bw / 2) * scale, box["y"] + (by + bh / 2) * scale)
+        click = await app.wait_for(lambda evs: [e for e in evs if e["event"] == "click"])
+        assert click["event"] == "click"
+        await page.keyboard.type("Hello, Tk!")
+        await page.keyboard.press("Backspace")
+        await app.wait_for(lambda evs: [e for e in evs if e["event"] == "text" and e["text"] == "Hello, Tk"])
+        await asyncio.sleep(0.3)
+        assert [e for e in app.events() if e["event"] == "click"] == [click]
+        assert [e for e in app.events() if e["event"] == "text"][-1]["text"] == "Hello, Tk"
+
+        # the canvas shows what the screen shows (once the picture has settled)
+        await asyncio.sleep(1.0)
+        shown = (await canvas_pixels(page))[:, :, :3].astype(int)
+        screen = xscreen.grab()[:, :, 2::-1].astype(int)
+        assert shown.shape == screen.shape
+        app_region = (slice(0, 320), slice(0, 520))
+        assert np.abs(shown[app_region] - screen[app_region]).mean() < 2
+        assert np.abs(shown - screen).mean() < 3
+    finally:
+        await ctx.close()
+        agent.terminate()
+        try:
+            agent.wait(5)
+        except Exception:
+            agent.kill()
+        agent_log.close()
+        if os.environ.get("SHOW_AGENT_LOG"):
+            print((tmp_path / "agent.log").read_text())
