@@ -16,6 +16,7 @@ from conftest import start_host, stop_host
 from host.appkeys import DB
 from host.records import session_record
 from host.router import make_binary
+from plugins_for_tests.greeter import Greeter
 from plugins_for_tests.misfits import BadOption, ClaimsChatSend, WrongPrefix
 from plugins_for_tests.pager import Pager
 from plugins_for_tests.probe import Probe
@@ -463,5 +464,47 @@ async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_wher
         r = await rep_o.api_post(f"/s/other/p/invite/sessions/{s_o['id']}/invites", {"channel": "pager", "to": "1"})
         assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]
         assert len(pager.paged) == 1
+    finally:
+        await stop_host(host)
+
+
+# -- WebACD start options (the webacd plugin's hook) --------------------------------------------------
+async def test_hook_webacd_start_options_are_set_per_queue_and_reach_the_started_session(tmp_path):
+    greeter = Greeter()
+    host = await start_host(tmp_path / "data", extra_plugins=[("greeter", greeter)],
+                            only_plugins={"chat", "webacd"})
+    try:
+        admin = await host.rep("admin")
+        r = await admin.post_form("/s/demo/p/webacd/admin/queues", {"name": "Help desk"},
+                                  csrf_from="/s/demo/p/webacd/admin", allow_redirects=False)
+        assert r.status == 302, await r.text()
+        edit = r.headers["Location"]
+        async with admin.http.get(admin.url(edit)) as r:
+            page = await r.text()
+        assert 'name="opt_greeter__greet"' in page and 'name="opt_greeter__pages"' in page
+        rep1 = (await host.db_read(lambda db: next(db.query("select id from users where username = 'rep1' "
+                                                            "and site_id = ?", [host.site().id]))))["id"]
+        form = {"name": "Help desk", "mode": "most_idle", "offer_timeout": "30", "escalate_after": "0",
+                "overflow_queue_id": "", "timezone": "UTC", "always_open": "on", "field_email": "off",
+                "field_phone": "off", "field_company": "off", "field_problem": "optional", f"member_{rep1}": "on"}
+        r = await admin.post_form(edit, {**form, "opt_greeter__greet": "on", "opt_greeter__pages": "9"}, csrf_from=edit)
+        assert r.status == 400 and "Pages to open: at most 5" in await r.text()
+        r = await admin.post_form(edit, {**form, "opt_greeter__greet": "on", "opt_greeter__pages": "2"}, csrf_from=edit)
+        assert r.status == 200, await r.text()
+
+        rep = await host.rep()
+        r = await rep.api_post("/s/demo/p/webacd/api/status", {"status": "available"})
+        assert r.status == 200, await r.text()
+        customer = await host.client()
+        ask = f"/s/demo/p/webacd/q/{edit.rsplit('/', 1)[1]}"
+        r = await customer.post_form(ask, {"name": "Carla", "problem": "help"}, csrf_from=ask, allow_redirects=False)
+        assert r.status == 302, await r.text()
+        entry = r.headers["Location"].rsplit("/", 1)[1]
+        r = await rep.api_post(f"/s/demo/p/webacd/api/offers/{entry}/accept")
+        assert r.status == 201, await r.text()
+        assert greeter.started == [{"greet": True, "pages": 2}]
+        session = (await r.json())["session_id"]
+        meta = await host.db_read(lambda db: json.loads(db["support_sessions"].get(session)["meta"]))
+        assert meta["webacd"]["start_options"]["greeter"] == {"greet": True, "pages": 2}
     finally:
         await stop_host(host)
