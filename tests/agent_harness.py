@@ -107,3 +107,54 @@ async def stop_agent(agent, task) -> None:
         await asyncio.wait_for(task, 5)
     except (asyncio.TimeoutError, asyncio.CancelledError):
         task.cancel()
+
+
+class MediaSocket:
+    """Wraps conftest's Socket: binary media frames are counted (and acked if asked) while waiting
+    for text messages, instead of being taken for a closed socket."""
+
+    def __init__(self, sock, ack: bool = True):
+        self.sock = sock
+        self.hello = sock.hello
+        self.ack = ack
+        self.frames = 0
+        self.chunks = 0
+
+    async def send(self, msg):
+        await self.sock.send(msg)
+
+    async def request(self, msg, timeout: float = 10):
+        self.sock._n += 1
+        mid = f"t{self.sock._n}"
+        await self.send({**msg, "id": mid})
+        return await self.expect(lambda m: m.get("re") == mid, timeout=timeout)
+
+    async def expect(self, match, timeout: float = 10):
+        import json
+
+        import aiohttp
+
+        from host.router import parse_binary
+        if isinstance(match, str):
+            type_ = match
+            match = lambda m: m.get("type") == type_  # noqa: E731
+        for i, m in enumerate(self.sock.seen):
+            if match(m):
+                return self.sock.seen.pop(i)
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.sock.ws.receive()
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    header, _ = parse_binary(msg.data)
+                    self.chunks += 1
+                    if header["c"] == header["n"] - 1:
+                        self.frames += 1
+                        if self.ack:
+                            await self.send({"type": "desktop.ack", "agent": header["from"], "seq": header["seq"]})
+                    continue
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    raise AssertionError(f"socket closed while waiting: {msg.type}")
+                data = json.loads(msg.data)
+                if match(data):
+                    return data
+                self.sock.seen.append(data)

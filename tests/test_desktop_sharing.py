@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from agent.consent import Answer
-from agent_harness import CaptureSpy, InputSpy, ScriptedConsent, start_agent, stop_agent
+from agent_harness import CaptureSpy, InputSpy, MediaSocket, ScriptedConsent, start_agent, stop_agent
 from plugins.desktop.pipeline import apply_records
+from host.appkeys import HUB
 from host.router import parse_binary
+from plugins.desktop.state import state_of
 from xscreen import Recorder, xscreen  # noqa: F401  (fixture)
 
 
@@ -54,10 +56,12 @@ class Viewer:
         return [m for m in self.texts if m.get("type") == type_]
 
 
-async def session_with_agent(host, consent, extra=()):
+async def session_with_agent(host, consent, extra=(), media=False):
     rep = await host.rep()
     s = await rep.start_session()
     rep_ws = await rep.ws(s["id"])
+    if media:
+        rep_ws = MediaSocket(rep_ws)
     agent, task = await start_agent(host, s["number"], consent=consent, extra=extra)
     await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"])
     return rep, s, rep_ws, agent, task
@@ -114,3 +118,219 @@ async def test_control_granted_locally_reaches_the_application(host, xscreen, tm
         assert "desktop.requested" in kinds and "desktop.granted" in kinds
     finally:
         await stop_agent(agent, task)
+
+
+async def test_customer_stops_from_page_then_input_is_dropped_and_recorded(host, xscreen, tmp_path):
+    """The customer page gives the command (fresh number + pairing code); stop from the page acts at once;
+    input after revocation is dropped by the host (error) and would be refused by the agent too."""
+    inputs = InputSpy()
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = MediaSocket(await rep.ws(s["id"]))
+    cust = await host.client()
+    await cust.join(s["number"], "Carla")
+    cust_ws = MediaSocket(await cust.ws(s["id"]))
+    cmd = await cust_ws.request({"type": "desktop.agent_command"})
+    assert cmd["number"].isdigit() and cmd["pair"]
+    agent, task = await start_agent(host, cmd["number"], consent=ScriptedConsent(Answer(True)),
+                                    extra=[("input-spy", inputs)], name=cmd["name"], pair=cmd["pair"])
+    try:
+        state = await cust_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"])
+        assert state["agents"][0]["side"] == "customer" and state["agents"][0]["owner"] == cust_ws.hello["you"]["id"]
+        await rep_ws.request({"type": "desktop.request", "level": "control"})
+        granted = await cust_ws.expect(lambda m: m.get("type") == "desktop.state" and m["grants"])
+        assert granted["grants"][0]["viewer_name"] == "Rita Rep" and granted["grants"][0]["level"] == "control"
+        aid = agent.me["id"]
+        move = {"type": "desktop.input", "agent": aid, "events": [{"t": "move", "x": 3, "y": 4}]}
+        await rep_ws.send(move)
+        for _ in range(100):
+            if inputs.calls:
+                break
+            await asyncio.sleep(0.05)
+        assert inputs.calls == [("move", 3, 4)]
+
+        stopped = await cust_ws.request({"type": "desktop.stop"})
+        assert stopped["type"] == "desktop.stopped" and stopped["grants"] == 1
+        err = await rep_ws.request(move)
+        assert err["type"] == "error" and "do not have control" in err["error"]
+        for _ in range(100):
+            if not agent.features["desktop"].grants:
+                break
+            await asyncio.sleep(0.05)
+        assert agent.features["desktop"].grants == {}
+        # even if a host forwarded it now, the agent refuses it
+        await agent.features["desktop"].on_input({"type": "desktop.input", "from": rep_ws.hello["you"]["id"],
+                                                  "events": [{"t": "move", "x": 9, "y": 9}]})
+        await asyncio.sleep(0.2)
+        assert inputs.calls == [("move", 3, 4)]
+
+        kinds = [(k, d) for k, d in await events_of(host, s["id"])]
+        revoked = [d for k, d in kinds if k == "desktop.revoked"]
+        assert revoked and revoked[0]["by"] == "Carla"
+        audit = await host.db_read(lambda db: [r["action"] for r in db["audit_log"].rows_where("action like 'desktop.%'")])
+        assert {"desktop.requested", "desktop.granted", "desktop.revoked", "desktop.violation_refused"} <= set(audit)
+    finally:
+        await stop_agent(agent, task)
+
+
+async def test_stop_from_support_manager_and_control_handover(host, xscreen):
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = MediaSocket(await rep.ws(s["id"]))
+    agent, task = await start_agent(host, s["number"], consent=ScriptedConsent(Answer(True), Answer(True), Answer(True)))
+    rep2 = await host.rep("rep2")
+    try:
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"])
+        added = await rep_ws.request({"type": "session.add_rep", "user_id": 3})
+        assert added["type"] == "session.ok", added
+        rep2_ws = MediaSocket(await rep2.ws(s["id"]))
+        await rep_ws.request({"type": "desktop.request", "level": "control"})
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.answer")
+        await rep2_ws.request({"type": "desktop.request", "level": "control"})
+        state = await rep_ws.expect(lambda m: m.get("type") == "desktop.state"
+                                    and sorted(g["level"] for g in m["grants"]) == ["control", "view"])
+        levels = {g["viewer_name"]: g["level"] for g in state["grants"]}
+        assert levels == {"Rita Rep": "view", "Sam Second": "control"}
+        local = agent.features["desktop"].grants
+        assert sorted(g["level"] for g in local.values()) == ["control", "view"]
+
+        agent.stop_sharing()        # the Stop button of the Support Manager
+        await asyncio.sleep(0)      # it stops locally at once, before the host hears of it
+        assert agent.features["desktop"].grants == {}
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and not m["grants"])
+        err = await rep2_ws.request({"type": "desktop.input", "agent": agent.me["id"],
+                                     "events": [{"t": "move", "x": 1, "y": 1}]})
+        assert "do not have control" in err["error"]
+        kinds = [k for k, _ in await events_of(host, s["id"])]
+        assert "desktop.control_handover" in kinds and kinds[-1] == "desktop.revoked"
+    finally:
+        await stop_agent(agent, task)
+
+
+async def test_malformed_and_out_of_range_input_is_refused_by_the_host(host, xscreen):
+    inputs = InputSpy()
+    rep, s, rep_ws, agent, task = await session_with_agent(host, ScriptedConsent(Answer(True)),
+                                                           extra=[("input-spy", inputs)], media=True)
+    try:
+        await rep_ws.request({"type": "desktop.request", "level": "control"})
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.answer")
+        aid = agent.me["id"]
+        bad = [
+            ([{"t": "move", "x": 1280, "y": 10}], "outside the shared screen"),
+            ([{"t": "move", "x": -1, "y": 10}], "outside the shared screen"),
+            ([{"t": "button", "b": "fourth", "down": True, "x": 1, "y": 1}], "button must be"),
+            ([{"t": "key", "code": "Key A;rm", "key": "a", "down": True}], "code must be"),
+            ([{"t": "wheel", "dx": 0, "dy": 1000, "x": 1, "y": 1}], "wheel step"),
+            ([{"t": "teleport"}], "unknown input event type"),
+            ("click", "non-empty list"),
+            ([{"t": "move", "x": 1, "y": 1}] * 201, "at most 200"),
+        ]
+        for events, text in bad:
+            err = await rep_ws.request({"type": "desktop.input", "agent": aid, "events": events})
+            assert err["type"] == "error" and text in err["error"], (events, err)
+        assert (await rep_ws.request({"type": "session.ping"}))["type"] == "session.pong"
+        await asyncio.sleep(0.3)
+        assert inputs.calls == []
+        err = await rep_ws.request({"type": "desktop.input", "agent": "nobody", "events": [{"t": "move", "x": 1, "y": 1}]})
+        assert "no such shared screen" in err["error"]
+    finally:
+        await stop_agent(agent, task)
+
+
+async def test_reconnect_asks_again_unless_all_requests_were_allowed(host, xscreen):
+    consent = ScriptedConsent(Answer(True), Answer(True, all_requests=True))
+    rep, s, rep_ws, agent, task = await session_with_agent(host, consent, media=True)
+    try:
+        await rep_ws.request({"type": "desktop.request", "level": "view"})
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"])
+        await agent.link.drop()
+        state = await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"]
+                                    and not m["grants"], timeout=15)
+        assert agent.link.connections == 2 and agent.features["desktop"].grants == {}
+        assert len(consent.asked) == 1
+        # asked again: this time the customer allows all requests for this session
+        await rep_ws.request({"type": "desktop.request", "level": "view"})
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"])
+        assert len(consent.asked) == 2
+        await agent.link.drop()
+        for _ in range(200):
+            if agent.link.connections == 3 and any(e[0] == "desktop.granted" and e[1].get("restored")
+                                                   for e in await events_of(host, s["id"])):
+                break
+            await asyncio.sleep(0.05)
+        live = host.app[HUB].sessions[s["id"]]
+        assert state_of(live).grants == {(agent.me["id"], rep_ws.hello["you"]["id"]): "view"}
+        assert len(consent.asked) == 2      # not asked again
+        before = rep_ws.frames
+        for _ in range(100):
+            if rep_ws.frames > before:
+                break
+            try:
+                await rep_ws.expect(lambda m: False, timeout=0.1)
+            except TimeoutError:
+                pass
+        assert rep_ws.frames > before       # the picture flows again without a new question
+        kinds = [(k, d) for k, d in await events_of(host, s["id"])]
+        assert ("desktop.revoked", {"agent": agent.me["id"], "by": "reconnect", "viewers": ["Rita Rep"]}) in kinds
+        assert any(k == "desktop.granted" and d.get("restored") for k, d in kinds)
+    finally:
+        await stop_agent(agent, task)
+
+
+async def test_stalled_viewer_gets_frames_dropped_and_agent_memory_stays_flat(host, xscreen, tmp_path):
+    """Two reps view an animating screen; one stops reading. The other keeps getting frames, the stalled
+    one gets nothing new (frames dropped for it), and the agent (a real subprocess) does not grow."""
+    import psutil
+    from pathlib import Path
+    import sys
+    from test_desktop_e2e import ALLOW
+    ALL = (40, 94)
+    Recorder(xscreen, tmp_path / "rec.jsonl", animate=True)
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = MediaSocket(await rep.ws(s["id"]))
+    await rep_ws.request({"type": "session.add_rep", "user_id": 3})
+    rep2 = await host.rep("rep2")
+    stalled = await rep2.ws(s["id"])          # this one will never read again
+    proc = xscreen.spawn([str(Path(sys.executable).parent / "support-manager"), "join", f"{host.base}/s/demo",
+                          s["number"], "--name", "Carla"], stdout=open(tmp_path / "agent.log", "w"),
+                         stderr=open(tmp_path / "agent.err", "w"))
+    try:
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"], timeout=15)
+        await rep_ws.request({"type": "desktop.request", "level": "view"})
+        dialog = await xscreen.wait_window("permission request")
+        await asyncio.sleep(0.3)
+        await xscreen.click_in_window(dialog, *ALL)        # "allow all requests for this session"
+        await xscreen.click_in_window(dialog, *ALLOW)
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"])
+        await stalled.send({"type": "desktop.request", "level": "view"})    # allowed without asking again
+        live = host.app[HUB].sessions[s["id"]]
+        state = state_of(live)
+        stalled_id = stalled.hello["you"]["id"]
+        agent_id = next(iter(state.agents))
+
+        async def pump(seconds):
+            end = asyncio.get_running_loop().time() + seconds
+            while asyncio.get_running_loop().time() < end:
+                try:
+                    await rep_ws.expect(lambda m: False, timeout=0.1)
+                except TimeoutError:
+                    pass
+        await pump(1.5)
+        assert (agent_id, stalled_id) in state.grants
+        agent_proc = psutil.Process(proc.pid)
+        rss_before = agent_proc.memory_info().rss
+        frames_before, stalled_before = rep_ws.frames, state.pace[(agent_id, stalled_id)].forwarded
+        await pump(5)
+        rss_after = agent_proc.memory_info().rss
+        pace = state.pace[(agent_id, stalled_id)]
+        assert rep_ws.frames - frames_before >= 10               # the healthy viewer is not held up
+        assert pace.forwarded == stalled_before                  # nothing more went to the stalled one
+        assert pace.dropped >= 10                                # its frames were dropped, not queued
+        assert rss_after - rss_before < 15 * 1024 * 1024, (rss_before, rss_after)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except Exception:
+            proc.kill()
