@@ -1,0 +1,67 @@
+"""The report's filters from the query string: date range (UTC days), rep, queue. Bad values are a
+clear error, never a silently different report."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+DAY = 86400
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+class FilterError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date               # inclusive
+    rep_id: int | None
+    queue: str
+
+    @property
+    def since(self) -> float:
+        return datetime(self.start.year, self.start.month, self.start.day, tzinfo=timezone.utc).timestamp()
+
+    @property
+    def until(self) -> float:
+        return datetime(self.end.year, self.end.month, self.end.day, tzinfo=timezone.utc).timestamp() + DAY
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def query(self) -> dict:
+        out = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        if self.rep_id is not None:
+            out["rep"] = str(self.rep_id)
+        if self.queue:
+            out["queue"] = self.queue
+        return out
+
+
+def _day(raw: str, what: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise FilterError(f"{what}: a date like 2026-11-24 is needed, not {raw[:20]!r}") from None
+
+
+def parse(query, now: float | None = None) -> Filters:
+    today = datetime.fromtimestamp(now if now is not None else time.time(), tz=timezone.utc).date()
+    end = _day(query["to"], "To") if query.get("to") else today
+    start = _day(query["from"], "From") if query.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise FilterError("From must not be after To")
+    if (end - start).days >= MAX_DAYS:
+        raise FilterError(f"choose at most {MAX_DAYS} days")
+    rep_id = None
+    if query.get("rep"):
+        try:
+            rep_id = int(query["rep"])
+        except ValueError:
+            raise FilterError("Rep: choose a rep from the list") from None
+    queue = str(query.get("queue", "")).strip()[:100]
+    return Filters(start, end, rep_id, queue)
