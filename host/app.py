@@ -64,6 +64,8 @@ def _plugin_route(app: web.Application, plugin: str, handler):
     async def guarded(request: web.Request):
         site = site_of(request)
         if not app[PLUGINS].is_enabled(plugin, site.disabled):
+            if app[PLUGINS].info[plugin].error:  # failed at startup, after its routes were mounted
+                raise web.HTTPServiceUnavailable(text=f"The {plugin} feature failed to start (see /-/plugins).")
             raise web.HTTPForbidden(text=f"The {plugin} feature is switched off for this site.")
         result = handler(request)
         return await result if inspect.isawaitable(result) else result

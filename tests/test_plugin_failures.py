@@ -80,6 +80,8 @@ async def test_failed_plugins_are_listed_with_their_errors_and_the_host_serves_c
         assert (await cust_ws.request({"type": "chat.send", "text": "still working?"}))["type"] == "chat.ack"
         assert (await rep_ws.expect("chat.message"))["message"]["text"] == "still working?"
         assert (await cust_ws.request({"type": "bad_migrations.ping"}))["code"] == "unknown_type"
+        async with cust.http.get(cust.url("/s/demo/p/bad_startup/status")) as r:
+            assert r.status == 503 and "The bad_startup feature failed to start" in await r.text()
         async with rep.http.get(rep.url("/s/demo/console")) as r:
             console = await r.text()
         assert "chat.panel" in console and "bad_startup.panel" not in console
