@@ -463,10 +463,10 @@ class WebAcd:
                                   f"{target_name}.", "note": note}, roles=("primary_rep", "assisting_rep"),
                            exclude=me.id)
         ctx.reply({"type": "webacd.transfer_done", "re": message_id, "to": target_name})
-        await self.hub.leave(live, me, "left")
         self.dirty.add(queue.id)
-        await self.apply(self.engine.add(self._entry(row)))
+        await self.apply(self.engine.add(self._entry(row)))  # the transferring rep is excluded from it
         self.push_positions()
+        await self.hub.leave(live, me, "left")
         return {"to": target_name}
 
     # -- session events ------------------------------------------------------------------------

@@ -92,8 +92,9 @@ def join_transferred_session(db, site_id: int, user_id: int, entry: dict, now: f
     if session["state"] == "ended":
         return None
     user = db["users"].get(user_id)
-    has_primary = db["participants"].count_where("session_id = ? and role = 'primary_rep' and left_at is null",
-                                                 [session["id"]])
+    has_primary = db["participants"].count_where(  # the rep who transferred it may not have left yet
+        "session_id = ? and role = 'primary_rep' and left_at is null and (user_id is null or user_id != ?)",
+        [session["id"], entry.get("from_user_id") or 0])
     row = host_store.rep_participant(db, session["id"], user_id)
     if row is None:
         row = host_store.add_participant(db, session, "assisting_rep" if has_primary else "primary_rep",
