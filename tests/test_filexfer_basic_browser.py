@@ -1,0 +1,59 @@
+"""Basic file transfer end to end in headless Chromium: the rep publishes with a progress bar, the
+customer sees the file appear live, downloads it (progress, SHA-256 checked) and gets the same bytes;
+a file over the site's limit is refused with a clear message and nothing appears."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from playwright.async_api import expect
+
+from e2e_helpers import customer_joins, login, open_option, start_session
+from test_filexfer_basic import configure
+
+pytestmark = pytest.mark.browser
+MB = 1024 * 1024
+
+
+async def test_rep_publishes_customer_sees_it_live_and_downloads(host, browser, tmp_path):
+    await configure(host, max_file_mb="2")
+    ok = tmp_path / "manual ü.pdf"
+    ok.write_bytes(os.urandom(1536 * 1024))
+    big = tmp_path / "too-big.iso"
+    big.write_bytes(os.urandom(2 * MB + 1))
+
+    rep = await login(browser, host, "rep1")
+    s = await start_session(rep.page)
+    customer = await customer_joins(browser, host, s["number"])
+    cpage = customer.page
+    await open_option(cpage, "filexfer_basic.files")
+    await expect(cpage.locator(".files-empty")).to_be_visible()
+
+    await open_option(s["view"], "filexfer_basic.files")
+    panel = s["view"].locator('.panel[data-option="filexfer_basic.files"]')
+    await panel.locator(".publish-input").set_input_files(str(ok))
+    await panel.locator(".publish").click()
+    await expect(panel.locator(".files-status")).to_have_text("Published manual ü.pdf.")
+    await expect(panel.locator(".upload-progress")).to_have_attribute("value", "100")
+
+    item = cpage.locator(".file").filter(has_text="manual ü.pdf")     # appeared without a reload
+    await expect(item).to_be_visible()
+    digest = hashlib.sha256(ok.read_bytes()).hexdigest()
+    await expect(item.locator(".sha256")).to_have_text(digest)
+    async with cpage.expect_download() as info:
+        await item.locator(".download").click()
+    download = await info.value
+    assert download.suggested_filename == "manual ü.pdf"
+    saved = tmp_path / "got.bin"
+    await download.save_as(str(saved))
+    assert saved.read_bytes() == ok.read_bytes()
+    await expect(item.locator(".download-note")).to_have_text("Downloaded, SHA-256 checked")
+    await expect(item.locator(".download-progress")).to_have_attribute("value", "100")
+
+    await panel.locator(".publish-input").set_input_files(str(big))
+    await panel.locator(".publish").click()
+    await expect(panel.locator(".files-status")).to_have_text(
+        "too-big.iso is larger than 2 MB, the limit for one file on this site. Nothing was published.")
+    await expect(cpage.locator(".file")).to_have_count(1)
+    assert rep.errors == [] and customer.errors == []
