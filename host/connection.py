@@ -14,8 +14,16 @@ from aiohttp import WSCloseCode, web
 log = logging.getLogger("supporthost.connection")
 
 
+# One encoder for every message: json.dumps with options would build a new encoder on each call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def encode(message: dict) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return _encode(message)
+
+
+CLOSE_WAIT = 3.0     # seconds to wait for the peer's answer to our close frame
+ABORT_AFTER = 30.0   # seconds after closing before a transport still holding unread data is dropped
 
 
 class Connection:
@@ -56,7 +64,13 @@ class Connection:
             self.closed = True
 
     async def close(self, code: int = WSCloseCode.GOING_AWAY, message: str = "") -> None:
-        """Flush what is queued (briefly), then close the socket."""
+        """Flush what is queued (briefly), then close the socket.
+
+        Never waits long for the peer: the close frame goes out behind whatever the peer has not read
+        yet (so a reader that stalled still finds the close code when it reads again), we wait at most
+        CLOSE_WAIT seconds for its answer, and a transport that still holds unread data ABORT_AFTER
+        seconds later is dropped.
+        """
         if self.closed and self.ws.closed:
             return
         self.closed = True
@@ -67,5 +81,12 @@ class Connection:
             self.writer.cancel()
         except Exception:
             pass
-        if not self.ws.closed:
-            await self.ws.close(code=code, message=message.encode())
+        if self.ws.closed:
+            return
+        transport = getattr(getattr(self.ws, "_req", None), "transport", None)  # aiohttp has no public accessor
+        if transport is not None:
+            asyncio.get_running_loop().call_later(ABORT_AFTER, transport.abort)  # harmless once closed
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=message.encode(), drain=False), CLOSE_WAIT)
+        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+            pass
