@@ -98,3 +98,55 @@ async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, br
         agent_log.close()
         if os.environ.get("SHOW_AGENT_LOG"):
             print((tmp_path / "agent.log").read_text())
+
+
+async def test_customer_runs_command_from_page_sees_who_views_and_stops_from_both_places(host, browser, xscreen, tmp_path):
+    import shlex
+    rep_ctx, rep_page, number = await rep_dashboard(browser, host)
+    cust_ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
+    cust = await cust_ctx.new_page()
+    await cust.goto(f"{host.base}/s/demo/join?n={number}")
+    await cust.fill("input[name=name]", "Carla")
+    await cust.click("form.join-form button[type=submit]")
+    await cust.click("[data-open='desktop.customer']")
+    panel = cust.locator("section.panel[data-option='desktop.customer']")
+    await panel.locator("button.show-command").click()
+    await panel.locator("code.desktop-command:not(:empty)").wait_for(timeout=10000)
+    command = (await panel.locator("code.desktop-command").text_content()).strip()
+    args = shlex.split(command)
+    assert args[:2] == ["support-manager", "join"] and args[2] == f"{host.base}/s/demo" and "--pair" in args
+    log = open(tmp_path / "agent.log", "w")
+    agent = xscreen.spawn([str(Path(sys.executable).parent / "support-manager"), *args[1:]], stdout=log,
+                          stderr=log, stdin=asyncio.subprocess.DEVNULL)
+    try:
+        await panel.locator(".desktop-who:text('Nobody sees this screen.')").wait_for(timeout=15000)
+        await rep_page.click("button.tab[data-tab=desktop]")
+        await rep_page.click("[data-open='desktop.request_view']")
+        rep_panel = rep_page.locator("section.panel[data-option='desktop.request_view']")
+        for stop_from in ("support manager", "customer page"):
+            await rep_panel.locator("button.desktop-request").click()
+            dialog = await xscreen.wait_window("permission request")
+            await asyncio.sleep(0.3)
+            await xscreen.click_in_window(dialog, *ALLOW)
+            await panel.locator(".desktop-who:text('Rita Rep can see it.')").wait_for(timeout=15000)
+            await rep_page.locator("canvas.desktop-canvas[data-frames]").wait_for(timeout=15000)
+            if stop_from == "support manager":
+                window = await xscreen.wait_window("^Support Manager$")
+                await asyncio.sleep(0.5)
+                await xscreen.click_in_window(window, 180, 81)     # its "Stop sharing now" button
+            else:
+                await panel.locator("button.desktop-stop").click()
+            await panel.locator(".desktop-who:text('Nobody sees this screen.')").wait_for(timeout=10000)
+            await rep_page.locator(".desktop-viewer").first.wait_for(state="hidden", timeout=10000)
+        events = await host.db_read(lambda db: [r["kind"] for r in db["session_events"].rows_where(
+            "kind like 'desktop.%'", order_by="id")])
+        assert events.count("desktop.granted") == 2 and events.count("desktop.revoked") == 2
+    finally:
+        await rep_ctx.close()
+        await cust_ctx.close()
+        agent.terminate()
+        try:
+            agent.wait(5)
+        except Exception:
+            agent.kill()
+        log.close()

@@ -14,7 +14,7 @@ import pytest
 
 from agent.consent import Answer
 from agent_harness import CaptureSpy, InputSpy, MediaSocket, ScriptedConsent, start_agent, stop_agent
-from plugins.desktop.pipeline import apply_records
+from plugins.desktop.pipeline import apply_records, decode_records
 from host.appkeys import HUB
 from host.router import parse_binary
 from plugins.desktop.state import state_of
@@ -31,6 +31,7 @@ class Viewer:
         self.frames = 0
         self.chunks = 0
         self.texts: list[dict] = []
+        self.scales: set[int] = set()
 
     async def pump(self, until, timeout: float = 15):
         async with asyncio.timeout(timeout):
@@ -41,6 +42,7 @@ class Viewer:
                     if self.canvas is None or self.canvas.shape[:2] != (header["h"], header["w"]):
                         self.canvas = np.zeros((header["h"], header["w"], 3), np.uint8)
                     apply_records(self.canvas, payload)
+                    self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (1, 2))
                     self.chunks += 1
                     if header["c"] == header["n"] - 1:
                         self.frames += 1
@@ -334,3 +336,27 @@ async def test_stalled_viewer_gets_frames_dropped_and_agent_memory_stays_flat(ho
             proc.wait(5)
         except Exception:
             proc.kill()
+
+
+async def test_display_mode_switches_live(host, xscreen, tmp_path):
+    Recorder(xscreen, tmp_path / "rec.jsonl", animate=True)
+    rep, s, rep_ws, agent, task = await session_with_agent(host, ScriptedConsent(Answer(True)))
+    try:
+        await rep_ws.request({"type": "desktop.request", "level": "view"})
+        viewer = Viewer(rep_ws)
+        await viewer.pump(lambda v: v.frames >= 3)
+        assert viewer.scales == {1}                  # Standard: full resolution tiles
+        await rep_ws.send({"type": "desktop.set_mode", "mode": "sampling", "id": "m1"})
+        await viewer.pump(lambda v: v.seen("desktop.mode_set"))
+        viewer.scales.clear()
+        await viewer.pump(lambda v: v.frames >= 8 and 2 in v.scales)
+        assert agent.features["desktop"].mode == "sampling"
+        state = [m for m in viewer.texts if m.get("type") == "desktop.state"][-1]
+        assert state["mode"] == "sampling"
+        await rep_ws.send({"type": "desktop.set_mode", "mode": "turbo", "id": "m2"})
+        await viewer.pump(lambda v: [m for m in v.texts if m.get("re") == "m2"])
+        assert [m for m in viewer.texts if m.get("re") == "m2"][0]["type"] == "error"
+        kinds = [k for k, _ in await events_of(host, s["id"])]
+        assert "desktop.mode" in kinds
+    finally:
+        await stop_agent(agent, task)
