@@ -236,8 +236,10 @@ class Hub:
         for p in people:
             if p.grace is not None:
                 p.grace.cancel()
-            if p.conn is not None:
-                await p.conn.close(WSCloseCode.OK, "session ended")
+        # Closed side by side: a peer that does not answer its close frame delays nobody else.
+        await asyncio.gather(*(p.conn.close(WSCloseCode.OK, "session ended") for p in people if p.conn is not None),
+                             return_exceptions=True)
+        for p in people:
             if p.user_id is not None:
                 self.notify_user(p.user_id, {"type": "console.sessions_changed"})
         self.sessions.pop(live.id, None)
