@@ -1,19 +1,31 @@
 """Helpers for the end-to-end tests: people (browser contexts) acting on a real host in headless Chromium.
 
-Each person is a separate browser context (own cookies) of the one browser a test launches. Waiting is
-always on what the page shows (selectors, texts), never on sleeps.
+Each person is a separate browser context (own cookies) of one headless Chromium. Waiting is always on what
+the page shows (selectors, texts), never on sleeps.
+
+To keep the suite fast, one Chromium serves all e2e tests (launched as conftest's `browser` fixture does, with
+its arguments) and one real host serves each test module; every test makes its own reps with fresh accounts,
+so tests do not share sessions. Each test closes its people's browser contexts at its end.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+import pytest_asyncio
 from playwright.async_api import BrowserContext, Page, expect
 
-from conftest import PASSWORD
+from conftest import CHROMIUM_ARGS, PASSWORD, start_host, stop_host
 from host.appkeys import DB
+from host.sites import create_user
+
+# e2e test modules: pytestmark = E2E
+E2E = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+_serial = itertools.count(1)
 
 SHOTS = Path("/tmp/supporthost-e2e")
 TIMEOUT_MS = 8000
@@ -57,8 +69,51 @@ class Person:
         await self.context.close()
 
 
-async def person(browser, host, width=1200, height=800, real_windows=False) -> Person:
+@dataclass
+class World:
+    """The browser and host of a test, and the people it brought in (closed at the end of the test)."""
+    browser: object
+    host: object
+    people: list = field(default_factory=list)
+
+    async def new_rep(self, display_name: str, console: str = "dashboard", mode: str = "single",
+                      max_sessions: int = 1, role: str = "rep", site: str = "demo") -> str:
+        """A fresh account for this test (password PASSWORD); returns its username."""
+        username = f"{display_name.split()[0].lower()}{next(_serial)}"
+        site_id = self.host.site(site).id
+        await self.host.app[DB].write(lambda db: create_user(
+            db, site_id, username, display_name, PASSWORD, role=role, console=console, mode=mode,
+            max_sessions=max_sessions))
+        return username
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def e2e_browser():
+    from playwright.async_api import async_playwright
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def e2e_host(tmp_path_factory):
+    h = await start_host(tmp_path_factory.mktemp("e2e") / "data")
+    yield h
+    await stop_host(h)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def world(e2e_browser, e2e_host):
+    w = World(e2e_browser, e2e_host)
+    yield w
+    for p in w.people:
+        await p.context.close()
+
+
+async def person(world: World, width=1200, height=800, real_windows=False) -> Person:
     """real_windows: no viewport emulation, so window.open sizes and window.resizeTo act on real windows."""
+    browser, host = world.browser, world.host
     if real_windows:
         context = await browser.new_context(base_url=host.base, no_viewport=True)
     else:
@@ -67,6 +122,7 @@ async def person(browser, host, width=1200, height=800, real_windows=False) -> P
     await context.add_init_script(SOCKET_SPY)
     page = await context.new_page()
     p = Person(context, page)
+    world.people.append(p)
     watch(p, page)
     return p
 
@@ -76,9 +132,9 @@ def watch(p: Person, page: Page) -> None:
     page.on("pageerror", lambda err: p.errors.append(f"{page.url}: {err}"))
 
 
-async def login(browser, host, username: str, password: str = PASSWORD, site: str = "demo", **kw) -> Person:
+async def login(world: World, username: str, password: str = PASSWORD, site: str = "demo", **kw) -> Person:
     """A rep (or admin) logs in; they land on their console."""
-    p = await person(browser, host, **kw)
+    p = await person(world, **kw)
     await p.page.goto(f"/s/{site}/login")
     await p.page.fill("input[name=username]", username)
     await p.page.fill("input[name=password]", password)
@@ -122,9 +178,9 @@ async def start_session(rep: Page) -> dict:
     return {"id": await view.get_attribute("data-session"), "number": number, "view": view}
 
 
-async def customer_joins(browser, host, number: str, name: str = "Carla Customer", site: str = "demo") -> Person:
+async def customer_joins(world: World, number: str, name: str = "Carla Customer", site: str = "demo") -> Person:
     """A customer opens the site's join page, types the number and a name, and lands on the customer page."""
-    c = await person(browser, host, 1000, 700)
+    c = await person(world, 1000, 700)
     await c.page.goto(f"/s/{site}/")
     await c.page.fill("input[name=number]", number)
     await c.page.fill("input[name=name]", name)

@@ -5,10 +5,10 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from e2e_helpers import (chat_line, customer_joins, login, open_option, say, set_console, shot, watch,
-                         start_session)
+from e2e_helpers import (E2E, chat_line, customer_joins, e2e_browser, e2e_host, login, open_option, say,  # noqa: F401
+                         shot, start_session, watch, world)
 
-pytestmark = pytest.mark.browser
+pytestmark = E2E
 
 
 async def open_chat(page, view, console):
@@ -20,10 +20,11 @@ async def open_chat(page, view, console):
 
 
 @pytest.mark.parametrize("console", ["dashboard", "tray", "multisession"])
-async def test_rep_in_each_console_starts_a_session_the_customer_joins_and_they_chat(host, browser, console):
-    await set_console(host, "rep1", console, mode="multi" if console == "multisession" else "single",
-                      max_sessions=3 if console == "multisession" else 1)
-    rep = await login(browser, host, "rep1")
+async def test_rep_in_each_console_starts_a_session_the_customer_joins_and_they_chat(world, console):
+    host = world.host
+    rita = await world.new_rep("Rita Rep", console, mode="multi" if console == "multisession" else "single",
+                               max_sessions=3 if console == "multisession" else 1)
+    rep = await login(world, rita)
     page = rep.page
     await expect(page.locator("body")).to_have_class(re.compile(rf"\bconsole-{console}\b"))
 
@@ -41,7 +42,7 @@ async def test_rep_in_each_console_starts_a_session_the_customer_joins_and_they_
     await expect(link).to_be_visible()
     assert await link.get_attribute("href") == f"{host.base}/s/demo/join?n={number}"
 
-    customer = await customer_joins(browser, host, number, "Carla Customer")
+    customer = await customer_joins(world, number, "Carla Customer")
     cpage = customer.page
     # The rep sees the customer join, live (no reload).
     await expect(view.locator(".roster .person", has_text="Carla Customer")).to_be_visible()
@@ -70,15 +71,15 @@ async def test_rep_in_each_console_starts_a_session_the_customer_joins_and_they_
     assert rep.errors == [] and customer.errors == []
 
 
-async def test_multisession_window_badges_the_session_whose_customer_writes(host, browser):
-    await set_console(host, "rep2", "multisession", mode="multi", max_sessions=3)
-    rep = await login(browser, host, "rep2")
+async def test_multisession_window_badges_the_session_whose_customer_writes(world):
+    sam = await world.new_rep("Sam Second", "multisession", mode="multi", max_sessions=3)
+    rep = await login(world, sam)
     page = rep.page
     first = await start_session(page)
-    anna = await customer_joins(browser, host, first["number"], "Anna First")
+    anna = await customer_joins(world, first["number"], "Anna First")
     await expect(first["view"].locator(".roster")).to_contain_text("Anna First")
     second = await start_session(page)
-    ben = await customer_joins(browser, host, second["number"], "Ben Second")
+    ben = await customer_joins(world, second["number"], "Ben Second")
 
     items = page.locator(".session-list [data-session]")
     await expect(items).to_have_count(2)
@@ -117,9 +118,9 @@ async def test_multisession_window_badges_the_session_whose_customer_writes(host
     assert rep.errors == [] and anna.errors == [] and ben.errors == []
 
 
-async def test_tray_pops_out_into_its_own_small_window_and_works_there(host, browser):
-    await set_console(host, "rep1", "tray")
-    rep = await login(browser, host, "rep1", real_windows=True)
+async def test_tray_pops_out_into_its_own_small_window_and_works_there(world):
+    rita = await world.new_rep("Rita Rep", "tray")
+    rep = await login(world, rita, real_windows=True)
     async with rep.context.expect_page() as popup_info:
         await rep.page.locator(".pop-out").click()
     popup = await popup_info.value
@@ -134,7 +135,7 @@ async def test_tray_pops_out_into_its_own_small_window_and_works_there(host, bro
     s = await start_session(popup)
     view = s["view"]
     await expect(view.locator(".invitation-text")).to_be_visible()
-    customer = await customer_joins(browser, host, s["number"], "Pat Popup")
+    customer = await customer_joins(world, s["number"], "Pat Popup")
     await expect(popup.locator(f'.session-list [data-session="{s["id"]}"]')).to_contain_text("Pat Popup")
     await view.locator('.tray-icons [data-open="chat.panel"]').click()
     # With a panel open (here the session's number and invitation, opened by itself for a new session,

@@ -142,7 +142,20 @@ export class SessionView {
       el("div", { class: "notices", "aria-live": "polite" }));
   }
 
+  showTab(key) {
+    for (const b of this.root.querySelectorAll(".tabs .tab")) b.classList.toggle("active", b.dataset.tab === key);
+    for (const b of this.root.querySelectorAll(".tab-body")) b.hidden = b.dataset.tab !== key;
+  }
+
   render(role) {
+    // A new role (control transferred) lays the options out again: keep what the person was looking at
+    // and the notices that said what happened.
+    const before = {
+      notices: [...(this.root.querySelector(".notices")?.children || [])],
+      tab: this.root.querySelector(".tabs .tab.active")?.dataset.tab,
+      active: this.active,
+      trayOpen: this.trayPanels ? !this.trayPanels.hidden : false,
+    };
     this.teardown();
     this.role = role;
     const options = (this.optionsForRole[role] || []).slice().sort((a, b) => a.order - b.order);
@@ -185,22 +198,27 @@ export class SessionView {
         body.hidden = key !== "tools";
         tabBodies.append(body);
         nav.append(el("button", { class: `tab${key === "tools" ? " active" : ""}`, role: "tab", "data-tab": key,
-          onclick: (e) => {
-            for (const b of nav.children) b.classList.toggle("active", b === e.currentTarget);
-            for (const b of tabBodies.children) b.hidden = b.dataset.tab !== key;
-          } }, title));
+          onclick: () => this.showTab(key) }, title));
       }
       layout = el("div", { class: "session-main" }, this.header(), nav, tabBodies, panels);
     }
     this.root.replaceChildren(layout);
+    this.root.querySelector(".notices")?.append(...before.notices);
     for (const o of options) {
       const panel = el("section", { class: "panel", "data-option": o.id, "aria-label": o.label });
       panel.hidden = true;
       panels.append(panel);
       this.mountOption(o, panel);
     }
-    const first = options.find((o) => o.tab === "tools");
+    const still = options.find((o) => o.id === before.active);
+    const first = still || options.find((o) => o.tab === "tools");
+    this.active = null;
     if (first && this.console !== "tray") this.activate(first.id);
+    if (before.tab && this.console !== "tray") this.showTab(before.tab);
+    if (this.console === "tray" && before.trayOpen && (still || before.active === INFO)) {
+      this.toggleTray(this.trayPanels, before.active);
+      return this.updateRoster();
+    }
     // The tray opens on the session's number and invitation while nobody has joined yet: that is what
     // the rep reads out on the phone.
     const waiting = !this.participants.some((p) => !p.rep);
