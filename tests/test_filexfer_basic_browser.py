@@ -9,7 +9,7 @@ import os
 import pytest
 from playwright.async_api import expect
 
-from e2e_helpers import customer_joins, login, open_option, start_session
+from test_invite_browser import customer_joins, login, open_option, start_session
 from test_filexfer_basic import configure
 
 pytestmark = pytest.mark.browser

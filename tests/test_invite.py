@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import re
 import socket
 import threading
@@ -15,7 +16,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from conftest import PASSWORD, start_host, stop_host
-from host.appkeys import DB
+from host.appkeys import DB, SITES
 from host.hookspecs import hookimpl
 
 INVITE_DEFAULTS = {"smtp_host": "", "smtp_port": "587", "smtp_security": "starttls", "smtp_username": "",
@@ -65,8 +66,20 @@ async def configure(host, values: dict, plugin: str = "invite", site: str = "dem
     assert r.status == 200, await r.text()
 
 
+async def store_settings(host, values: dict, plugin: str = "invite", site: str = "demo"):
+    """Set settings straight in the database (the admin form's own path is tested in test_malformed_...)."""
+    site_id = host.site(site).id
+
+    def write(db):
+        for key, value in values.items():
+            db["site_settings"].upsert({"site_id": site_id, "plugin": plugin, "key": key,
+                                        "value": json.dumps(value)}, pk=("site_id", "plugin", "key"))
+    await host.app[DB].write(write)
+    await host.app[DB].read(host.app[SITES].load)
+
+
 async def use_smtp(host, port: int):
-    await configure(host, {"smtp_host": "127.0.0.1", "smtp_port": str(port), "smtp_security": "none",
+    await store_settings(host, {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
                            "mail_from": "support@example.com"})
 
 
@@ -258,7 +271,7 @@ async def webhook_receiver():
 
 async def test_instant_message_goes_to_the_sites_web_hook(host, webhook_receiver):
     url, got, state = webhook_receiver
-    await configure(host, {"webhook_url": url})
+    await store_settings(host, {"webhook_url": url})
     rep = await host.rep()
     s = await rep.start_session()
     status, body = await invite(rep, s["id"], channel="im", to="@carla")
@@ -325,7 +338,6 @@ async def test_disabled_invite_plugin_refuses_its_routes(host):
         db["site_plugins"].upsert({"site_id": host.site().id, "plugin": "invite", "enabled": 0},
                                   pk=("site_id", "plugin"))
     await host.app[DB].write(disable)
-    from host.appkeys import SITES
     await host.app[DB].read(host.app[SITES].load)
     status, body = await invite(rep, s["id"], channel="phone")
     assert status == 403

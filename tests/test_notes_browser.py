@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from e2e_helpers import login, open_option, start_session
+from test_invite_browser import login, open_option, start_session
 
 pytestmark = pytest.mark.browser
 
