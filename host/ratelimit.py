@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import deque
 from typing import Callable
 
 
@@ -11,23 +11,28 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self._hits: dict[str, deque] = defaultdict(deque)
+        self._hits: dict[str, deque] = {}
 
     def _prune(self, key: str) -> deque:
-        hits = self._hits[key]
+        """The key's hits inside the window; a key with none left is forgotten (no entry per address
+        ever seen stays behind)."""
+        hits = self._hits.get(key)
+        if hits is None:
+            return deque()
         cutoff = self.clock() - self.window
         while hits and hits[0] <= cutoff:
             hits.popleft()
         if not hits:
-            self._hits.pop(key, None)
-            hits = self._hits[key]
+            del self._hits[key]
         return hits
 
     def blocked(self, key: str) -> bool:
         return len(self._prune(key)) >= self.limit
 
     def hit(self, key: str) -> None:
-        self._prune(key).append(self.clock())
+        hits = self._prune(key)
+        hits.append(self.clock())
+        self._hits[key] = hits
 
     def retry_after(self, key: str) -> int:
         hits = self._prune(key)

@@ -254,3 +254,23 @@ async def test_admin_forms_without_csrf_token_are_refused_and_change_nothing(hos
     assert await host.db_read(lambda db: list(db["site_settings"].rows)) == before_settings
     assert host.site("demo").disabled == frozenset()
     assert await host.db_read(lambda db: db["audit_log"].count_where("action != 'login'")) == 0
+
+
+def test_rate_limiter_blocks_per_address_and_forgets_addresses_whose_window_passed():
+    from conftest import FakeClock
+    from host.ratelimit import RateLimiter
+    clock = FakeClock()
+    limiter = RateLimiter(3, 60, clock)
+    for _ in range(3):
+        assert not limiter.blocked("10.0.0.1")
+        limiter.hit("10.0.0.1")
+    assert limiter.blocked("10.0.0.1") and not limiter.blocked("10.0.0.2")
+    assert 1 <= limiter.retry_after("10.0.0.1") <= 61
+    for i in range(1000):  # many addresses, each trying once (checks included)
+        limiter.blocked(f"2001:db8::{i:x}")
+        limiter.hit(f"2001:db8::{i:x}")
+    clock.advance(61)
+    assert not limiter.blocked("10.0.0.1")
+    for i in range(1000):
+        assert not limiter.blocked(f"2001:db8::{i:x}")
+    assert limiter._hits == {}  # memory does not grow with every address ever seen

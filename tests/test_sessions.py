@@ -63,6 +63,20 @@ async def test_wrong_number_is_refused_clearly_and_nothing_is_joined(host):
     assert not [c for c in cust.http.cookie_jar if c.key.startswith("shp_")]
 
 
+async def test_number_read_out_in_groups_and_a_missing_name(host):
+    rep = await host.rep()
+    s = await rep.start_session()
+    grouped = " ".join(s["number"][i:i + 3] for i in range(0, len(s["number"]), 3))
+    assert grouped in s["invitation"]
+    cust = await host.client()
+    r = await cust.join(s["number"], "   ")
+    assert r.status == 400 and "Please enter your name." in await r.text()
+    assert await _customers(host, s["id"]) == []
+    r = await cust.join(grouped.replace(" ", " - ", 1), "Carla")  # as typed from the phone call
+    assert r.status == 302
+    assert [p["name"] for p in await _customers(host, s["id"])] == ["Carla"]
+
+
 async def test_number_expires_when_unused(tmp_path):
     clock = FakeClock()
     host = await start_host(tmp_path / "data", clock=clock, number_ttl=600)
