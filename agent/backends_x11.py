@@ -35,7 +35,7 @@ class MssCapture:
 
     def grab(self, monitor: dict) -> np.ndarray:
         shot = self._mss().grab({k: monitor[k] for k in ("left", "top", "width", "height")})
-        return np.frombuffer(shot.bgra, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+        return np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
 
     def cursor(self) -> tuple[int, int] | None:
         display = getattr(self._local, "xdisplay", None)

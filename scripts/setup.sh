@@ -9,7 +9,7 @@ what="${1:-run}"   # run | test
 SYSTEM_PACKAGES_RUN=""
 # A Debian system Python needs python3-venv for `python -m venv`; others (pyenv, python.org) have it.
 "${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null || SYSTEM_PACKAGES_RUN="python3-venv"
-SYSTEM_PACKAGES_TEST="chromium xvfb xdotool x11-apps xauth pulseaudio libasound2-plugins portaudio19-dev fonts-dejavu-core fonts-noto-color-emoji"
+SYSTEM_PACKAGES_TEST="chromium xvfb xdotool x11-apps xauth pulseaudio libasound2-plugins portaudio19-dev fonts-dejavu-core fonts-noto-color-emoji x11vnc python3-tk"
 
 missing=()
 want="$SYSTEM_PACKAGES_RUN"

@@ -231,10 +231,11 @@ class DesktopShare:
         if full:
             self.encoder.reset()
         self.encoder.set_mode(mode)
+        grabbed_at = time.time()
         frame = self.agent.capture.grab(monitor)
         chunks = self.encoder.encode(frame)
         cursor = self.agent.capture.cursor()
-        return frame.shape[1], frame.shape[0], chunks, cursor
+        return frame.shape[1], frame.shape[0], chunks, cursor, grabbed_at
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -256,7 +257,7 @@ class DesktopShare:
                     continue
                 started = time.monotonic()
                 full, self.want_full = self.want_full, False
-                w, h, chunks, cursor = await loop.run_in_executor(self.capture_pool, self._grab, monitor,
+                w, h, chunks, cursor, grabbed_at = await loop.run_in_executor(self.capture_pool, self._grab, monitor,
                                                                   self.mode, full)
                 self.stats["grabs"] += 1
                 if not self.grants:
@@ -272,7 +273,7 @@ class DesktopShare:
                     self.acked.clear()
                     for i, chunk in enumerate(chunks):
                         header = {"type": "desktop.frame", "seq": self.seq, "w": w, "h": h,
-                                  "mon": monitor["index"], "c": i, "n": len(chunks)}
+                                  "mon": monitor["index"], "c": i, "n": len(chunks), "ts": round(grabbed_at, 4)}
                         if not await self.agent.send_bytes(make_binary(header, chunk)):
                             self.inflight = None
                             self.want_full = True

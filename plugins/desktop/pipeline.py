@@ -19,7 +19,7 @@ TILE = 64
 KIND_SOLID, KIND_PNG, KIND_JPEG, KIND_COPY = 0, 1, 2, 3
 REC = struct.Struct("<HHHHBBI")
 CHUNK_BYTES = 48 * 1024          # stays below the host's 64 KiB message limit with the header
-FEW_COLOURS = 48
+FEW_COLOURS = 160
 MODES = ("standard", "sampling")
 
 
@@ -122,13 +122,10 @@ class ScreenEncoder:
                 moved = prev.copy()
                 moved[dst:dst + height] = prev[src:src + height]
                 grid = tile_grid_changes(cur32, moved)
-        for r, c in zip(*np.nonzero(grid)):
-            y, x = int(r) * TILE, int(c) * TILE
-            tile = frame[y:y + TILE, x:x + TILE]
-            records.append(self._tile(tile, x, y))
+        for r in np.nonzero(grid.any(axis=1))[0]:
+            records.extend(self._row(frame, cur32, int(r), grid[r]))
         self.prev32 = cur32.copy()
         self.stats["frames"] += 1
-        self.stats["tiles"] += int(grid.sum())
         chunks, current, size = [], [], 0
         for rec in records:
             if size + len(rec) > CHUNK_BYTES and current:
@@ -141,27 +138,57 @@ class ScreenEncoder:
         self.stats["bytes"] += sum(map(len, chunks))
         return chunks
 
-    def _tile(self, tile: np.ndarray, x: int, y: int) -> bytes:
-        th, tw = tile.shape[:2]
-        t32 = tile.view(np.uint32).reshape(th, tw)
-        first = t32[0, 0]
-        if (t32 == first).all():
-            b, g, r = tile[0, 0, 0], tile[0, 0, 1], tile[0, 0, 2]
-            self.stats["solid"] += 1
-            return REC.pack(x, y, tw, th, KIND_SOLID, 1, 3) + bytes((int(r), int(g), int(b)))
-        bgr = tile[:, :, :3]
+    def _classify(self, t32: np.ndarray) -> str:
+        if (t32 == t32[0, 0]).all():
+            return "solid"
         if self.mode == "sampling":
-            small = cv2.resize(bgr, (max(1, tw // 2), max(1, th // 2)), interpolation=cv2.INTER_AREA)
+            return "photo"
+        # few colours (text, UI): lossless; many (photos, video): JPEG. Counted on a quarter of the pixels.
+        return "few" if len(np.unique(t32[::2, ::2])) <= FEW_COLOURS else "photo"
+
+    def _row(self, frame: np.ndarray, cur32: np.ndarray, r: int, changed: np.ndarray) -> list[bytes]:
+        """Encode the changed tiles of one tile row; neighbours of the same class become one rectangle."""
+        y = r * TILE
+        h = min(TILE, frame.shape[0] - y)
+        out, run = [], None          # run: [class, first column, last column]
+        for c in list(np.nonzero(changed)[0]) + [None]:
+            kind = None
+            if c is not None:
+                c = int(c)
+                x = c * TILE
+                kind = self._classify(cur32[y:y + h, x:x + TILE])
+                self.stats["tiles"] += 1
+                if kind == "solid":
+                    px = frame[y, x]
+                    self.stats["solid"] += 1
+                    out.append(REC.pack(x, y, min(TILE, frame.shape[1] - x), h, KIND_SOLID, 1, 3)
+                               + bytes((int(px[2]), int(px[1]), int(px[0]))))
+            if run is not None and (kind != run[0] or c != run[2] + 1):
+                out.append(self._rect(frame, run[1] * TILE, y, min(frame.shape[1], (run[2] + 1) * TILE), h,
+                                      run[0]))
+                run = None
+            if kind in ("few", "photo"):
+                if run is None:
+                    run = [kind, c, c]
+                else:
+                    run[2] = c
+        return out
+
+    def _rect(self, frame: np.ndarray, x: int, y: int, x_end: int, h: int, kind: str) -> bytes:
+        w = x_end - x
+        bgr = frame[y:y + h, x:x_end, :3]
+        if self.mode == "sampling":
+            small = cv2.resize(bgr, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
             ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, self.sampling_quality])
             self.stats["jpeg"] += 1
-            return REC.pack(x, y, tw, th, KIND_JPEG, 2, len(data)) + data.tobytes()
-        if len(np.unique(t32)) <= FEW_COLOURS:
-            ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            return REC.pack(x, y, w, h, KIND_JPEG, 2, len(data)) + data.tobytes()
+        if kind == "few":
+            ok, data = cv2.imencode(".png", np.ascontiguousarray(bgr), [cv2.IMWRITE_PNG_COMPRESSION, 1])
             self.stats["png"] += 1
-            return REC.pack(x, y, tw, th, KIND_PNG, 1, len(data)) + data.tobytes()
+            return REC.pack(x, y, w, h, KIND_PNG, 1, len(data)) + data.tobytes()
         ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         self.stats["jpeg"] += 1
-        return REC.pack(x, y, tw, th, KIND_JPEG, 1, len(data)) + data.tobytes()
+        return REC.pack(x, y, w, h, KIND_JPEG, 1, len(data)) + data.tobytes()
 
 
 def decode_records(payload: bytes):
