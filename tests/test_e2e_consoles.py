@@ -41,6 +41,8 @@ async def test_rep_in_each_console_starts_a_session_the_customer_joins_and_they_
     link = view.locator("a.join-link")
     await expect(link).to_be_visible()
     assert await link.get_attribute("href") == f"{host.base}/s/demo/join?n={number}"
+    if console == "tray":
+        await shot(page, "console-tray-new-session")
 
     customer = await customer_joins(world, number, "Carla Customer")
     cpage = customer.page
