@@ -18,7 +18,14 @@ const say = el("p", { class: "acd-say", role: "status" });
 const dock = el("aside", { class: "acd-dock", "aria-label": "WebACD" },
   el("div", { class: "acd-head" }, el("strong", { text: "WebACD" }), statusBtn, load, queueBtn), offerList, queueList, say);
 dock.hidden = true;
-document.body.append(dock);
+// In the flow of the page where there is room (dashboard bar, multisession side), floating beside the tray.
+const home = document.querySelector(".multi-side") || document.querySelector(".console-bar");
+if (home) {
+  dock.classList.add("docked");
+  if (home.classList.contains("multi-side")) home.append(dock); else home.after(dock);
+} else {
+  document.body.append(dock);
+}
 
 function waited(since) {
   const s = Math.max(0, Math.round(Date.now() / 1000 - since));

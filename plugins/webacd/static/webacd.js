@@ -70,6 +70,7 @@ const mounts = {
 
   "webacd.customer"(api) {
     const box = el("div", { class: "acd-customer-status" });
+    api.on("client.shown", (m) => { if (m.option === api.option.id) api.badge(0); });
     api.panel.append(el("h3", { text: "Your request" }), box);
     let shownUrl = false;
     api.on("session.hello", async () => {
@@ -89,7 +90,7 @@ const mounts = {
     api.on("webacd.transferring", (m) => {
       box.replaceChildren(el("p", { class: "acd-transferring", text: m.text }));
       api.notice(m.text);
-      api.show();
+      if (!api.isShown()) api.badge(1);
     });
     api.on("webacd.status", (m) => {
       if (m.state === "waiting") box.replaceChildren(el("p", { class: "acd-transferring", text: `You are being transferred. Your position: ${m.position}.` }));
