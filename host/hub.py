@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode
 
 from . import session_store as store
 from .appkeys import CONFIG, DB, PLUGINS, SITES
+from .audit import audit
 from .connection import Connection, encode
 from .options import REP_ROLES
 
@@ -178,8 +179,18 @@ class Hub:
 
     async def _grace_over(self, live: LiveSession, lp: LiveParticipant) -> None:
         lp.grace = None
-        if lp.conn is None and lp.id in live.participants and live.state != "ended":
-            await self.leave(live, lp, "timeout")
+        if lp.conn is not None or lp.id not in live.participants or live.state == "ended":
+            return
+        if lp.role == "primary_rep":
+            # A session never loses its lead: control goes to a rep who is here, else the primary
+            # stays (shown offline) and can come back from its console to carry on or end it.
+            heir = next((p for p in live.reps() if p.id != lp.id and p.conn is not None), None)
+            if heir is None:
+                return
+            await self.transfer_control(live, lp, heir)
+            await audit(self.app, live.site_id, "host", "control_transferred", f"participant:{heir.id}",
+                        {"session": live.id, "reason": "primary rep gone"})
+        await self.leave(live, lp, "timeout")
 
     # -- changes ---------------------------------------------------------------------------------
     async def leave(self, live: LiveSession, lp: LiveParticipant, reason: str = "left") -> None:

@@ -213,6 +213,55 @@ async def test_participant_who_does_not_come_back_is_removed_after_grace(tmp_pat
         await stop_host(host)
 
 
+async def test_primary_rep_who_does_not_come_back_hands_control_to_the_rep_who_is_there(tmp_path):
+    host = await start_host(tmp_path / "data", grace_period=0.5)
+    try:
+        rep1 = await host.rep("rep1")
+        s = await rep1.start_session()
+        ws1 = await rep1.ws(s["id"])
+        await ws1.request({"type": "session.add_rep", "user_id": await _rep_id(host, "rep2")})
+        rep2 = await host.rep("rep2")
+        ws2 = await rep2.ws(s["id"])
+        p1, p2 = ws1.hello["you"]["id"], ws2.hello["you"]["id"]
+        await ws1.close()
+        moved = await ws2.expect("session.control_transferred", timeout=5)
+        assert moved["from"]["id"] == p1 and moved["to"]["id"] == p2
+        left = await ws2.expect("session.left", timeout=5)
+        assert left["participant"]["id"] == p1 and left["reason"] == "timeout"
+        # The new primary leads: it can end the session.
+        await ws2.send({"type": "session.end"})
+        await ws2.expect("session.ended")
+        rows = await host.db_read(lambda db: list(db["audit_log"].rows_where("action = 'control_transferred'")))
+        assert [(r["actor"], r["target"]) for r in rows] == [("host", f"participant:{p2}")]
+    finally:
+        await stop_host(host)
+
+
+async def test_primary_rep_alone_stays_in_the_lead_while_away(tmp_path):
+    host = await start_host(tmp_path / "data", grace_period=0.3)
+    try:
+        rep = await host.rep()
+        s = await rep.start_session()
+        ws = await rep.ws(s["id"])
+        cust = await host.client()
+        await cust.join(s["number"], "Carla")
+        cust_ws = await cust.ws(s["id"])
+        me = ws.hello["you"]["id"]
+        await ws.close()
+        await asyncio.sleep(0.6)
+        await _barrier(cust_ws)
+        assert not [m for m in cust_ws.seen if m["type"] == "session.left"]
+        # The session is still in the rep's console, and the rep comes back as primary.
+        mine = await (await rep.http.get(rep.url("/s/demo/api/sessions"))).json()
+        assert [x["id"] for x in mine["sessions"]] == [s["id"]]
+        again = await rep.ws(s["id"])
+        assert again.hello["you"]["id"] == me and again.hello["you"]["role"] == "primary_rep"
+        await again.send({"type": "session.end"})
+        await cust_ws.expect("session.ended")
+    finally:
+        await stop_host(host)
+
+
 # -- assisting reps, control, leaving, ending ----------------------------------------------------
 async def _rep_id(host, username: str, site: str = "demo") -> int:
     return await host.db_read(lambda db: next(db.query(
