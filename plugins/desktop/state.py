@@ -78,9 +78,10 @@ class DesktopState:
         return gone
 
 
-def state_of(live) -> DesktopState:
-    state = getattr(live, ATTR, None)
+def state_of(live, plugin: str = "desktop") -> DesktopState:
+    attr = f"{plugin}_state"
+    state = getattr(live, attr, None)
     if state is None:
         state = DesktopState()
-        setattr(live, ATTR, state)
+        setattr(live, attr, state)
     return state
