@@ -62,8 +62,13 @@ def build_message(settings: SmtpSettings, from_name: str, to: str, to_name: str,
     return msg
 
 
+def tls_context() -> ssl.SSLContext:
+    """Certificates are checked against the system's CAs, and the host name must match."""
+    return ssl.create_default_context()
+
+
 def _send_blocking(settings: SmtpSettings, msg: EmailMessage) -> str:
-    context = ssl.create_default_context()
+    context = tls_context()
     try:
         if settings.security == "tls":
             smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
@@ -72,15 +77,21 @@ def _send_blocking(settings: SmtpSettings, msg: EmailMessage) -> str:
         with smtp:
             smtp.ehlo()
             if settings.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise InviteError(f"the mail server at {settings.where} does not offer STARTTLS; an admin can "
+                                      "choose TLS or no encryption in the invite settings")
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if settings.username:
+                if not smtp.has_extn("auth"):
+                    raise InviteError(f"the mail server at {settings.where} does not offer a login (AUTH)"
+                                      f"{'' if settings.security != 'none' else ' without encryption'}; "
+                                      "check the invite settings")
                 smtp.login(settings.username, settings.password)
             smtp.send_message(msg)
         return f"accepted by {settings.where}"
-    except smtplib.SMTPNotSupportedError:
-        raise InviteError(f"the mail server at {settings.where} does not offer STARTTLS; an admin can "
-                          "choose TLS or no encryption in the invite settings") from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise InviteError(f"the mail server at {settings.where} does not support this: {exc}") from None
     except smtplib.SMTPAuthenticationError as exc:
         raise InviteError(f"the mail server at {settings.where} refused the login ({_reply(exc)}); check the "
                           "user name and password in the invite settings") from None
@@ -97,8 +108,12 @@ def _send_blocking(settings: SmtpSettings, msg: EmailMessage) -> str:
         raise InviteError(f"the mail server at {settings.where} closed the connection") from None
     except smtplib.SMTPException as exc:
         raise InviteError(f"the mail server at {settings.where} failed: {exc}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise InviteError(f"the mail server at {settings.where} has a certificate that cannot be trusted: "
+                          f"{exc.verify_message}") from None
     except ssl.SSLError as exc:
-        raise InviteError(f"no secure connection to the mail server at {settings.where}: {exc.reason}") from None
+        raise InviteError(f"no secure connection to the mail server at {settings.where}: "
+                          f"{exc.reason or exc}") from None
     except (socket.timeout, TimeoutError):
         raise InviteError(f"the mail server at {settings.where} did not answer in time") from None
     except ConnectionRefusedError:
