@@ -167,5 +167,5 @@ async def test_audio_and_video_flow_both_ways_and_mute_stops_sending(host, media
     await rep.locator(".session:not([hidden]) .end-session").click()
     await cust.locator(".ended").wait_for()
     for page in (rep, cust):
-        await page.wait_for_function("window.__pcs.length > 0 && window.__pcs.every((pc) => pc.connectionState === 'closed')")
+        await page.wait_for_function("() => window.__pcs.length > 0 && window.__pcs.every((pc) => pc.connectionState === 'closed')")
     assert errors == []
