@@ -12,10 +12,11 @@ import datetime as dt
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-from .process_usage import machine
-from .report import table
+from .process_usage import filesystem_of, machine
+from .report import table, windows_table
 from .sweep import Plan, run_point
 
 HERE = Path(__file__).parent
@@ -36,7 +37,13 @@ def parse_args(argv):
     p.add_argument("--nice", type=int, default=-10,
                    help="nice value of the host and generators, ahead of other work on the machine when run "
                         "as root (default -10; 0 leaves it)")
+    p.add_argument("--no-compression", action="store_true",
+                   help="clients do not offer permessage-deflate (browsers do, so by default they offer it)")
+    p.add_argument("--data-parent", metavar="DIR",
+                   help="make the host's data directory (its SQLite database) in DIR; default: the system "
+                        "temp dir. /dev/shm leaves the disk's fsync out of the round trip")
     p.add_argument("--out", help="results file (default bench/results/<UTC date and time>.json)")
+    p.add_argument("--table", metavar="RESULTS_JSON", help="only print the tables of an earlier results file")
     p.add_argument("--profile", metavar="DIR", help="cProfile the host into DIR/host-<N>.prof")
     return p.parse_args(argv)
 
@@ -55,6 +62,8 @@ def make_plan(args) -> Plan:
     plan.generators = args.generators
     plan.profile_dir = args.profile
     plan.nice = args.nice
+    plan.data_parent = args.data_parent
+    plan.compress = 0 if args.no_compression else 15
     if any(n < 2 for n in plan.sizes) or plan.window <= 0 or plan.windows < 1 or plan.rate <= 0:
         raise SystemExit("sizes must be at least 2, window and rate positive, at least one window")
     return plan
@@ -66,7 +75,8 @@ async def sweep(plan: Plan) -> list[dict]:
         points.append(await run_point(n, plan, log=lambda text: print(text, flush=True)))
         m = points[-1]["median"]
         print(f"  N={n}: ack p50 {m['ack_p50_ms']} ms, p99 {m['ack_p99_ms']} ms; peer p99 {m['peer_p99_ms']} ms; "
-              f"host CPU {m['host_cpu_pct']}%, RSS {m['host_rss_mb']} MB", flush=True)
+              f"host CPU {m['host_cpu_pct']}%, RSS {m['host_rss_mb']} MB; other work on the machine "
+              f"{m['other_cpu_pct']}% CPU, fsync p99 {m['fsync_p99_ms']} ms", flush=True)
     return points
 
 
@@ -80,6 +90,12 @@ def verdict(points: list[dict]) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.table:
+        result = json.loads(Path(args.table).read_text())
+        print(table(result["points"]))
+        print()
+        print(windows_table(result["points"]))
+        return 0
     plan = make_plan(args)
     if plan.profile_dir:
         os.makedirs(plan.profile_dir, exist_ok=True)
@@ -92,7 +108,10 @@ def main(argv=None) -> int:
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "plan": {"sizes": plan.sizes, "warmup_s": plan.warmup, "window_s": plan.window, "windows": plan.windows,
-                 "rate_per_participant": plan.rate, "generators": plan.generators, "nice": plan.nice},
+                 "rate_per_participant": plan.rate, "generators": plan.generators, "nice": plan.nice,
+                 "client_offers_deflate": bool(plan.compress),
+                 "data_dir": plan.data_parent or tempfile.gettempdir(),
+                 "data_filesystem": filesystem_of(plan.data_parent or tempfile.gettempdir())},
         "points": points,
         "verdict": verdict(points),
     }
@@ -101,6 +120,8 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(result, indent=1))
     print()
     print(table(points))
+    print()
+    print(windows_table(points))
     v = result["verdict"]
     if v["measured"]:
         print(f"\ntarget p99 < {TARGET['p99_ms']:g} ms at {TARGET['participants']} participants: "

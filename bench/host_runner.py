@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -41,7 +43,32 @@ def seed(db, reps: int, password: str) -> None:
                                for i in range(1, reps))
 
 
+class GcPauses:
+    """Garbage-collector pauses in this process (they stop the event loop), per generation."""
+
+    def __init__(self):
+        self.count = [0, 0, 0]
+        self.total = [0.0, 0.0, 0.0]
+        self.longest = [0.0, 0.0, 0.0]
+        self._start = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            g, took = info["generation"], time.perf_counter() - self._start
+            self.count[g] += 1
+            self.total[g] += took
+            self.longest[g] = max(self.longest[g], took)
+
+    def summary(self) -> dict:
+        return {f"gen{g}": {"collections": self.count[g], "total_ms": round(self.total[g] * 1000, 1),
+                            "longest_ms": round(self.longest[g] * 1000, 2)} for g in range(3)}
+
+
 async def serve(args) -> None:
+    gc_pauses = GcPauses()
     config = Config(data_dir=Path(args.data), host="127.0.0.1", port=0,
                     # the benchmark logs its reps in from one address; this is not what it measures
                     login_attempts_per_minute_per_address=1_000_000,
@@ -65,6 +92,7 @@ async def serve(args) -> None:
     await stop.wait()
     loop.remove_reader(sys.stdin.fileno())
     await runner.cleanup()
+    print(json.dumps({"gc": gc_pauses.summary()}), flush=True)
 
 
 def main(argv=None) -> None:

@@ -160,10 +160,12 @@ async def send_loop(people: list[Participant], rec: Recorder, t0_ns: int, rate: 
             due = t0_ns + i * step_ns
 
 
-async def connect(http: aiohttp.ClientSession, base: str, p: Participant, limit: asyncio.Semaphore) -> None:
+async def connect(http: aiohttp.ClientSession, base: str, p: Participant, limit: asyncio.Semaphore,
+                  compress: int) -> None:
     async with limit:
         p.ws = await http.ws_connect(f"{base}/s/{SITE}/ws/session/{p.session_id}", autoping=True,
-                                     headers={"Origin": base, "Cookie": p.cookies}, max_msg_size=0)
+                                     headers={"Origin": base, "Cookie": p.cookies}, max_msg_size=0,
+                                     compress=compress)
         hello = await p.ws.receive_json(timeout=30)
         if hello.get("type") != "session.hello":
             raise RuntimeError(f"expected session.hello, got {hello}")
@@ -193,7 +195,7 @@ async def run(args) -> dict:
             people.append(Participant(2 * k, "rep", s["id"], cookies))
             people.append(Participant(2 * k + 1, "customer", s["id"], cust_cookies))
         limit = asyncio.Semaphore(32)
-        await asyncio.gather(*(connect(http, args.base, p, limit) for p in people))
+        await asyncio.gather(*(connect(http, args.base, p, limit, args.compress) for p in people))
         setup_seconds = round(time.monotonic() - t_setup, 2)
 
         print(json.dumps({"ready": True, "participants": len(people), "setup_s": setup_seconds}), flush=True)
@@ -230,6 +232,8 @@ def main(argv=None) -> None:
     p.add_argument("--windows", type=int, default=1)
     p.add_argument("--drain", type=float, default=2.0)
     p.add_argument("--nice", type=int, default=0, help="process priority (nice value), e.g. -10")
+    p.add_argument("--compress", type=int, default=15,
+                   help="offer permessage-deflate with this window size, as browsers do (0: do not)")
     args = p.parse_args(argv)
     set_priority(args.nice)
     raise_file_limit()

@@ -48,3 +48,15 @@ def machine() -> dict:
     return {"cpus": psutil.cpu_count(), "cpu_model": model, "cpu_mhz": round(freq.current) if freq else None,
             "memory_gb": round(psutil.virtual_memory().total / 2 ** 30, 1), "python": platform.python_version(),
             "platform": platform.platform()}
+
+
+def filesystem_of(path: str) -> str:
+    """The file system type a path lives on (ext4, tmpfs, ...): it decides what a COMMIT's fsync costs."""
+    import os
+    best, kind = "", "unknown"
+    real = os.path.realpath(path)
+    for part in psutil.disk_partitions(all=True):
+        mp = part.mountpoint
+        if (real == mp or real.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
+            best, kind = mp, part.fstype
+    return kind

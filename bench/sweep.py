@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bench_site import SESSIONS_PER_REP
+from .disk_probe import FsyncProbe
 from .latency import median_of, summarize_us
 from .process_usage import Usage, cpu_percent, machine_snapshot
 
@@ -32,6 +33,8 @@ class Plan:
     setup_timeout: float = 180.0
     profile_dir: str | None = None
     nice: int = -10
+    compress: int = 15  # the generators offer permessage-deflate like a browser (0: plain frames)
+    data_parent: str | None = None  # where the host's data directory is made (None: the temp dir)
     extra: dict = field(default_factory=dict)
 
 
@@ -68,7 +71,8 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
     reps = math.ceil(sessions / SESSIONS_PER_REP)
     password = secrets.token_urlsafe(12)
     procs = []
-    with tempfile.TemporaryDirectory(prefix="supporthost-bench-") as data:
+    probe = None
+    with tempfile.TemporaryDirectory(prefix="supporthost-bench-", dir=plan.data_parent) as data:
         host_cmd = [PYTHON, "-m", "bench.host_runner", "--data", data, "--reps", str(reps), f"--password={password}",
                     f"--nice={plan.nice}"]
         if plan.profile_dir:
@@ -79,6 +83,7 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
         procs.append(host)
         try:
             info = await _read_json_line(host, 60, "the host")
+            rss_start = Usage(host.pid).rss_mb()
             base = f"http://127.0.0.1:{info['port']}"
             gens = []
             rep_from = 0
@@ -87,7 +92,8 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
                 cmd = [PYTHON, "-m", "bench.load_generator", "--base", base, f"--password={password}",
                        "--reps", f"{rep_from}-{rep_from + rep_count - 1}", "--sessions", str(share),
                        "--rate", str(plan.rate), "--warmup", str(plan.warmup), "--window", str(plan.window),
-                       "--windows", str(plan.windows), "--drain", str(plan.drain), f"--nice={plan.nice}"]
+                       "--windows", str(plan.windows), "--drain", str(plan.drain), f"--nice={plan.nice}",
+                       f"--compress={plan.compress}"]
                 rep_from += rep_count
                 gen = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.PIPE,
                                                            stdout=asyncio.subprocess.PIPE, limit=2 ** 28,
@@ -109,6 +115,7 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
                 g.stdin.write(f"GO {t0:.9f}\n".encode())
                 await g.stdin.drain()
             windows_cpu = []
+            probe = FsyncProbe(data).start()
             mark = t0 + plan.warmup
             await asyncio.sleep(max(0.0, mark - time.monotonic()))
             before = (host_use.snapshot(), [u.snapshot() for u in gen_use], machine_snapshot())
@@ -120,6 +127,7 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
                 gens_pct = round(sum(cpu_percent(b, a) for b, a in zip(before[1], after[1])), 1)
                 windows_cpu.append({
                     "host_cpu_pct": host_pct, "generators_cpu_pct": gens_pct,
+                    "fsync": summarize_us(probe.between(before[0][0], after[0][0])),
                     # everything else on the machine (other work competing for the two cores)
                     "other_cpu_pct": round(max(0.0, cpu_percent(before[2], after[2]) - host_pct - gens_pct), 1),
                     "host_rss_mb": host_use.rss_mb(),
@@ -128,10 +136,18 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
             results = await asyncio.gather(*(_read_json_line(g, plan.drain + 60, "a load generator")
                                              for g in gens))
         finally:
+            if probe is not None:
+                probe.stop()
             for p in procs:
                 await _stop(p)
+        try:  # the host's last words: its garbage-collector pauses over the whole run
+            gc_pauses = (await _read_json_line(host, 5, "the host")).get("gc")
+        except (RuntimeError, ValueError):
+            gc_pauses = None
     point = summarize_point(n, sessions, reps, plan, ready, results, windows_cpu, setup_s, rss_idle)
     point["host_nice"] = nice_now
+    point["host_rss_start_mb"] = rss_start
+    point["host_gc"] = gc_pauses
     return point
 
 
@@ -168,6 +184,7 @@ def summarize_point(n, sessions, reps, plan, ready, results, windows_cpu, setup_
         "generators_cpu_pct": pick(lambda w: w["generators_cpu_pct"]),
         "other_cpu_pct": pick(lambda w: w["other_cpu_pct"]),
         "host_rss_mb": pick(lambda w: w["host_rss_mb"]),
+        "fsync_p99_ms": pick(lambda w: w.get("fsync", {}).get("p99_ms")),
         "missing": sum(w["acks_missing"] + w["peers_missing"] for w in windows),
     }
     return point
