@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from .appkeys import CONFIG, DB, PLUGINS, SITES
+from .appkeys import CONFIG, DB, HUB, PLUGINS, SITES
 from .audit import audit_row
 from .passwords import check_strength, generate_password, hash_password
 from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
@@ -124,6 +124,8 @@ async def update_rep(request: web.Request):
         return True
     if not await request.app[DB].write(write):
         return await _admin_page(request, site, user, 404, error="No such account on this site.")
+    if not changes["active"]:  # switched off: its open consoles and session sockets go too
+        await request.app[HUB].disconnect_user(uid, "account switched off")
     return await _admin_page(request, site, user, message="Account saved.")
 
 
@@ -145,7 +147,21 @@ async def set_plugins(request: web.Request):
                   {"enabled": sorted(enabled), "disabled": sorted(set(optional) - enabled)}, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
+    _tell_live_sessions(request.app, site_of(request), site.disabled)
     return await _admin_page(request, site_of(request), user, message="Features saved.")
+
+
+def _tell_live_sessions(app, site, was_disabled: frozenset) -> None:
+    """Open consoles and customer pages of the site drop switched-off features at once (and hear of new ones)."""
+    now_off, was_off = set(site.disabled), set(was_disabled)
+    if now_off == was_off:
+        return
+    message = {"type": "session.features_changed", "disabled": sorted(now_off),
+               "switched_off": sorted(now_off - was_off), "switched_on": sorted(was_off - now_off)}
+    hub = app[HUB]
+    for live in list(hub.sessions.values()):
+        if live.site_id == site.id:
+            hub.broadcast(live, message)
 
 
 @routes.post("/s/{site}/admin/settings/{plugin}")

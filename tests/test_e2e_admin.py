@@ -75,11 +75,24 @@ async def test_admin_creates_rep_sets_console_and_switches_chat_off_and_on(world
     await say(c, "Before the switch")
     await expect(chat_line(r.locator(f'.session[data-session="{s["id"]}"]'), "Carla Customer",
                            "Before the switch")).to_be_visible()
-    for console in CONSOLES:
-        assert "chat.panel" in await console_options(host, r, console), console
 
-    # Chat off for the site: gone from all three consoles and from the customer page ...
+    # Chat off for the site: the open pages drop it at once and say so ...
+    live = r.locator(f'.session[data-session="{s["id"]}"]')
+    await expect(live.locator(CHAT)).to_have_count(1)
     await set_chat(a, False)
+    for page_part in (c, live):
+        await expect(page_part.locator(CHAT)).to_have_count(0)
+        await expect(page_part.locator(".chat-input")).to_have_count(0)
+        await expect(page_part.locator(".notices")).to_contain_text("Switched off for this site: Chat.")
+    # ... the host refuses chat even from a tampered page, over the page's own connection ...
+    refused = await crafted(c, {"type": "chat.send", "id": "sneak-1", "text": "Chat is off, but..."})
+    assert refused["type"] == "error" and "chat feature is switched off" in refused["error"], refused
+    refused = await crafted(r, {"type": "chat.history", "id": "sneak-2"})
+    assert refused["type"] == "error" and "switched off" in refused["error"], refused
+    # ... the connection stays up: the session's own messages still work ...
+    pong = await crafted(c, {"type": "session.ping", "id": "ping-1"})
+    assert pong["type"] == "session.pong"
+    # ... and it is gone from all three consoles and the customer page when they are loaded again.
     for console in CONSOLES:
         ids = await console_options(host, r, console)
         assert "chat.panel" not in ids and "session.participants" in ids, (console, ids)
@@ -87,21 +100,14 @@ async def test_admin_creates_rep_sets_console_and_switches_chat_off_and_on(world
     await expect(c.locator('[data-open="session.customer_leave"]')).to_be_visible()
     await expect(c.locator(CHAT)).to_have_count(0)
     await expect(c.locator(".chat-input")).to_have_count(0)
-    # ... and the host refuses chat even from a tampered page, over the page's own connection.
-    refused = await crafted(c, {"type": "chat.send", "id": "sneak-1", "text": "Chat is off, but..."})
-    assert refused["type"] == "error" and "chat feature is switched off" in refused["error"], refused
-    refused = await crafted(r, {"type": "chat.history", "id": "sneak-2"})
-    assert refused["type"] == "error" and "switched off" in refused["error"], refused
-    # the connection stays up: the session's own messages still work
-    pong = await crafted(c, {"type": "session.ping", "id": "ping-1"})
-    assert pong["type"] == "session.pong"
 
-    # Chat back on: back everywhere, with the history, and it works.
+    # Chat back on: the open customer page offers to load it, and it is back everywhere, with the history.
     await set_chat(a, True)
+    await expect(c.locator(".notices")).to_contain_text("Switched on for this site: chat.")
+    await c.locator(".notice-action").click()
+    await expect(c.locator(CHAT)).to_be_visible()
     for console in CONSOLES:
         assert "chat.panel" in await console_options(host, r, console), console
-    await c.reload()
-    await expect(c.locator(CHAT)).to_be_visible()
     await expect(chat_line(c, "Carla Customer", "Before the switch")).to_be_visible()
     await expect(chat_line(c, "Carla Customer", "Chat is off, but")).to_have_count(0)
     await say(c, "After the switch")

@@ -34,6 +34,11 @@ export class SessionView {
     this.badges = new Map();
     this.visible = true;
     this.active = null;
+    this.pluginOf = new Map();
+    this.labelOf = new Map();
+    for (const list of Object.values(optionsForRole)) {
+      for (const o of list) { this.pluginOf.set(o.id, o.plugin); this.labelOf.set(o.id, o.label); }
+    }
   }
 
   start() {
@@ -55,6 +60,7 @@ export class SessionView {
     this.client.on("session.control_transferred", (m) => this.notice(`${m.to.name} now leads the session`));
     this.client.on("session.ended", (m) => this.finish(m.by ? `The session was ended by ${m.by.name}.` : "The session has ended."));
     this.client.on("session.you_left", () => this.finish("You left the session."));
+    this.client.on("session.features_changed", (m) => this.featuresChanged(m));
     this.client.on("error", (m) => { if (!m.re) this.notice(`Error: ${m.error}`, "error"); });
     this.client.on("client.closed", (m) => {
       this.root.classList.add("offline");
@@ -76,10 +82,44 @@ export class SessionView {
     for (const off of this.scoped.splice(0)) off();
   }
 
-  notice(text, kind = "info") {
+  // The site admin switched features off or on: options of switched-off plugins go at once (the host
+  // refuses their messages anyway); new ones need the page loaded again, which the rep or customer decides.
+  featuresChanged(m) {
+    const off = new Set(m.disabled || []);
+    for (const [role, list] of Object.entries(this.optionsForRole)) {
+      this.optionsForRole[role] = list.filter((o) => !off.has(o.plugin));
+    }
+    const gone = [];
+    for (const node of [...this.root.querySelectorAll("[data-open], .panel[data-option]")]) {
+      const id = node.dataset.open || node.dataset.option;
+      if (!off.has(this.pluginOf.get(id))) continue;
+      if (node.dataset.open) gone.push(this.labelOf.get(id));
+      if (this.badges.get(id)) this.setBadge(id, 0);
+      node.remove();
+      if (this.active === id) this.active = null;
+    }
+    if (this.active === null) {
+      if (this.trayPanels) this.trayPanels.hidden = true;
+      else {
+        const next = this.root.querySelector('.tab-body[data-tab="tools"] [data-open]') || this.root.querySelector("[data-open]");
+        if (next) this.activate(next.dataset.open);
+      }
+    }
+    for (const body of this.root.querySelectorAll(".tab-body")) {
+      if (!body.querySelector("[data-open], .empty")) body.append(el("p", { class: "empty", text: "No options here on this site." }));
+    }
+    if (gone.length) this.notice(`Switched off for this site: ${[...new Set(gone)].join(", ")}.`);
+    if ((m.switched_on || []).length) {
+      this.notice(`Switched on for this site: ${m.switched_on.join(", ")}.`, "info",
+        { label: "Reload to use it", onclick: () => location.reload() });
+    }
+  }
+
+  notice(text, kind = "info", action = null) {
     const log = this.root.querySelector(".notices");
     if (!log) return;
-    log.prepend(el("div", { class: `notice ${kind}`, text }));
+    log.prepend(el("div", { class: `notice ${kind}`, text },
+      action ? el("button", { class: "notice-action", onclick: action.onclick, text: action.label }) : null));
     while (log.children.length > 5) log.lastChild.remove();
   }
 
