@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .backends_x11 import display_present
 from .hookspecs import hookimpl
@@ -27,9 +27,15 @@ class ConsentRequest:
     who: str            # names of the people who would see / control
     level: str          # "view" | "control"
     kind: str = "request"   # "request" (they asked) | "share" (you offered)
-    what: str = "desktop"
+    what: str = "desktop"   # "desktop" | "application"
+    choices: list = field(default_factory=list)   # [{"id", "title"}]: the windows one may be picked from
 
     def question(self) -> str:
+        if self.what == "application":
+            verb = "see and control" if self.level == "control" else "see"
+            if self.kind == "share":
+                return f"Which of your application windows may {self.who} {verb}? Pick one, then Allow."
+            return f"{self.who} asks to {verb} one of your application windows. Pick which one, then Allow."
         if self.kind == "share":
             return f"Do you want to {SHARE_TEXT.get(self.level, self.level)} {self.who}?"
         return f"{self.who} asks to {LEVEL_TEXT.get(self.level, self.level)}. Allow?"
@@ -39,6 +45,7 @@ class ConsentRequest:
 class Answer:
     allow: bool
     all_requests: bool = False
+    choice: str | None = None     # the window picked, for an application request
 
 
 class DialogConsent:
@@ -49,7 +56,8 @@ class DialogConsent:
         self.timeout = timeout
 
     async def ask(self, request: ConsentRequest) -> Answer:
-        spec = json.dumps({"question": request.question(), "timeout": self.timeout})
+        spec = json.dumps({"question": request.question(), "timeout": self.timeout,
+                           "choices": [{"id": str(c["id"]), "title": str(c["title"])[:80]} for c in request.choices]})
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent.consent_dialog", spec,
                                                     stdout=asyncio.subprocess.PIPE)
         try:
@@ -60,7 +68,7 @@ class DialogConsent:
             return Answer(False)
         try:
             data = json.loads(out.decode().strip().splitlines()[-1])
-            return Answer(bool(data.get("allow")), bool(data.get("all")))
+            return Answer(bool(data.get("allow")), bool(data.get("all")), data.get("choice"))
         except (ValueError, IndexError):
             log.warning("the consent dialog gave no answer; treating it as Deny")
             return Answer(False)
@@ -74,6 +82,19 @@ class TerminalConsent:
         self.timeout = timeout
 
     async def ask(self, request: ConsentRequest) -> Answer:
+        choice = None
+        if request.choices:
+            print(f"\n[Support Manager] {request.question()}", flush=True)
+            for i, c in enumerate(request.choices, 1):
+                print(f"  {i}. {c['title']}", flush=True)
+            print("  number of the window (n = deny): ", end="", flush=True)
+            try:
+                line = (await asyncio.wait_for(terminal_lines().ask(), self.timeout) or "").strip()
+            except asyncio.TimeoutError:
+                return Answer(False)
+            if not line.isdigit() or not 1 <= int(line) <= len(request.choices):
+                return Answer(False)
+            choice = str(request.choices[int(line) - 1]["id"])
         print(f"\n[Support Manager] {request.question()}\n"
               "  y = allow, a = allow all requests for this session, n = deny: ", end="", flush=True)
         try:
@@ -83,8 +104,8 @@ class TerminalConsent:
             return Answer(False)
         line = (line or "").strip().lower()
         if line in ("a", "all"):
-            return Answer(True, True)
-        return Answer(line in ("y", "yes"))
+            return Answer(True, True, choice)
+        return Answer(line in ("y", "yes"), False, choice)
 
 
 def default_prompt(config: dict | None = None):

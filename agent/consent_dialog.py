@@ -8,35 +8,60 @@ import json
 import sys
 
 TITLE = "Support Manager - permission request"
-WIDTH, HEIGHT = 460, 170
-ALLOW_AT = (20, 120, 120, 36)      # x, y, width, height inside the window
-DENY_AT = (160, 120, 120, 36)
-ALL_AT = (20, 80, 400, 28)
+WIDTH = 460
+CHOICE_TOP, CHOICE_H = 80, 26
+
+
+def layout(choices: int = 0) -> dict:
+    """Where things are inside the window (x, y, width, height); tests click these like a person."""
+    top = CHOICE_TOP + CHOICE_H * choices
+    return {"choices": [(20, CHOICE_TOP + CHOICE_H * i, WIDTH - 40, CHOICE_H - 2) for i in range(choices)],
+            "all": (20, top, 400, 28), "allow": (20, top + 40, 120, 36), "deny": (160, top + 40, 120, 36),
+            "height": top + 90}
+
+
+def centre(box) -> tuple[int, int]:
+    return box[0] + box[2] // 2, box[1] + box[3] // 2
+
+
+ALLOW_AT = layout(0)["allow"]
+DENY_AT = layout(0)["deny"]
+ALL_AT = layout(0)["all"]
 
 
 def main(argv=None) -> int:
     import tkinter as tk
     spec = json.loads((argv or sys.argv[1:])[0])
+    choices = spec.get("choices") or []
+    places = layout(len(choices))
     root = tk.Tk(className="SupportManagerConsent")
     root.title(TITLE)
-    root.geometry(f"{WIDTH}x{HEIGHT}+{spec.get('x', 780)}+{spec.get('y', 20)}")
+    root.geometry(f"{WIDTH}x{places['height']}+{spec.get('x', 780)}+{spec.get('y', 20)}")
     root.resizable(False, False)
     root.attributes("-topmost", True)
-    answer = {"allow": False, "all": False}
+    answer = {"allow": False, "all": False, "choice": None}
     all_var = tk.BooleanVar(value=False)
+    choice_var = tk.StringVar(value="")
 
     def done(allow: bool) -> None:
-        answer.update(allow=allow, all=bool(all_var.get()) and allow)
+        if allow and choices and not choice_var.get():
+            msg.configure(text="Pick a window first, then Allow (or Deny).")
+            return
+        answer.update(allow=allow, all=bool(all_var.get()) and allow, choice=choice_var.get() or None)
         root.destroy()
 
     msg = tk.Label(root, text=spec["question"], wraplength=WIDTH - 40, justify="left", anchor="w")
     msg.place(x=20, y=12, width=WIDTH - 40, height=60)
+    for choice, (x, y, w, h) in zip(choices, places["choices"]):
+        tk.Radiobutton(root, text=choice["title"], variable=choice_var, value=choice["id"], anchor="w").place(
+            x=x, y=y, width=w, height=h)
+    x, y, w, h = places["all"]
     tk.Checkbutton(root, text="Allow all requests for this session", variable=all_var,
-                   anchor="w").place(x=ALL_AT[0], y=ALL_AT[1], width=ALL_AT[2], height=ALL_AT[3])
-    tk.Button(root, text="Allow", command=lambda: done(True)).place(
-        x=ALLOW_AT[0], y=ALLOW_AT[1], width=ALLOW_AT[2], height=ALLOW_AT[3])
-    tk.Button(root, text="Deny", command=lambda: done(False)).place(
-        x=DENY_AT[0], y=DENY_AT[1], width=DENY_AT[2], height=DENY_AT[3])
+                   anchor="w").place(x=x, y=y, width=w, height=h)
+    x, y, w, h = places["allow"]
+    tk.Button(root, text="Allow", command=lambda: done(True)).place(x=x, y=y, width=w, height=h)
+    x, y, w, h = places["deny"]
+    tk.Button(root, text="Deny", command=lambda: done(False)).place(x=x, y=y, width=w, height=h)
     root.protocol("WM_DELETE_WINDOW", lambda: done(False))
     root.after(int(float(spec.get("timeout", 120)) * 1000), lambda: done(False))
     root.mainloop()

@@ -30,6 +30,10 @@ LEVELS = ("view", "control")
 
 
 class DesktopShare:
+    """Sharing the whole screen (one monitor). AppShare (plugins/appshare/agent.py) shares one window."""
+    prefix = "desktop"
+    what = "desktop"
+
     def __init__(self, agent):
         self.agent = agent
         self.grants: dict[str, dict] = {}       # viewer participant id -> {"name", "level"}
@@ -75,7 +79,7 @@ class DesktopShare:
             self.agent.report(f"The screen cannot be captured here: {exc}")
         if self.monitor_index is None and self.monitors:
             self.monitor_index = self.monitors[0]["index"]
-        await self.agent.send({"type": "desktop.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
+        await self.agent.send({"type": f"{self.prefix}.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
                                "monitors": self.monitors, "monitor": self.monitor_index, "restore": restore,
                                "mode": self.mode})
 
@@ -86,16 +90,16 @@ class DesktopShare:
         viewers = message.get("viewers")
         if level not in LEVELS or not isinstance(viewers, list) or not viewers or not all(
                 isinstance(v, dict) and isinstance(v.get("id"), str) for v in viewers):
-            await self.agent.send({"type": "desktop.consent", "request_id": request_id, "allow": False,
+            await self.agent.send({"type": f"{self.prefix}.consent", "request_id": request_id, "allow": False,
                                    "error": "malformed request"})
             return
         async with self.consent_lock:
-            if self.allow_all:
+            if self.allow_all and self._can_reuse_answer():
                 allow, all_requests = True, True
             else:
                 who = ", ".join(str(v.get("name", "someone"))[:60] for v in viewers)
-                answer = await self.agent.consent.ask(ConsentRequest(
-                    request_id, who, level, kind=message.get("kind", "request")))
+                answer = await self._ask(ConsentRequest(request_id, who, level, kind=message.get("kind", "request"),
+                                                        what=self.what))
                 allow, all_requests = answer.allow, answer.all_requests
             if allow:
                 self.allow_all = self.allow_all or all_requests
@@ -105,12 +109,18 @@ class DesktopShare:
                     for vid, g in self.grants.items():
                         if vid not in {v["id"] for v in viewers} and g["level"] == "control":
                             g["level"] = "view"
-            await self.agent.send({"type": "desktop.consent", "request_id": request_id, "allow": allow,
+            await self.agent.send({"type": f"{self.prefix}.consent", "request_id": request_id, "allow": allow,
                                    "all": self.allow_all})
         self._show()
         if allow:
             self.want_full = True
             self._start_capture()
+
+    async def _ask(self, request: ConsentRequest):
+        return await self.agent.consent.ask(request)
+
+    def _can_reuse_answer(self) -> bool:
+        return True
 
     def _show(self) -> None:
         self.agent.status.show(dict(self.grants))
@@ -139,13 +149,13 @@ class DesktopShare:
         self._stop_capture()
         self._show()
         if had:
-            await self.agent.send({"type": "desktop.revoke", "viewers": "all", "reason": reason})
+            await self.agent.send({"type": f"{self.prefix}.revoke", "viewers": "all", "reason": reason})
 
     # -- commands a host may send ----------------------------------------------------------------
     async def _refuse(self, what: str, message: dict) -> None:
         self.stats["refused"] += 1
         self.agent.report(f"Refused: the host asked to {what} without your permission.")
-        await self.agent.send({"type": "desktop.violation", "what": what,
+        await self.agent.send({"type": f"{self.prefix}.violation", "what": what,
                                "command": str(message.get("type"))[:60]})
 
     async def on_capture_command(self, message: dict) -> None:
@@ -159,20 +169,22 @@ class DesktopShare:
         if grant is None or grant["level"] != "control":
             await self._refuse("control your mouse and keyboard", message)
             return
-        monitor = self._monitor()
+        monitor = await asyncio.get_running_loop().run_in_executor(self.input_pool, self._region)
         if monitor is None:
+            await self.agent.send({"type": f"{self.prefix}.input_error", "to": sender,
+                                   "error": "the shared screen or window is gone"})
             return
         try:
             events = validate_events(message.get("events"), monitor["width"], monitor["height"])
         except InputError as exc:
             self.stats["input_errors"] += 1
-            await self.agent.send({"type": "desktop.input_error", "to": sender, "error": str(exc)})
+            await self.agent.send({"type": f"{self.prefix}.input_error", "to": sender, "error": str(exc)})
             return
         try:
             await asyncio.get_running_loop().run_in_executor(self.input_pool, self._inject, events, monitor)
         except Exception as exc:
             self.stats["input_errors"] += 1
-            await self.agent.send({"type": "desktop.input_error", "to": sender, "error": str(exc)[:200]})
+            await self.agent.send({"type": f"{self.prefix}.input_error", "to": sender, "error": str(exc)[:200]})
 
     def _inject(self, events: list[dict], monitor: dict) -> None:
         backend = self.agent.input
@@ -216,6 +228,14 @@ class DesktopShare:
     def _monitor(self) -> dict | None:
         return next((m for m in self.monitors if m["index"] == self.monitor_index), None)
 
+    def _region(self) -> dict | None:
+        """What is shared, in screen pixels (called in a worker thread): here the chosen monitor."""
+        return self._monitor()
+
+    def _mask(self, frame, region: dict):
+        """Blank out what must not be sent (nothing, for a whole screen)."""
+        return frame
+
     def _start_capture(self) -> None:
         if self.grants and (self.task is None or self.task.done()):
             self.task = asyncio.create_task(self._loop())
@@ -227,19 +247,22 @@ class DesktopShare:
         self.inflight = None
         self.acked.set()
 
-    def _grab(self, monitor: dict, mode: str, full: bool):
+    def _grab(self, mode: str, full: bool):
+        monitor = self._region()
+        if monitor is None:
+            return None
         if full:
             self.encoder.reset()
         self.encoder.set_mode(mode)
         grabbed_at = time.time()
-        frame = self.agent.capture.grab(monitor)
+        frame = self._mask(self.agent.capture.grab(monitor), monitor)
         chunks = self.encoder.encode(frame)
         cursor = self.agent.capture.cursor()
-        return frame.shape[1], frame.shape[0], chunks, cursor, grabbed_at
+        return monitor, frame.shape[1], frame.shape[0], chunks, cursor, grabbed_at
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        await self.agent.send({"type": "desktop.screen", "monitors": self.monitors, "monitor": self.monitor_index})
+        await self.agent.send({"type": f"{self.prefix}.screen", "monitors": self.monitors, "monitor": self.monitor_index})
         try:
             while self.grants:
                 if self.inflight is not None:
@@ -251,14 +274,14 @@ class DesktopShare:
                         self.inflight = None
                 if not self.grants:
                     break
-                monitor = self._monitor()
-                if monitor is None:
-                    await asyncio.sleep(0.5)
-                    continue
                 started = time.monotonic()
                 full, self.want_full = self.want_full, False
-                w, h, chunks, cursor, grabbed_at = await loop.run_in_executor(self.capture_pool, self._grab, monitor,
-                                                                  self.mode, full)
+                grabbed = await loop.run_in_executor(self.capture_pool, self._grab, self.mode, full)
+                if grabbed is None:
+                    self.want_full = True
+                    await asyncio.sleep(0.5)
+                    continue
+                monitor, w, h, chunks, cursor, grabbed_at = grabbed
                 self.stats["grabs"] += 1
                 if not self.grants:
                     break
@@ -266,13 +289,13 @@ class DesktopShare:
                     rel = (cursor[0] - monitor["left"], cursor[1] - monitor["top"])
                     if rel != self.last_cursor:
                         self.last_cursor = rel
-                        await self.agent.send({"type": "desktop.cursor", "x": rel[0], "y": rel[1]})
+                        await self.agent.send({"type": f"{self.prefix}.cursor", "x": rel[0], "y": rel[1]})
                 if chunks:
                     self.seq += 1
                     self.inflight = self.seq
                     self.acked.clear()
                     for i, chunk in enumerate(chunks):
-                        header = {"type": "desktop.frame", "seq": self.seq, "w": w, "h": h,
+                        header = {"type": f"{self.prefix}.frame", "seq": self.seq, "w": w, "h": h,
                                   "mon": monitor["index"], "c": i, "n": len(chunks), "ts": round(grabbed_at, 4)}
                         if not await self.agent.send_bytes(make_binary(header, chunk)):
                             self.inflight = None
@@ -306,20 +329,24 @@ class DesktopShare:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+def register_share(share: DesktopShare, agent, register) -> None:
+    p = share.prefix
+    agent.features[p] = share
+    register("session.hello", share.on_hello)
+    register(f"{p}.consent_request", share.on_consent_request)
+    register(f"{p}.revoked", share.on_revoked)
+    register(f"{p}.input", share.on_input)
+    register(f"{p}.ack", share.on_ack)
+    register(f"{p}.refresh", share.on_refresh)
+    register(f"{p}.mode", share.on_mode)
+    register(f"{p}.monitor", share.on_monitor)
+    for verb in ("start", "capture", "start_capture", "frame_request"):
+        register(f"{p}.{verb}", share.on_capture_command)
+
+
 @hookimpl
 def agent_message_handlers(agent, register):
-    share = DesktopShare(agent)
-    agent.features["desktop"] = share
-    register("session.hello", share.on_hello)
-    register("desktop.consent_request", share.on_consent_request)
-    register("desktop.revoked", share.on_revoked)
-    register("desktop.input", share.on_input)
-    register("desktop.ack", share.on_ack)
-    register("desktop.refresh", share.on_refresh)
-    register("desktop.mode", share.on_mode)
-    register("desktop.monitor", share.on_monitor)
-    for command in ("desktop.start", "desktop.capture", "desktop.start_capture", "desktop.frame_request"):
-        register(command, share.on_capture_command)
+    register_share(DesktopShare(agent), agent, register)
 
 
 @hookimpl
