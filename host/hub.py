@@ -256,6 +256,14 @@ class Hub:
         self.sessions.pop(live.id, None)
         await self._hook(live, "session_ended", ended_by=by)
 
+    async def disconnect_user(self, user_id: int, reason: str = "account switched off") -> None:
+        """Close every socket of an account: its console feeds and its session connections."""
+        conns = list(self.rep_feeds.get(user_id, ()))
+        for live in list(self.sessions.values()):
+            conns += [p.conn for p in live.participants.values() if p.user_id == user_id and p.conn is not None]
+        await asyncio.gather(*(c.close(WSCloseCode.POLICY_VIOLATION, reason) for c in conns),
+                             return_exceptions=True)
+
     async def close_all(self) -> None:
         for live in list(self.sessions.values()):
             for p in live.participants.values():

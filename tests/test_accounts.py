@@ -140,6 +140,46 @@ async def test_logout_invalidates_the_cookie_on_the_server(host):
     assert await host.db_read(lambda db: db["auth_sessions"].count) == 0
 
 
+async def test_switching_an_account_off_ends_its_logins_and_open_sockets(host):
+    rep = await host.rep("rep1")
+    s = await rep.start_session()
+    ws = await rep.ws(s["id"])
+    feed = await rep.http.ws_connect(rep.url("/s/demo/ws/rep"), headers={"Origin": host.base})
+    assert (await feed.receive_json(timeout=5))["type"] == "console.hello"
+    admin = await host.rep("admin")
+    uid = (await _user(host, "rep1"))["id"]
+    r = await admin.post_form(f"/s/demo/admin/users/{uid}", {"console": "dashboard", "mode": "single",
+                                                             "role": "rep", "max_sessions": "1"},
+                              csrf_from="/s/demo/admin")  # "active" left unticked
+    assert r.status == 200
+    for sock in (ws.ws, feed):
+        while (msg := await sock.receive(timeout=5)).type == aiohttp.WSMsgType.TEXT:
+            pass
+        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1008
+    assert (await rep.http.get(rep.url("/s/demo/api/sessions"))).status == 401
+    try:
+        await rep.ws(s["id"])
+        raise AssertionError("a switched-off account opened a session socket")
+    except aiohttp.WSServerHandshakeError as exc:
+        assert exc.status == 403
+    r = await _login(await host.client(), "rep1", PASSWORD)
+    assert r.status == 401
+    rows = await host.db_read(lambda db: list(db["audit_log"].rows_where("action = 'user_updated'")))
+    assert json.loads(rows[-1]["details"])["active"] == 0
+
+
+async def test_login_expires_after_its_lifetime(tmp_path):
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock, auth_session_ttl=3600)
+    try:
+        rep = await host.rep()
+        assert (await rep.http.get(rep.url("/s/demo/api/sessions"))).status == 200
+        clock.advance(3601)
+        assert (await rep.http.get(rep.url("/s/demo/api/sessions"))).status == 401
+    finally:
+        await stop_host(host)
+
+
 async def test_passwords_are_stored_as_argon2id(host):
     admin = await host.rep("admin")
     r = await admin.post_form("/s/demo/admin/users", {"username": "newrep", "display_name": "New Rep",
