@@ -2,6 +2,7 @@
 participants only, limits (nothing stored when refused), SHA-256, retention cleanup with a FakeClock."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 
@@ -157,5 +158,27 @@ async def test_files_are_deleted_when_retention_ends(tmp_path):
         async with customer.http.get(customer.url(url)) as r:
             assert r.status in (403, 410)    # gone from disk and the session is over
         assert "log.txt" in (await session_record(host.app, s["id"]))["files"]   # the report still lists it
+    finally:
+        await stop_host(host)
+
+
+async def test_the_cleanup_task_runs_by_itself_when_the_host_starts(tmp_path):
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock)
+    try:
+        rep, s, rep_ws, _customer, _cust_ws = await session_with_customer(host)   # retention: 24 hours
+        await publish(rep, s["id"], [("a.txt", b"a")])
+        await rep_ws.send({"type": "session.end"})
+        await rep_ws.expect("session.ended")
+        assert len(stored(host)[0]) == 1
+    finally:
+        await stop_host(host)
+    clock.advance(25 * 3600)
+    host = await start_host(tmp_path / "data", clock=clock)
+    try:
+        async with asyncio.timeout(10):
+            while stored(host)[0]:
+                await asyncio.sleep(0.05)
+        assert (await rows(host, s["id"]))[0]["delete_reason"] == "retention"
     finally:
         await stop_host(host)
