@@ -31,6 +31,7 @@ class Connection:
         self.ws = ws
         self.queue: asyncio.Queue = asyncio.Queue(queue_size)
         self.closed = False
+        self._closing: asyncio.Task | None = None  # the close a full queue started (a reference keeps it alive)
         self.writer = asyncio.create_task(self._write_loop())
 
     def send(self, message: dict | str | bytes) -> bool:
@@ -43,7 +44,8 @@ class Connection:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
             log.warning("closing a connection whose reader is too slow")
-            asyncio.create_task(self.close(WSCloseCode.TRY_AGAIN_LATER, "too slow"))
+            self.closed = True  # what follows is dropped: one close is enough
+            self._closing = asyncio.create_task(self.close(WSCloseCode.TRY_AGAIN_LATER, "too slow"))
             return False
         return True
 

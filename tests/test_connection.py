@@ -51,7 +51,7 @@ async def _frames(reader) -> tuple[list[dict], int]:
             out.append(json.loads(payload))
 
 
-async def test_a_reader_that_stops_reading_holds_nobody_up_and_is_closed_with_1013(tmp_path):
+async def test_a_reader_that_stops_reading_holds_nobody_up_and_is_closed_with_1013(tmp_path, caplog):
     host = await start_host(tmp_path / "data", send_queue_size=16)
     raw_writer = None
     try:
@@ -94,6 +94,7 @@ async def test_a_reader_that_stops_reading_holds_nobody_up_and_is_closed_with_10
                 got = await rep_ws.expect("chat.message", timeout=20)
                 assert got["message"]["text"] == text
         assert slow_conn.closed
+        assert len([r for r in caplog.records if "too slow" in r.getMessage()]) == 1  # closed once
 
         # The host gave up on Slow Sid: offline for the others, its connection closed.
         async with asyncio.timeout(10):
