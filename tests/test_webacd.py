@@ -202,7 +202,8 @@ async def test_closed_queue_says_so_and_takes_no_one(tmp_path):
 async def test_flooding_the_entry_form_is_refused_per_address(host):
     qid = await make_queue(host)
     admin = await login(host, "admin")
-    r = await admin.post_form("/s/demo/admin/settings/webacd", {"entries_per_minute": "3"}, csrf_from="/s/demo/admin")
+    r = await admin.post_form("/s/demo/admin/settings/webacd", {"entries_per_minute": "3", "abandon_after": "180"},
+                              csrf_from="/s/demo/admin")
     assert r.status == 200
     statuses = []
     for i in range(5):
@@ -235,6 +236,39 @@ async def test_reloading_the_waiting_page_keeps_the_place_and_queues_once(host):
     stranger = await host.client()
     async with stranger.http.get(stranger.url(wait)) as page:
         assert page.status == 403
+
+
+async def test_a_customer_gone_from_the_waiting_page_too_long_leaves_the_queue(tmp_path):
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock)
+    try:
+        qid = await make_queue(host)
+        acd = host.app[WEBACD]
+        gone, r1 = await ask_help(host, qid, name="Gone")
+        stays, r2 = await ask_help(host, qid, name="Stays")
+        sock = await waiting_socket(gone, entry_of(r1))
+        await sock.expect("webacd.status")
+        await sock.close()
+        keep = await waiting_socket(stays, entry_of(r2))
+        assert (await keep.expect("webacd.status"))["position"] == 2
+        for _ in range(50):                    # the server noticed the page closing
+            if entry_of(r1) not in acd.waiters:
+                break
+            await asyncio.sleep(0.02)
+        clock.advance(179)
+        await acd.tick()
+        assert await waiting_count(host) == 2
+        back = await waiting_socket(gone, entry_of(r1))   # a reload within the time keeps the place
+        assert (await back.expect("webacd.status"))["position"] == 1
+        await back.close()
+        await asyncio.sleep(0.1)
+        clock.advance(180)
+        await acd.tick()
+        assert (await keep.expect(lambda m: m.get("position") == 1))["waiting"] == 1
+        state = await host.db_read(lambda db: db["acd_entries"].get(entry_of(r1))["state"])
+        assert state == "abandoned" and await waiting_count(host) == 1
+    finally:
+        await stop_host(host)
 
 
 # -- offers and accepting ---------------------------------------------------------------------------

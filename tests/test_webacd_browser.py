@@ -156,3 +156,27 @@ async def test_get_help_offer_accept_chat_restart_transfer_to_queue_and_pick_up(
         if shop_runner:
             await shop_runner.cleanup()
         await stop_host(host)
+
+
+async def test_offers_reach_the_icon_tray_and_the_queue_view_lets_an_agent_pick(host, browser):
+    from test_webacd import ask_help, entry_of
+    rep1 = await host.db_read(lambda db: next(db.query("select id from users where username = 'rep1' "
+                                                        "and site_id = ?", [host.site().id]))["id"])
+    await host.app[DB].write(lambda db: db["users"].update(rep1, {"console": "tray"}))
+    qid = await make_queue(host, "Help desk", members=("rep1",))
+    tray = await rep_logs_in(browser, host, "rep1")
+    await expect(tray.locator(".tray")).to_be_visible()
+    await ask_help(host, qid, name="Anna First")
+    _c, r = await ask_help(host, qid, name="Bert Second", problem="Picked from the queue")
+    await tray.click(".acd-status-toggle")                      # available: Anna is offered in the tray
+    await expect(tray.locator(".acd-offer")).to_contain_text("Anna First")
+    await tray.click(".acd-status-toggle")                      # away again: the offer is withdrawn
+    await expect(tray.locator(".acd-offer")).to_have_count(0)
+    await tray.click(".acd-queue-toggle")                       # the queue view still lists who waits
+    await expect(tray.locator(".acd-queue-item")).to_have_count(2)
+    await tray.locator(".acd-queue-item", has_text="Bert Second").locator(".acd-pick").click()
+    await expect(tray.locator(".acd-say")).to_contain_text("You are now helping Bert Second")
+    await expect(tray.locator(".session-list")).to_contain_text("Bert Second")
+    await expect(tray.locator(".acd-queue-item")).to_have_count(1)
+    row = await host.db_read(lambda db: db["acd_entries"].get(entry_of(r)))
+    assert row["state"] == "accepted" and row["accepted_by_name"] == "Rita Rep"

@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 CONSOLE_PAGES = ("console_dashboard", "console_tray", "console_multisession")
 SETTINGS = [
     Setting("entries_per_minute", "Entry forms accepted per minute from one address", "int", 6, min=1, max=1000),
+    Setting("abandon_after", "Seconds a customer may be away from the waiting page before leaving the queue",
+            "int", 180, min=30, max=86400, help="Their place is kept while they reload or reconnect."),
 ]
 
 

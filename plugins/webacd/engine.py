@@ -94,6 +94,7 @@ class RoutingEngine:
         self.offers_of: dict[int, dict[str, Offer]] = {}   # user id -> entry id -> offer
         self.rr_last: dict[int, int] = {}
         self._gone: dict[str, str | None] = {}            # entries no longer waiting -> who took them
+        self.directed: dict[int, int] = {}                # queue id -> waiting entries transferred to one agent
         self._seq = 0
 
     # -- configuration -------------------------------------------------------------------------
@@ -164,6 +165,8 @@ class RoutingEngine:
         entry.seq = entry.seq or self._seq
         self.entries[entry.id] = entry
         line = self.waiting.setdefault(entry.queue_id, [])
+        if entry.target_user is not None:
+            self.directed[entry.queue_id] = self.directed.get(entry.queue_id, 0) + 1
         if line and line[-1].key() > entry.key():
             line.append(entry)
             line.sort(key=Entry.key)
@@ -189,6 +192,8 @@ class RoutingEngine:
         line = self.waiting.get(entry.queue_id, [])
         if entry in line:
             line.remove(entry)
+            if entry.target_user is not None:
+                self.directed[entry.queue_id] -= 1
         for esc in self.escalated_into.values():
             if entry in esc:
                 esc.remove(entry)
@@ -326,12 +331,12 @@ class RoutingEngine:
         own = self.waiting.get(rule.id, [])
         escalated = self.escalated_into.get(rule.id, [])
         line = heapq.merge(own, escalated, key=Entry.key) if escalated else own
-        directed = any(e.target_user is not None for e in own)
+        directed = self.directed.get(rule.id, 0) > 0
         if not free and not directed:
             return []
         events = []
         now = self.clock()
-        for entry in list(line):
+        for entry in line:  # offers never change the order of the line, so no copy is needed
             if entry.state != "waiting":
                 continue
             if entry.target_user is not None:

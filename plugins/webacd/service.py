@@ -51,6 +51,7 @@ class WebAcd:
         self.waiters: dict[str, set[Connection]] = {}
         self.limiters: dict[int, RateLimiter] = {}
         self.dirty: set[int] = set()
+        self.last_seen: dict[str, float] = {}   # waiting entry -> when its waiting page was last connected
         self.task: asyncio.Task | None = None
 
     # -- shortcuts -----------------------------------------------------------------------------
@@ -89,6 +90,7 @@ class WebAcd:
                                         state["loads"].get(a["id"], 0), self.clock()))
         for row in state["waiting"]:
             self.engine.add(self._entry(row), dispatch=False)
+            self.last_seen[row["id"]] = self.clock()  # after a restart everybody gets time to reconnect
         for row in state["offers"]:
             if row["entry_id"] in self.engine.entries:
                 self.engine.restore_offer(Offer(row["entry_id"], row["user_id"], row["via_queue_id"],
@@ -117,9 +119,27 @@ class WebAcd:
                 log.exception("webacd tick failed")
 
     async def tick(self) -> None:
-        """Expire offers, escalate, dispatch; then push positions of the queues that changed."""
+        """Expire offers, escalate, dispatch, drop customers gone from their waiting page; then push
+        positions of the queues that changed."""
         await self.apply(self.engine.tick())
+        await self.drop_abandoned()
         self.push_positions()
+
+    def seen(self, entry_id: str) -> None:
+        self.last_seen[entry_id] = self.clock()
+
+    async def drop_abandoned(self) -> None:
+        """A customer whose waiting page has been closed longer than the site allows leaves the queue."""
+        from . import settings_value
+        now = self.clock()
+        sites = self.app[SITES].by_id
+        for entry in list(self.engine.entries.values()):
+            if entry.data.get("session_id") or entry.id in self.waiters or entry.state != "waiting":
+                continue
+            site = sites.get(entry.site_id)
+            limit = settings_value(self.app, site, "abandon_after") if site else 180
+            if now - self.last_seen.get(entry.id, now) >= limit:
+                await self.leave_queue(entry.id, "abandoned")
 
     def _set_queue(self, q: QueueConfig) -> None:
         self.queues[q.id] = q
@@ -197,17 +217,19 @@ class WebAcd:
                "accepted_by": None, "accepted_by_name": None, "accepted_at": None, "ended_at": None,
                "closed_at": None}
         await self.db.write(lambda db: db["acd_entries"].insert(row))
+        self.seen(row["id"])
         self.dirty.add(queue.id)
         await self.apply(self.engine.add(self._entry(row)))
         return row, token
 
-    async def leave_queue(self, entry_id: str) -> None:
+    async def leave_queue(self, entry_id: str, state: str = "left") -> None:
         now = self.clock()
         entry = self.engine.entries.get(entry_id)
+        self.last_seen.pop(entry_id, None)
         if entry is None:
             return
         await self.apply(self.engine.cancel(entry_id))
-        await self.db.write(lambda db: db["acd_entries"].update(entry_id, {"state": "left", "closed_at": now}))
+        await self.db.write(lambda db: db["acd_entries"].update(entry_id, {"state": state, "closed_at": now}))
         self.dirty.add(entry.queue_id)
         self.send_waiter(entry_id, {"type": "webacd.status", "state": "left"})
 
@@ -343,6 +365,7 @@ class WebAcd:
         if entry.site_id != site.id:
             await self.apply(self.engine.undo_accept(entry, user["id"]))
             raise AcdError("There is no such customer waiting.", 404)
+        self.last_seen.pop(entry.id, None)
         cfg = self.app[CONFIG]
         now = self.clock()
         data = entry.data

@@ -200,6 +200,7 @@ async def waiting_socket(request: web.Request):
     conn = Connection(ws, 64)
     request.app[SOCKETS].add(ws)
     acd.waiters.setdefault(row["id"], set()).add(conn)
+    acd.seen(row["id"])
     status = acd.status_of(row["id"])
     if status is not None:
         conn.send(status)
@@ -219,6 +220,8 @@ async def waiting_socket(request: web.Request):
         conns.discard(conn)
         if not conns:
             acd.waiters.pop(row["id"], None)
+            if row["id"] in acd.last_seen:
+                acd.seen(row["id"])   # gone from the page now: the time to come back starts
         await conn.close()
     return ws
 
