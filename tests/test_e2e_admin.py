@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import expect
 
 from e2e_helpers import (E2E, admin_set_console, chat_line, crafted, customer_joins, e2e_browser,  # noqa: F401
-                         e2e_host, login, say, set_console, start_session, world)
+                         e2e_host, login, say, set_console, shot, start_session, world)
 
 pytestmark = E2E
 CHAT = '[data-open="chat.panel"]'
@@ -48,6 +48,7 @@ async def test_admin_creates_rep_sets_console_and_switches_chat_off_and_on(world
     flash = a.locator(".flash.ok")
     await expect(flash).to_contain_text("Account rosa created. Its password, shown this once: ")
     password = re.search(r"shown this once: (\S+)", await flash.text_content()).group(1)
+    await shot(a, "admin-created-rep")
     assert len(password) >= 12
     await expect(a.locator('tr[data-user="rosa"]')).to_contain_text("Rosa Novak")
     await a.goto("/s/demo/admin")

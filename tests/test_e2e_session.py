@@ -7,7 +7,7 @@ import pytest
 from playwright.async_api import expect
 
 from e2e_helpers import (E2E, chat_line, customer_joins, e2e_browser, e2e_host, login, open_option,  # noqa: F401
-                         open_tab, person, say, start_session, world)
+                         open_tab, person, say, shot, start_session, world)
 
 pytestmark = E2E
 SESSION = ".session[data-session]:not([hidden])"
@@ -87,6 +87,8 @@ async def test_second_rep_assists_takes_control_and_ends_the_session(world):
     await expect(c.locator(".ended")).to_have_text("The session was ended by Sam Second.")
     await expect(sam.page.locator(f'.session[data-session="{s["id"]}"] .ended')).to_have_text(
         "The session was ended by Sam Second.")
+    await expect(c.locator(".chat-input")).to_have_count(0)
+    await expect(c.locator("a.join-again")).to_have_attribute("href", "/s/demo/join")
     await c.reload()
     await expect(c.locator(".flash.error")).to_contain_text("it has ended")
     assert rita.errors == [] and sam.errors == [] and customer.errors == []
@@ -156,6 +158,7 @@ async def test_wrong_session_number_gives_a_clear_message_and_stays_on_the_join_
     await expect(c.locator(".flash.error")).to_have_text(
         "There is no session with this number. Check the number and try again.")
     assert c.url.endswith("/s/demo/join")
+    await shot(c, "join-wrong-number")
     await expect(c.locator("input[name=name]")).to_have_value("Carla Customer")   # nothing to type again
     await expect(c.locator("input[name=number]")).to_have_value(wrong)
 

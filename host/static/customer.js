@@ -1,4 +1,5 @@
 // The customer page of a session.
+import { el } from "./client.js";
 import { SessionView } from "./session_view.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
@@ -8,5 +9,7 @@ const view = new SessionView({
   session: { id: data.sessionId, number: data.number },
   console: "customer",
   optionsForRole: { [data.role]: data.options, customer: data.options, secondary_customer: data.options },
+  onEnd: (v) => v.root.append(el("p", {}, el("a", { class: "join-again", href: `${data.sitePrefix}/join`,
+    text: "Join another support session" }))),
 });
 view.start();
