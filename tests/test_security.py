@@ -157,6 +157,20 @@ async def test_rep_of_another_site_cannot_reach_a_session(host):
     assert r.status == 403
     r = await intruder.http.get(intruder.url(f"/s/other/session/{s['id']}"))
     assert r.status == 403
+    # The session HTTP APIs of plugins, through the intruder's own site: refused.
+    active = host.app[PLUGINS].active()
+    probes = [("GET", "invite", f"/sessions/{s['id']}/invites"), ("GET", "invite", f"/sessions/{s['id']}/channels"),
+              ("POST", "invite", f"/sessions/{s['id']}/invites"),
+              ("POST", "filexfer_basic", f"/sessions/{s['id']}/files")]
+    for method, plugin, path in probes:
+        if plugin not in active:
+            continue
+        url = f"/s/other/p/{plugin}{path}"
+        if method == "GET":
+            r = await intruder.http.get(intruder.url(url))
+        else:
+            r = await intruder.api_post(url, {"channel": "email", "to": "x@example.org"})
+        assert r.status == 403, (url, r.status)
     # The session API of the other site does not know this login.
     r = await bare.http.get(bare.url("/s/demo/api/sessions"), headers={"Cookie": f"sh_auth_demo={token}"})
     assert r.status == 401
