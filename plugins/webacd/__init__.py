@@ -92,11 +92,6 @@ def webacd_start_options():
 
 
 @hookimpl
-async def session_started(app, session):
-    pass
-
-
-@hookimpl
 async def participant_joined(app, session, participant):
     if participant.user_id is not None and WEBACD in app:
         await app[WEBACD].refresh_agents([participant.user_id])

@@ -52,6 +52,7 @@ class WebAcd:
         self.limiters: dict[int, RateLimiter] = {}
         self.dirty: set[int] = set()
         self.last_seen: dict[str, float] = {}   # waiting entry -> when its waiting page was last connected
+        self.last_sent: dict[str, tuple] = {}   # waiting entry -> (position, waiting, estimate) last pushed
         self.task: asyncio.Task | None = None
 
     # -- shortcuts -----------------------------------------------------------------------------
@@ -226,6 +227,7 @@ class WebAcd:
         now = self.clock()
         entry = self.engine.entries.get(entry_id)
         self.last_seen.pop(entry_id, None)
+        self.last_sent.pop(entry_id, None)
         if entry is None:
             return
         await self.apply(self.engine.cancel(entry_id))
@@ -271,7 +273,11 @@ class WebAcd:
                     if live is not None:
                         self.hub.broadcast(live, {**self.status_of(e.id), "transfer": True}, roles=CUSTOMER_ROLES)
                 elif e.id in self.waiters:
-                    self.send_waiter(e.id, self.status_of(e.id))
+                    status = self.status_of(e.id)
+                    shown = (status["position"], status["waiting"], status["estimate"])
+                    if self.last_sent.get(e.id) != shown:  # only what changed goes out
+                        self.last_sent[e.id] = shown
+                        self.send_waiter(e.id, status)
             q = self.queues.get(qid)
             if q is not None:
                 for uid in q.members:
@@ -366,6 +372,7 @@ class WebAcd:
             await self.apply(self.engine.undo_accept(entry, user["id"]))
             raise AcdError("There is no such customer waiting.", 404)
         self.last_seen.pop(entry.id, None)
+        self.last_sent.pop(entry.id, None)
         cfg = self.app[CONFIG]
         now = self.clock()
         data = entry.data

@@ -1,8 +1,6 @@
 """The webacd plugin's SQL, run in the database threads (see host/db.py); never on the event loop."""
 from __future__ import annotations
 
-import json
-
 from host import session_store as host_store
 
 RECENT = 20  # handling times kept per queue for the estimated wait
@@ -138,6 +136,3 @@ def save_queue(db, queue_id: int | None, row: dict, members: list[int]) -> int:
         db["acd_members"].insert_all([{"queue_id": queue_id, "user_id": u} for u in members])
     return queue_id
 
-
-def details(entry_fields: str | None) -> dict:
-    return json.loads(entry_fields or "{}")

@@ -203,6 +203,7 @@ async def waiting_socket(request: web.Request):
     acd.seen(row["id"])
     status = acd.status_of(row["id"])
     if status is not None:
+        acd.last_sent[row["id"]] = (status["position"], status["waiting"], status["estimate"])
         conn.send(status)
     elif row["state"] == "accepted":
         conn.send({"type": "webacd.status", "state": "accepted", "by": row["accepted_by_name"],
