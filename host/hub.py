@@ -139,7 +139,8 @@ class Hub:
         live.participants[lp.id] = lp
         if live.state == "open" and not lp.is_rep:
             live.state = "active"
-        self._start_grace(lp=lp, live=live)
+        if not lp.is_rep:  # a rep who was added opens the session from its console when it can
+            self._start_grace(lp=lp, live=live)
         self.broadcast(live, {"type": "session.joined", "participant": lp.public()})
         self._roster(live)
         if lp.user_id is not None:

@@ -237,6 +237,23 @@ async def test_primary_rep_who_does_not_come_back_hands_control_to_the_rep_who_i
         await stop_host(host)
 
 
+async def test_an_added_rep_may_open_the_session_later_than_the_grace_period(tmp_path):
+    host = await start_host(tmp_path / "data", grace_period=0.3)
+    try:
+        rep1 = await host.rep("rep1")
+        s = await rep1.start_session()
+        ws1 = await rep1.ws(s["id"])
+        await ws1.request({"type": "session.add_rep", "user_id": await _rep_id(host, "rep2")})
+        await asyncio.sleep(0.6)
+        rep2 = await host.rep("rep2")
+        ws2 = await rep2.ws(s["id"])
+        assert ws2.hello["you"]["role"] == "assisting_rep"
+        await _barrier(ws1)
+        assert not [m for m in ws1.seen if m["type"] == "session.left"]
+    finally:
+        await stop_host(host)
+
+
 async def test_primary_rep_alone_stays_in_the_lead_while_away(tmp_path):
     host = await start_host(tmp_path / "data", grace_period=0.8)
     try:
