@@ -87,7 +87,11 @@ class CaptureSpy:
 async def start_agent(host, number: str, consent=None, extra=(), name: str = "Carla", site: str = "demo",
                       pair: str = "") -> tuple[SupportManager, asyncio.Task]:
     pm = make_plugin_manager(extra=extra)
-    agent = SupportManager(f"{host.base}/s/{site}", number, name, pm=pm, consent=consent or ScriptedConsent(),
+    if consent == "real":          # the real consent prompt (the Tk dialog when there is a display)
+        consent = None
+    elif consent is None:
+        consent = ScriptedConsent()
+    agent = SupportManager(f"{host.base}/s/{site}", number, name, pm=pm, consent=consent,
                            status=TerminalStatus(lambda: None), pair=pair)
     task = asyncio.create_task(agent.run())
     for _ in range(200):

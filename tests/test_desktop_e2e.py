@@ -33,7 +33,7 @@ async def rep_dashboard(browser, host):
 
 async def canvas_pixels(page) -> np.ndarray:
     data = await page.evaluate("""() => {
-        const c = document.querySelector('.desktop-canvas');
+        const c = document.querySelector('.desktop-viewer[data-plugin=desktop] canvas');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
         let s = ''; const b = d.data; const chunk = 0x8000;
         for (let i = 0; i < b.length; i += chunk) s += String.fromCharCode.apply(null, b.subarray(i, i + chunk));
@@ -63,9 +63,9 @@ async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, br
         await asyncio.sleep(0.3)
         await xscreen.click_in_window(dialog, *ALLOW)
 
-        canvas = page.locator("canvas.desktop-canvas[data-control='1']")
+        canvas = page.locator(".desktop-viewer[data-plugin=desktop] canvas[data-control='1']")
         await canvas.wait_for(timeout=15000)
-        await page.locator("canvas.desktop-canvas[data-frames]").wait_for(timeout=15000)
+        await page.locator(".desktop-viewer[data-plugin=desktop] canvas[data-frames]").wait_for(timeout=15000)
         await canvas.scroll_into_view_if_needed()
         box = await canvas.bounding_box()
         scale = box["width"] / 1280
@@ -129,7 +129,7 @@ async def test_customer_runs_command_from_page_sees_who_views_and_stops_from_bot
             await asyncio.sleep(0.3)
             await xscreen.click_in_window(dialog, *ALLOW)
             await panel.locator(".desktop-who:text('Rita Rep can see it.')").wait_for(timeout=15000)
-            await rep_page.locator("canvas.desktop-canvas[data-frames]").wait_for(timeout=15000)
+            await rep_page.locator(".desktop-viewer[data-plugin=desktop] canvas[data-frames]").wait_for(timeout=15000)
             if stop_from == "support manager":
                 window = await xscreen.wait_window("^Support Manager$")
                 await asyncio.sleep(0.5)
@@ -137,7 +137,7 @@ async def test_customer_runs_command_from_page_sees_who_views_and_stops_from_bot
             else:
                 await panel.locator("button.desktop-stop").click()
             await panel.locator(".desktop-who:text('Nobody sees this screen.')").wait_for(timeout=10000)
-            await rep_page.locator(".desktop-viewer").first.wait_for(state="hidden", timeout=10000)
+            await rep_page.locator(".desktop-viewer[data-plugin=desktop]").wait_for(state="hidden", timeout=10000)
         events = await host.db_read(lambda db: [r["kind"] for r in db["session_events"].rows_where(
             "kind like 'desktop.%'", order_by="id")])
         assert events.count("desktop.granted") == 2 and events.count("desktop.revoked") == 2

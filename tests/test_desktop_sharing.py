@@ -47,7 +47,8 @@ class Viewer:
                     if header["c"] == header["n"] - 1:
                         self.frames += 1
                         if self.ack:
-                            await self.sock.send({"type": "desktop.ack", "agent": header["from"],
+                            plugin = header["type"].split(".")[0]
+                            await self.sock.send({"type": f"{plugin}.ack", "agent": header["from"],
                                                   "seq": header["seq"]})
                 elif msg.type == aiohttp.WSMsgType.TEXT:
                     self.texts.append(json.loads(msg.data))

@@ -79,8 +79,9 @@ class DesktopShare:
             self.agent.report(f"The screen cannot be captured here: {exc}")
         if self.monitor_index is None and self.monitors:
             self.monitor_index = self.monitors[0]["index"]
+        monitors, current = await self._screen_info()
         await self.agent.send({"type": f"{self.prefix}.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
-                               "monitors": self.monitors, "monitor": self.monitor_index, "restore": restore,
+                               "monitors": monitors, "monitor": current, "restore": restore,
                                "mode": self.mode})
 
     # -- consent ---------------------------------------------------------------------------------
@@ -228,6 +229,14 @@ class DesktopShare:
     def _monitor(self) -> dict | None:
         return next((m for m in self.monitors if m["index"] == self.monitor_index), None)
 
+    async def _send_screen(self) -> None:
+        """Tell the host what is shared (its size bounds the input it lets through)."""
+        monitors, current = await self._screen_info()
+        await self.agent.send({"type": f"{self.prefix}.screen", "monitors": monitors, "monitor": current})
+
+    async def _screen_info(self):
+        return self.monitors, self.monitor_index
+
     def _region(self) -> dict | None:
         """What is shared, in screen pixels (called in a worker thread): here the chosen monitor."""
         return self._monitor()
@@ -262,7 +271,8 @@ class DesktopShare:
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        await self.agent.send({"type": f"{self.prefix}.screen", "monitors": self.monitors, "monitor": self.monitor_index})
+        await self._send_screen()
+        size = None
         try:
             while self.grants:
                 if self.inflight is not None:
@@ -282,6 +292,10 @@ class DesktopShare:
                     await asyncio.sleep(0.5)
                     continue
                 monitor, w, h, chunks, cursor, grabbed_at = grabbed
+                if (w, h) != size:
+                    if size is not None:
+                        await self._send_screen()
+                    size = (w, h)
                 self.stats["grabs"] += 1
                 if not self.grants:
                     break
@@ -339,6 +353,8 @@ def register_share(share: DesktopShare, agent, register) -> None:
     register(f"{p}.ack", share.on_ack)
     register(f"{p}.refresh", share.on_refresh)
     register(f"{p}.mode", share.on_mode)
+    if p != "desktop":
+        register("desktop.mode", share.on_mode)      # the session's display mode is one for all sharing
     register(f"{p}.monitor", share.on_monitor)
     for verb in ("start", "capture", "start_capture", "frame_request"):
         register(f"{p}.{verb}", share.on_capture_command)

@@ -5,32 +5,34 @@
 import { el } from "/static/core/client.js";
 import { DesktopViewer } from "./viewer.js";
 
-const controllers = new WeakMap();
+const controllers = new WeakMap();   // client -> { plugin: Controller }
 const LEVEL_TEXT = { view: "view", control: "control" };
 
 function shellQuote(s) { return `'${String(s).replace(/'/g, "'\\''")}'`; }
 
 class Controller {
-  constructor(api) {
+  constructor(api, plugin) {
     this.api = api;
+    this.plugin = plugin;
     this.client = api.client;
     this.state = { agents: [], grants: [], pending: [], mode: "standard" };
     this.panels = new Set();
-    this.viewer = new DesktopViewer({ send: (m) => this.client.send(m), onError: (t) => this.say(t) });
+    this.viewer = new DesktopViewer({ send: (m) => this.client.send(m), onError: (t) => this.say(t), plugin });
+    const P = plugin;
     const on = (type, fn) => this.client.on(type, fn);
     on("client.binary", (m) => this.viewer.onBinary(m.data));
-    on("desktop.cursor", (m) => this.viewer.onCursor(m));
-    on("desktop.state", (m) => { this.state = m; this.update(); });
-    on("desktop.notice", (m) => this.api.notice(m.text, "error"));
-    on("desktop.answer", (m) => {
+    on(`${P}.cursor`, (m) => this.viewer.onCursor(m));
+    on(`${P}.state`, (m) => { this.state = m; this.update(); });
+    on(`${P}.notice`, (m) => this.api.notice(m.text, "error"));
+    on(`${P}.answer`, (m) => {
       const text = m.allow ? `Allowed: you can ${LEVEL_TEXT[m.level]} the screen now` : `The request to ${LEVEL_TEXT[m.level]} was denied`;
       this.api.notice(text, m.allow ? "info" : "error");
       this.say(text);
       if (m.allow && this.requestPanel) this.requestPanel.show();
     });
-    on("error", (m) => { if (m.re === "desktop.input") this.say(m.error); });
-    on("session.hello", () => this.client.request({ type: "desktop.state" }).then((m) => { this.state = m; this.update(); }).catch(() => {}));
-    if (this.client.ws && this.client.ws.readyState === WebSocket.OPEN) this.client.send({ type: "desktop.state" });
+    on("error", (m) => { if (m.re === `${P}.input`) this.say(m.error); });
+    on("session.hello", () => this.client.request({ type: `${P}.state` }).then((m) => { this.state = m; this.update(); }).catch(() => {}));
+    if (this.client.ws && this.client.ws.readyState === WebSocket.OPEN) this.client.send({ type: `${P}.state` });
   }
 
   get me() { return this.api.me; }
@@ -58,17 +60,19 @@ class Controller {
   attachViewer(panel) { panel.append(this.viewer.root); }
 
   async command(api) {
-    const m = await api.request({ type: "desktop.agent_command" });
+    const m = await api.request({ type: `${this.plugin}.agent_command` });
     const url = `${location.origin}${api.sitePrefix}`;
     return `support-manager join ${url} ${m.number} --name ${shellQuote(m.name)} --pair ${m.pair}`;
   }
 }
 
 function controller(api) {
-  let c = controllers.get(api.client);
-  if (!c) { c = new Controller(api); controllers.set(api.client, c); }
-  c.api = api;
-  return c;
+  const plugin = api.option.plugin || api.option.id.split(".")[0];
+  let mine = controllers.get(api.client);
+  if (!mine) { mine = {}; controllers.set(api.client, mine); }
+  if (!mine[plugin]) mine[plugin] = new Controller(api, plugin);
+  mine[plugin].api = api;
+  return mine[plugin];
 }
 
 function commandBox(c, api, intro) {
@@ -97,14 +101,15 @@ const mounts = {
       onclick: async () => {
         c.requestPanel = api;
         try {
-          const m = await api.request({ type: "desktop.request", level });
+          const m = await api.request({ type: `${c.plugin}.request`, level });
           status.textContent = m.already ? "You have this already." : "Waiting for the customer to allow it on their computer…";
         } catch (err) { status.textContent = err.message; }
       } });
     const release = el("button", { class: "desktop-release", text: "Stop viewing", hidden: true,
-      onclick: () => api.request({ type: "desktop.release" }).catch((err) => api.notice(err.message, "error")) });
+      onclick: () => api.request({ type: `${c.plugin}.release` }).catch((err) => api.notice(err.message, "error")) });
     const info = el("p", { class: "desktop-agent-info small" });
-    api.panel.append(el("h3", { text: level === "control" ? "Control the customer's screen" : "View the customer's screen" }),
+    const thing = c.plugin === "appshare" ? "application" : "screen";
+    api.panel.append(el("h3", { text: level === "control" ? `Control the customer's ${thing}` : `View the customer's ${thing}` }),
       info, el("div", { class: "desktop-actions" }, ask, " ", release), status);
     const panel = {
       update() {
@@ -128,11 +133,11 @@ const mounts = {
     const c = controller(api);
     const status = el("p", { class: "desktop-share-status", "aria-live": "polite" });
     const go = el("button", { class: "desktop-share primary", text: level === "control" ? "Share my screen with control" : "Share my screen",
-      onclick: () => api.request({ type: "desktop.share", level })
+      onclick: () => api.request({ type: `${c.plugin}.share`, level })
         .then(() => { status.textContent = "Allow it in your Support Manager…"; })
         .catch((err) => { status.textContent = err.message; }) });
     const stop = el("button", { class: "desktop-stop danger", text: "Stop sharing",
-      onclick: () => api.request({ type: "desktop.stop" }).catch((err) => api.notice(err.message, "error")) });
+      onclick: () => api.request({ type: `${c.plugin}.stop` }).catch((err) => api.notice(err.message, "error")) });
     const who = el("p", { class: "desktop-share-who" });
     api.panel.append(el("h3", { text: level === "control" ? "Let the customer see and control your screen" : "Show your screen to the customer" }),
       commandBox(c, api, "1. Start your own Support Manager with this command:"),
@@ -150,7 +155,7 @@ const mounts = {
   options(api) {
     const c = controller(api);
     const select = el("select", { class: "desktop-mode", "aria-label": "Display mode",
-      onchange: () => api.request({ type: "desktop.set_mode", mode: select.value }).catch((err) => api.notice(err.message, "error")) },
+      onchange: () => api.request({ type: `${c.plugin}.set_mode`, mode: select.value }).catch((err) => api.notice(err.message, "error")) },
     el("option", { value: "standard", text: "Standard (better picture, more bandwidth)" }),
     el("option", { value: "sampling", text: "Screen sampling (faster, lower picture quality)" }));
     api.panel.append(el("h3", { text: "Session options" }), el("label", {}, "Display mode ", select));
@@ -163,7 +168,7 @@ const mounts = {
     const c = controller(api);
     const who = el("p", { class: "desktop-who", "aria-live": "polite" });
     const stop = el("button", { class: "desktop-stop danger", text: "Stop sharing now", hidden: true,
-      onclick: () => api.request({ type: "desktop.stop" }).then(() => api.notice("Sharing stopped."))
+      onclick: () => api.request({ type: `${c.plugin}.stop` }).then(() => api.notice("Sharing stopped."))
         .catch((err) => api.notice(err.message, "error")) });
     const viewerBox = el("div", { class: "desktop-incoming" });
     api.panel.append(el("h3", { text: "Screen sharing" }), who, stop,
@@ -185,13 +190,13 @@ const mounts = {
 };
 
 export function mount(api) {
-  switch (api.option.id) {
-    case "desktop.request_view": return mounts.request(api, "view");
-    case "desktop.request_control": return mounts.request(api, "control");
-    case "desktop.share_view": return mounts.share(api, "view");
-    case "desktop.share_control": return mounts.share(api, "control");
-    case "desktop.session_options": return mounts.options(api);
-    case "desktop.customer": return mounts.customer(api);
+  switch (api.option.id.split(".")[1]) {
+    case "request_view": return mounts.request(api, "view");
+    case "request_control": return mounts.request(api, "control");
+    case "share_view": return mounts.share(api, "view");
+    case "share_control": return mounts.share(api, "control");
+    case "session_options": return mounts.options(api);
+    case "customer": return mounts.customer(api);
     default: return undefined;
   }
 }

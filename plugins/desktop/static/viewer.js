@@ -28,7 +28,8 @@ function* records(payload) {
 }
 
 export class DesktopViewer {
-  constructor({ send, onError }) {
+  constructor({ send, onError, plugin = "desktop" }) {
+    this.plugin = plugin;
     this.send = send;
     this.onError = onError || (() => {});
     this.agent = null;
@@ -44,10 +45,10 @@ export class DesktopViewer {
     this.cursor = el("div", { class: "desktop-cursor", hidden: true });
     this.stage = el("div", { class: "desktop-stage fit" }, this.canvas, this.cursor);
     this.monitorPick = el("select", { class: "desktop-monitor", "aria-label": "Monitor", hidden: true,
-      onchange: () => this.send({ type: "desktop.pick_monitor", agent: this.agent, monitor: Number(this.monitorPick.value) }) });
+      onchange: () => this.send({ type: `${this.plugin}.pick_monitor`, agent: this.agent, monitor: Number(this.monitorPick.value) }) });
     this.scaleButton = el("button", { class: "desktop-scale", text: "1:1", onclick: () => this.toggleScale() });
     this.status = el("span", { class: "desktop-status", "aria-live": "polite" });
-    this.root = el("div", { class: "desktop-viewer", hidden: true },
+    this.root = el("div", { class: "desktop-viewer", "data-plugin": plugin, hidden: true },
       el("div", { class: "desktop-toolbar" }, this.scaleButton, this.monitorPick, this.status), this.stage);
     this.bindInput();
   }
@@ -87,7 +88,7 @@ export class DesktopViewer {
     let parsed;
     try { parsed = parseBinary(buffer); } catch { return; }
     const { header, payload } = parsed;
-    if (header.type !== "desktop.frame" || header.from !== this.agent) return;
+    if (header.type !== `${this.plugin}.frame` || header.from !== this.agent) return;
     const copy = payload.slice();
     this.chain = this.chain.then(() => this.drawChunk(header, copy)).catch((err) => this.onError(err.message));
   }
@@ -118,7 +119,7 @@ export class DesktopViewer {
     if (header.c === header.n - 1) {
       this.frames += 1;
       this.canvas.dataset.frames = String(this.frames);
-      this.send({ type: "desktop.ack", agent: header.from, seq: header.seq });
+      this.send({ type: `${this.plugin}.ack`, agent: header.from, seq: header.seq });
     }
   }
 
@@ -159,7 +160,7 @@ export class DesktopViewer {
     this.flushTimer = null;
     if (!this.pending.length || !this.control) { this.pending = []; return; }
     const events = this.pending.splice(0, 200);
-    this.send({ type: "desktop.input", agent: this.agent, events });
+    this.send({ type: `${this.plugin}.input`, agent: this.agent, events });
     if (this.pending.length) this.flush();
   }
 
