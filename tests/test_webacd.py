@@ -561,3 +561,17 @@ async def test_switched_off_for_the_site_refuses_the_form(host):
     assert r.status == 200
     _c, r = await ask_help(host, qid, csrf_from="/s/demo/")
     assert r.status == 403 and await waiting_count(host) == 0
+
+
+async def test_the_queues_own_start_option_opens_a_page_for_the_customer(host):
+    qid = await make_queue(host, members=("rep1",), opt_webacd__open_url="https://help.example.com/printers")
+    rep1, f1, cust, sid = await start_inbound(host, qid)
+    cust_ws = await cust.ws(sid)
+    info = await cust_ws.request({"type": "webacd.info"})
+    assert info["start_options"]["webacd"]["open_url"] == "https://help.example.com/printers"
+    assert "email" not in info["request"] and "transfers" not in info   # the rep's view only
+    admin = await login(host, "admin")
+    path = f"/s/demo/p/webacd/admin/queues/{qid}"
+    r = await admin.post_form(path, {**FORM, "name": "Help desk", "opt_webacd__open_url": "javascript:alert(1)"},
+                              csrf_from=path)
+    assert r.status == 400 and "http:// or https://" in " ".join(flashes(await r.text()))
