@@ -33,7 +33,7 @@ const mounts = {
     };
     const button = el("button", { class: "add-rep", text: "Add to session",
       onclick: () => result(api, api.request({ type: "session.add_rep", user_id: Number(select.value) }),
-        () => api.notice("Rep added: they see the session in their console now")) });
+        () => { api.notice("Rep added: they see the session in their console now"); refresh(); }) });
     api.panel.append(el("h3", { text: "Add a rep to assist" }), select, button);
     api.on("client.shown", (m) => { if (m.option === api.option.id) refresh(); });
     await refresh();
