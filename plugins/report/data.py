@@ -17,8 +17,8 @@ CORE = {"id", "site_id", "number", "kind", "state", "created_by", "created_at", 
         "ended_by", "meta"}
 KNOWN = {"invites", "files", "notes", "webacd_queue", "webacd_wait_seconds", "webacd_transfers",
          "webacd_ref_url"}
-COLUMNS = [("started", "Start"), ("ended", "End"), ("duration", "Duration (s)"), ("reps", "Rep(s)"),
-           ("customers", "Customer"), ("queue", "Queue"), ("wait", "Wait (s)"), ("transfers", "Transfers"),
+COLUMNS = [("started", "Start"), ("ended", "End"), ("duration", "Duration"), ("reps", "Rep(s)"),
+           ("customers", "Customer"), ("queue", "Queue"), ("wait", "Wait"), ("transfers", "Transfers"),
            ("features", "Features used"), ("invites", "Invites"), ("files", "Files"), ("notes", "Notes")]
 
 

@@ -15,8 +15,10 @@ export async function mount(api) {
 
   const rows = new Map();
   function draw(inv) {
-    const text = `${inv.channel} → ${inv.recipient || inv.recipient_name || "(read out)"}: ${inv.status}` +
-      (inv.error ? ` — ${inv.error}` : "");
+    const text = inv.channel === "phone"
+      ? `phone${inv.recipient ? " → " + inv.recipient : ""}: read out “${inv.detail || ""}”`
+      : `${inv.channel} → ${inv.recipient || inv.recipient_name || "(everybody)"}: ${inv.status}` +
+        (inv.error ? ` — ${inv.error}` : "");
     const item = el("li", { class: `invite-row ${inv.status}`, "data-id": inv.id }, el("span", { text }));
     if (inv.status === "failed") {
       item.append(" ", el("button", { class: "invite-retry", text: "Retry", onclick: () => retry(inv.id) }));
