@@ -361,3 +361,51 @@ async def test_display_mode_switches_live(host, xscreen, tmp_path):
         assert "desktop.mode" in kinds
     finally:
         await stop_agent(agent, task)
+
+
+async def test_rep_shares_own_screen_with_control_to_the_customer(host, xscreen):
+    """Share view / Share control: the rep's own Support Manager (paired with the rep) shows the rep's
+    screen to the customer, after the rep allowed it there; the customer's input reaches it."""
+    inputs = InputSpy()
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = MediaSocket(await rep.ws(s["id"]))
+    cust = await host.client()
+    await cust.join(s["number"], "Carla")
+    cust_ws = MediaSocket(await cust.ws(s["id"]))
+    err = await rep_ws.request({"type": "desktop.share", "level": "view"})
+    assert "start your own Support Manager first" in err["error"]
+    cmd = await rep_ws.request({"type": "desktop.agent_command"})
+    consent = ScriptedConsent(Answer(True))
+    agent, task = await start_agent(host, cmd["number"], consent=consent, extra=[("input-spy", inputs)],
+                                    name=cmd["name"], pair=cmd["pair"])
+    try:
+        state = await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"])
+        assert state["agents"][0]["side"] == "rep"
+        err = await cust_ws.request({"type": "desktop.request", "level": "view"})
+        assert "only a rep" in err["error"]
+        reply = await rep_ws.request({"type": "desktop.share", "level": "control"})
+        assert reply["type"] == "desktop.requested"
+        granted = await cust_ws.expect(lambda m: m.get("type") == "desktop.state" and m["grants"])
+        assert granted["grants"][0]["viewer_name"] == "Carla" and granted["grants"][0]["level"] == "control"
+        assert consent.asked[0].kind == "share" and "Carla" in consent.asked[0].question()
+        for _ in range(100):
+            if cust_ws.frames:
+                break
+            try:
+                await cust_ws.expect(lambda m: False, timeout=0.1)
+            except TimeoutError:
+                pass
+        assert cust_ws.frames >= 1 and rep_ws.frames == 0      # the customer sees it, not the rep's own page
+        await cust_ws.send({"type": "desktop.input", "agent": agent.me["id"],
+                            "events": [{"t": "key", "code": "ShiftLeft", "key": "Shift", "down": True},
+                                       {"t": "key", "code": "ShiftLeft", "key": "Shift", "down": False}]})
+        for _ in range(100):
+            if len(inputs.calls) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert inputs.calls == [("key", "ShiftLeft", "Shift", True), ("key", "ShiftLeft", "Shift", False)]
+        stopped = await rep_ws.request({"type": "desktop.stop"})
+        assert stopped["grants"] == 1
+    finally:
+        await stop_agent(agent, task)
