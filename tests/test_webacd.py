@@ -575,3 +575,22 @@ async def test_the_queues_own_start_option_opens_a_page_for_the_customer(host):
     r = await admin.post_form(path, {**FORM, "name": "Help desk", "opt_webacd__open_url": "javascript:alert(1)"},
                               csrf_from=path)
     assert r.status == 400 and "http:// or https://" in " ".join(flashes(await r.text()))
+
+
+async def test_deleting_a_queue_only_while_nobody_waits_in_it(host):
+    admin = await login(host, "admin")
+    experts = await make_queue(host, "Experts", admin=admin)
+    qid = await make_queue(host, "First line", admin=admin, escalate_after="60", overflow_queue_id=str(experts))
+    await ask_help(host, experts)
+    path = f"/s/demo/p/webacd/admin/queues/{experts}/delete"
+    r = await admin.post_form(path, {}, csrf_from=f"/s/demo/p/webacd/admin/queues/{experts}")
+    assert r.status == 409 and "1 customer is waiting in Experts" in " ".join(flashes(await r.text()))
+    assert experts in host.app[WEBACD].queues
+    c, r = await ask_help(host, experts, name="Leaves")
+    first = await host.db_read(lambda db: next(db.query("select id from acd_entries where name = 'Carla Customer'"))["id"])
+    await host.app[WEBACD].leave_queue(first)
+    await host.app[WEBACD].leave_queue(entry_of(r))
+    r = await admin.post_form(path, {}, csrf_from=f"/s/demo/p/webacd/admin/queues/{experts}")
+    assert r.status == 200 and "Queue Experts deleted." in " ".join(flashes(await r.text()))
+    assert experts not in host.app[WEBACD].queues and host.app[WEBACD].queues[qid].overflow_queue_id is None
+    assert await host.db_read(lambda db: db["acd_queues"].get(qid)["overflow_queue_id"]) is None

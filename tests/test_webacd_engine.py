@@ -163,3 +163,16 @@ def test_cancel_withdraws_offers_and_positions_close_up():
     events = eng.cancel("a")
     assert [(e[1].user_id, e[2]) for e in events if e[0] == "closed"] == [(1, "withdrawn")]
     assert offers(events) == [("b", 1)] and eng.position(eng.entries["b"]) == 1
+
+
+def test_a_transfer_the_agent_declines_or_lets_expire_goes_back_to_the_queue():
+    eng, clock = engine_with(reps=(1, 2, 3), timeout=20)
+    available(eng, clock, 1, 2, 3)
+    customer(eng, clock, "t", target_user=3, exclude={1})
+    events = eng.decline("t", 3)
+    assert ("undirected", eng.entries["t"]) in events and offers(events) == [("t", 2)]
+    eng2, clock2 = engine_with(reps=(1, 2, 3), timeout=20)
+    available(eng2, clock2, 2, 3)
+    customer(eng2, clock2, "u", target_user=3)
+    clock2.advance(20)
+    assert offers(eng2.tick()) == [("u", 2)]

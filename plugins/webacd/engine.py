@@ -6,6 +6,8 @@ Every change returns a list of events:
   ("closed", Offer, reason, by)       an offer is gone: "taken" (by: who took it), "expired", "declined",
                                       "withdrawn" (the customer left)
   ("escalated", Entry)                an entry is now also offered to its queue's overflow queue
+  ("undirected", Entry)               a transfer to one agent was declined or not answered: it now waits
+                                      for any member of its queue
 Distribution modes: most_idle (the available member idle longest gets it), round_robin (members in turn),
 everybody (all available members at once; the first to accept wins). Offers count against a rep's
 capacity, so a single-session rep holds one offer or one session at a time.
@@ -105,6 +107,8 @@ class RoutingEngine:
 
     def remove_rule(self, queue_id: int) -> None:
         self.rules.pop(queue_id, None)
+        self.waiting.pop(queue_id, None)
+        self.escalated_into.pop(queue_id, None)
 
     def set_agent(self, agent: Agent) -> None:
         old = self.agents.get(agent.user_id)
@@ -284,9 +288,14 @@ class RoutingEngine:
     def _close(self, offer: Offer, reason: str, by: str | None = None) -> list:
         self._drop(offer)
         entry = self.entries.get(offer.entry_id)
+        events = [("closed", offer, reason, by)]
         if entry is not None and reason in ("expired", "declined"):
             entry.tried.setdefault(offer.via, set()).add(offer.user_id)
-        return [("closed", offer, reason, by)]
+            if entry.target_user == offer.user_id:  # the agent it was sent to cannot take it: back to the queue
+                entry.target_user = None
+                self.directed[entry.queue_id] = self.directed.get(entry.queue_id, 1) - 1
+                events.append(("undirected", entry))
+        return events
 
     # -- time ----------------------------------------------------------------------------------
     def tick(self) -> list:

@@ -158,7 +158,7 @@ class WebAcd:
         if not events:
             return
         now = self.clock()
-        opened, closed, escalated = [], [], []
+        opened, closed, escalated, undirected = [], [], [], []
         for ev in events:
             if ev[0] == "offer":
                 o = ev[1]
@@ -168,7 +168,9 @@ class WebAcd:
                 closed.append((ev[1].entry_id, ev[1].user_id, ev[2], now))
             elif ev[0] == "escalated":
                 escalated.append(ev[1].id)
-        await self.db.write(lambda db: store.record_offers(db, opened, closed, escalated))
+            elif ev[0] == "undirected":
+                undirected.append(ev[1].id)
+        await self.db.write(lambda db: store.record_offers(db, opened, closed, escalated, undirected))
         for ev in events:
             if ev[0] == "offer":
                 self.hub.notify_user(ev[1].user_id, {"type": "webacd.offer", "offer": self.offer_json(ev[1])})
@@ -179,7 +181,7 @@ class WebAcd:
                                                      "reason": reason, "by": by,
                                                      "name": self._entry_name(offer.entry_id)})
                 self.dirty.add(offer.via)
-            elif ev[0] == "escalated":
+            elif ev[0] in ("escalated", "undirected"):
                 self.dirty.add(ev[1].queue_id)
 
     def _entry_name(self, entry_id: str) -> str:
@@ -552,6 +554,25 @@ class WebAcd:
         await self.refresh_agents(list(q.members))
         await self.apply(self.engine.dispatch())
         return qid
+
+    async def delete_queue(self, site, queue: QueueConfig, actor: dict) -> None:
+        waiting = len(self.engine.waiting.get(queue.id, []))
+        if waiting:
+            raise AcdError(f"{waiting} customer{'s are' if waiting != 1 else ' is'} waiting in {queue.name}: "
+                           "the queue can be deleted once nobody waits in it.", 409)
+        now = self.clock()
+
+        def write(db):
+            store.delete_queue(db, queue.id)
+            audit_row(db, site.id, f"user:{actor['id']}", "webacd_queue_deleted", f"queue:{queue.id}",
+                      {"name": queue.name}, now)
+        await self.db.write(write)
+        self.queues.pop(queue.id, None)
+        self.engine.remove_rule(queue.id)
+        for other in self.queues.values():
+            if other.overflow_queue_id == queue.id:
+                other.overflow_queue_id = None
+                self._set_queue(other)
 
     def monitor(self, site) -> dict:
         now = self.clock()

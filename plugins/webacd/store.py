@@ -52,7 +52,7 @@ def user_rows(db, user_ids: list[int]) -> dict[int, dict]:
         f"select id, site_id, display_name, mode, max_sessions, active from users where id in ({marks})", user_ids)}
 
 
-def record_offers(db, opened: list[dict], closed: list[tuple], escalated: list[str]) -> None:
+def record_offers(db, opened: list[dict], closed: list[tuple], escalated: list[str], undirected=()) -> None:
     if opened:
         db["acd_offers"].insert_all(opened)
     for entry_id, user_id, reason, now in closed:
@@ -60,6 +60,8 @@ def record_offers(db, opened: list[dict], closed: list[tuple], escalated: list[s
                    [reason, now, entry_id, user_id])
     for entry_id in escalated:
         db.execute("update acd_entries set escalated = 1 where id = ?", [entry_id])
+    for entry_id in undirected:
+        db.execute("update acd_entries set target_user_id = null where id = ?", [entry_id])
 
 
 def start_inbound_session(db, site_id: int, user_id: int, entry: dict, now: float, ttl: float, digits: int,
@@ -136,3 +138,9 @@ def save_queue(db, queue_id: int | None, row: dict, members: list[int]) -> int:
         db["acd_members"].insert_all([{"queue_id": queue_id, "user_id": u} for u in members])
     return queue_id
 
+
+
+def delete_queue(db, queue_id: int) -> None:
+    db.execute("delete from acd_members where queue_id = ?", [queue_id])
+    db.execute("update acd_queues set overflow_queue_id = null where overflow_queue_id = ?", [queue_id])
+    db.execute("delete from acd_queues where id = ?", [queue_id])

@@ -8,7 +8,7 @@ from host.web_common import form_with_csrf, render, require_user, site_of
 
 from .queue_config import (DAY_NAMES, DAYS, FIELD_MODES, FIELDS, MODES, QueueConfig, parse_day, parse_number,
                            parse_timezone)
-from .service import WEBACD
+from .service import WEBACD, AcdError
 
 
 async def _site_users(request, site) -> list[dict]:
@@ -131,6 +131,21 @@ async def save_queue(request: web.Request):
     return await edit_page(request, message=f"Queue {draft.name} saved.")
 
 
+async def delete_queue(request: web.Request):
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    await form_with_csrf(request)
+    acd = request.app[WEBACD]
+    queue = acd.queue_of_site(site.id, request.match_info["queue"])
+    if queue is None:
+        return await admin_page(request, 404, error="There is no such queue on this site.")
+    try:
+        await acd.delete_queue(site, queue, user)
+    except AcdError as exc:
+        return await admin_page(request, exc.status, error=str(exc))
+    return await admin_page(request, message=f"Queue {queue.name} deleted.")
+
+
 async def monitor_page(request: web.Request):
     site = site_of(request)
     user = await require_user(request, site, "admin")
@@ -149,5 +164,6 @@ def register(register_route) -> None:
     register_route("POST", "/admin/queues", create_queue)
     register_route("GET", "/admin/queues/{queue}", edit_page)
     register_route("POST", "/admin/queues/{queue}", save_queue)
+    register_route("POST", "/admin/queues/{queue}/delete", delete_queue)
     register_route("GET", "/monitor", monitor_page)
     register_route("GET", "/api/monitor", monitor_json)
