@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, start_host, stop_host
+from conftest import PASSWORD, FakeClock, start_host, stop_host
 from host.appkeys import DB, SITES
 from host.hookspecs import hookimpl
 
@@ -385,3 +385,34 @@ async def test_a_third_party_plugin_adds_an_sms_channel(tmp_path):
         assert [r["status"] for r in await invites_of(host, s["id"])] == ["delivered", "failed"]
     finally:
         await stop_host(host)
+
+
+async def test_a_rep_link_that_expired_or_is_wrong_joins_nobody(tmp_path):
+    clock = FakeClock()
+    controller, inbox = start_smtp()
+    host = await start_host(tmp_path / "data", clock=clock)
+    try:
+        await use_smtp(host, controller.port)
+        await store_settings(host, {"rep_link_minutes": 30})
+        rep = await host.rep()
+        s = await rep.start_session()
+        status, _ = await invite(rep, s["id"], channel="rep_email", to="sam@example.org")
+        assert status == 201
+        link = re.search(r"(http://\S+/p/invite/rep/\S+)", inbox.messages[0][1].get_content()).group(1)
+        assert "expires in 30 minutes" in inbox.messages[0][1].get_content()
+        sam = await host.rep("rep2")
+        async with sam.http.get(link[:-3] + "xyz") as r:
+            assert r.status == 410 and "not valid" in await r.text()
+        clock.advance(31 * 60)
+        async with sam.http.get(link) as r:
+            page = await r.text()
+            assert r.status == 410 and "expired" in page
+        token = await sam.csrf("/s/demo/console")
+        async with sam.http.post(link, data={"csrf_token": token}, allow_redirects=False) as r:
+            assert r.status == 410
+        participants = await host.db_read(lambda db: [p["name"] for p in db["participants"].rows_where(
+            "session_id = ?", [s["id"]])])
+        assert participants == ["Rita Rep"]
+    finally:
+        await stop_host(host)
+        controller.stop()

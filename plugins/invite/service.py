@@ -4,6 +4,7 @@ The record is written before delivery is tried, so an invitation is never lost: 
 is down the invite stays with its error and the rep can retry it."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from host import session_store as store
@@ -17,6 +18,7 @@ from .webhook import post_webhook
 
 PLUGIN = "invite"
 BUILTIN = ("email", "im", "phone", "rep_email")
+SEND_TIMEOUT = 150.0   # longer than the longest SMTP timeout an admin can set (120 s)
 CUSTOMER_KINDS = {"email": "customer", "im": "customer", "phone": "customer", "rep_email": "rep"}
 
 
@@ -125,14 +127,17 @@ async def deliver(app, site, live, invite: dict, channel: InviteChannel, base_ur
                             invite["recipient"] or "", invite["recipient_name"] or "", invite["by_name"])
     status, error, detail = "delivered", None, None
     try:
-        if token is not None:
-            detail = await channel.send(app, site, invitation, f"{base_url}/p/invite/rep/{token}")
-        else:
-            detail = await channel.send(app, site, invitation)
+        async with asyncio.timeout(SEND_TIMEOUT):   # the built-in channels time out sooner by themselves
+            if token is not None:
+                detail = await channel.send(app, site, invitation, f"{base_url}/p/invite/rep/{token}")
+            else:
+                detail = await channel.send(app, site, invitation)
         if channel.name == "phone":
             status, detail = "shown", invitation.sentence
     except InviteError as exc:
         status, error = "failed", str(exc)
+    except TimeoutError:
+        status, error = "failed", f"the {channel.label} channel did not answer within {SEND_TIMEOUT:.0f} seconds"
     except Exception as exc:  # a third-party channel's bug: recorded, never lost
         status, error = "failed", f"the {channel.label} channel failed: {exc.__class__.__name__}: {exc}"
     done = cfg.clock()
