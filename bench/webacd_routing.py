@@ -334,15 +334,18 @@ def parse(argv) -> argparse.Namespace:
 
 
 def run(args=None) -> dict:
-    """Run the benchmark. ``args``: a list of command-line arguments, an argparse Namespace with the same
-    names, or None for the defaults. Returns the results (and prints a table)."""
+    """Run the benchmark and print its table; returns the results.
+
+    ``args``: a list of command-line arguments (see parse()), None for the defaults, or an argparse
+    Namespace from another front end (bench/__main__.py): there only ``webacd_sizes``, ``webacd_reps``,
+    ``webacd_probes``, ``webacd_out`` and ``quick`` (sizes 100,1000 with 20 probes) are read."""
     if isinstance(args, argparse.Namespace):
-        argv = []
+        argv = ["--sizes", "100,1000", "--probes", "20"] if getattr(args, "quick", False) else []
         for name in ("sizes", "reps", "probes", "out"):
-            value = getattr(args, f"webacd_{name}", None) or getattr(args, name, None)
-            if value is not None and name in ("sizes",) and isinstance(value, (list, tuple)):
+            value = getattr(args, f"webacd_{name}", None)
+            if isinstance(value, (list, tuple)):
                 value = ",".join(map(str, value))
-            if value is not None and not (name == "sizes" and not re.match(r"^[\d,]+$", str(value))):
+            if value is not None:
                 argv += [f"--{name}", str(value)]
         args = argv
     opts = parse(args or [])
