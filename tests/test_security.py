@@ -57,6 +57,17 @@ async def test_websocket_from_a_foreign_origin_is_refused_without_upgrade(host):
     assert sock.hello["you"]["role"] == "customer"
 
 
+async def test_websocket_from_the_sites_public_address_is_accepted(host):
+    from host.appkeys import DB, SITES
+    await host.app[DB].write(lambda db: db["sites"].update(host.site().id, {"public_url": "https://help.example.com/s/demo"}))
+    await host.app[DB].read(host.app[SITES].load)
+    rep, s, cust = await _session_with_customer(host)
+    path = f"/s/demo/ws/session/{s['id']}"
+    assert await _handshake_status(cust, path, {"Origin": "https://help.example.com"}) == 101
+    assert await _handshake_status(cust, path, {"Origin": "http://help.example.com"}) == 403
+    assert await _handshake_status(cust, path, {"Origin": "https://help.example.com.evil.org"}) == 403
+
+
 async def test_websocket_without_origin_is_refused(host):
     rep, s, cust = await _session_with_customer(host)
     assert await _handshake_status(cust, f"/s/demo/ws/session/{s['id']}") == 403
