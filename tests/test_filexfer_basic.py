@@ -9,7 +9,6 @@ import os
 import aiohttp
 
 from conftest import FakeClock, start_host, stop_host
-from host.appkeys import DB
 from host.records import session_record
 from plugins.filexfer_basic import cleanup
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -45,7 +47,6 @@ async def report_page(request):
     summary = {"sessions": len(rows),
                "avg_duration": charts.duration_text(sum(durations) / len(durations)) if durations else "—",
                "avg_wait": charts.duration_text(sum(waits) / len(waits)) if waits else "—"}
-    from urllib.parse import urlencode
     csv_url = f"{site.prefix}/p/report/sessions.csv?{urlencode(f.query())}"
     queues = sorted({a["queue"] for a in averages if a["queue"] != "(no queue)"} | ({f.queue} if f.queue else set()))
     return await render(request, "report/report.html", site=site, user=user, page="report", rows=rows, admin=admin,
@@ -70,15 +71,14 @@ def _cell(value) -> str:
 
 
 def _iso(ts) -> str:
-    from datetime import datetime, timezone
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
 async def report_csv(request):
-    site, _user, admin, f, error = await _context(request)
+    site, user, admin, f, error = await _context(request)
     if f is None:
         return web.Response(status=400, text=error)
-    rows = await report_rows(request.app, site, f, None if admin else _user["id"])
+    rows = await report_rows(request.app, site, f, None if admin else user["id"])
     extra = extra_columns(rows)
     out = io.StringIO()
     writer = csv.writer(out)
