@@ -53,6 +53,7 @@ class WebAcd:
         self.dirty: set[int] = set()
         self.last_seen: dict[str, float] = {}   # waiting entry -> when its waiting page was last connected
         self.last_sent: dict[str, tuple] = {}   # waiting entry -> (position, waiting, estimate) last pushed
+        self.starting: dict[int, int] = {}      # rep -> sessions being written for accepts (not yet in the db)
         self.task: asyncio.Task | None = None
 
     # -- shortcuts -----------------------------------------------------------------------------
@@ -304,7 +305,7 @@ class WebAcd:
             agent.name = u["display_name"]
             if not u["active"] and agent.status != "away":
                 events += self.engine.set_status(uid, "away")
-            events += self.engine.set_load(uid, loads.get(uid, 0), _capacity(u))
+            events += self.engine.set_load(uid, loads.get(uid, 0) + self.starting.get(uid, 0), _capacity(u))
         await self.apply(events)
 
     async def set_status(self, site, user: dict, status: str) -> None:
@@ -379,6 +380,7 @@ class WebAcd:
         now = self.clock()
         data = entry.data
         queue = self.queues.get(entry.queue_id)
+        self.starting[user["id"]] = self.starting.get(user["id"], 0) + 1
         try:
             if data.get("session_id"):
                 row = await self.db.write(lambda db: store.join_transferred_session(db, site.id, user["id"], data, now))
@@ -399,6 +401,8 @@ class WebAcd:
             log.exception("accepting %s failed", entry_id)
             await self.apply(self.engine.undo_accept(entry, user["id"]))
             raise AcdError("The session could not be started; the customer keeps their place. Try again.", 500)
+        finally:
+            self.starting[user["id"]] -= 1
         await self.apply(events)
         self.dirty.add(entry.queue_id)
         live = await self.hub.get(session_id)
