@@ -4,8 +4,10 @@ wrong session numbers on the join page."""
 import re
 
 import pytest
+from aiohttp import WSCloseCode
 from playwright.async_api import expect
 
+from host.appkeys import HUB
 from e2e_helpers import (E2E, chat_line, customer_joins, e2e_browser, e2e_host, login, open_option,  # noqa: F401
                          open_tab, person, say, shot, start_session, world)
 
@@ -136,6 +138,13 @@ async def test_customer_who_reloads_stays_the_same_participant_and_sees_the_hist
     await expect(r.locator(".roster .person")).to_have_count(2)
     await expect(r.locator('.roster .person[data-role="customer"]')).to_have_text("Carla Customer (customer)")
     await expect(r.locator('.roster .person[data-role="secondary_customer"]')).to_have_count(0)
+    # The host drops the customer's connection (as a restarting proxy would): the page says so, reconnects
+    # by itself, and is the same person.
+    live = host.app[HUB].sessions[s["id"]]
+    carla = next(p for p in live.participants.values() if p.role == "customer")
+    await carla.conn.close(WSCloseCode.GOING_AWAY, "going away (test)")
+    await expect(c.locator(".notices")).to_contain_text("Connection lost: reconnecting…")
+    await expect(c.locator(".notices")).to_contain_text("Connected again.")
     await say(c, "It works now")
     await expect(chat_line(r, "Carla Customer", "It works now")).to_be_visible()
     await expect(r.locator(".notices .notice", has_text="joined the session")).to_have_count(1)

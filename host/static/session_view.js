@@ -66,9 +66,15 @@ export class SessionView {
       this.root.classList.add("offline");
       if (m.code === 1008 && (m.reason || "").startsWith("replaced")) {
         this.notice("This session is open in another window; this one no longer follows it.", "error");
+      } else if (!this.client.finished && !this.lost) {
+        this.lost = true;
+        this.notice("Connection lost: reconnecting…", "error");
       }
     });
-    this.client.on("client.open", () => this.root.classList.remove("offline"));
+    this.client.on("client.open", () => {
+      this.root.classList.remove("offline");
+      if (this.lost) { this.lost = false; this.notice("Connected again."); }
+    });
     this.client.connect();
   }
 
