@@ -13,7 +13,7 @@ from host.appkeys import CONFIG, DB
 from host.web_common import render, require_user, site_of
 
 from . import charts
-from .data import COLUMNS, extra_columns, report_rows
+from .data import COLUMNS, MAX_SESSIONS, extra_columns, report_rows
 from .filters import FilterError, parse
 
 
@@ -53,7 +53,8 @@ async def report_page(request):
                         reps=reps, q=f.query(), extra=extra_columns(rows), queues=queues,
                         chart_days=charts.sessions_per_day(rows, f.days()),
                         chart_queues=charts.queue_chart(averages), averages=averages, summary=summary,
-                        csv_url=csv_url, duration=charts.duration_text, columns=COLUMNS)
+                        csv_url=csv_url, duration=charts.duration_text, columns=COLUMNS,
+                        truncated=len(rows) >= MAX_SESSIONS, max_sessions=MAX_SESSIONS)
 
 
 def _cell(value) -> str:
