@@ -181,3 +181,14 @@ async def test_the_cleanup_task_runs_by_itself_when_the_host_starts(tmp_path):
         assert (await rows(host, s["id"]))[0]["delete_reason"] == "retention"
     finally:
         await stop_host(host)
+
+
+async def test_two_uploads_racing_for_the_last_space_store_only_one(host):
+    await configure(host, max_file_mb="2", site_total_mb="2")
+    rep, s, _rep_ws, _customer, _cust_ws = await session_with_customer(host)
+    results = await asyncio.gather(publish(rep, s["id"], [("a.bin", os.urandom(1200 * 1024))]),
+                                   publish(rep, s["id"], [("b.bin", os.urandom(1200 * 1024))]))
+    assert sorted(status for status, _ in results) == [201, 413]
+    assert len(await rows(host, s["id"])) == 1
+    files, temps = stored(host)
+    assert len(files) == 1 and temps == []
