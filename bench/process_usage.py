@@ -22,6 +22,13 @@ class Usage:
     def snapshot(self) -> tuple[float, float]:
         return time.monotonic(), self.cpu_seconds()
 
+    def main_thread_snapshot(self) -> tuple[float, float]:
+        """CPU seconds of the main thread alone (the event loop: one core is all it can ever use)."""
+        for t in self.proc.threads():
+            if t.id == self.proc.pid:
+                return time.monotonic(), t.user_time + t.system_time
+        return time.monotonic(), 0.0
+
 
 def machine_snapshot() -> tuple[float, float]:
     """Busy CPU seconds of the whole machine (all processes, all cores)."""

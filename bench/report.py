@@ -32,12 +32,13 @@ def table(points: list[dict]) -> str:
 def windows_table(points: list[dict]) -> str:
     """Every measuring window on its own, to show how much the windows of one N differ."""
     rows = ["| N | window | msgs | ack p50 | ack p99 | ack max | peer p99 | send lag p99 | fsync p99 | host CPU | "
-            "other CPU |", "|" + "---:|" * 11]
+            "event loop CPU | other CPU |", "|" + "---:|" * 12]
     for p in points:
         for i, w in enumerate(p["windows"], 1):
             rows.append(f"| {p['participants']} | {i} | {w['sent']} | {_fmt(w['ack']['p50_ms'], 2)} | "
                         f"{_fmt(w['ack']['p99_ms'], 2)} | {_fmt(w['ack']['max_ms'], 1)} | "
                         f"{_fmt(w['peer']['p99_ms'], 2)} | {_fmt(w['generator_lag']['p99_ms'], 2)} | "
                         f"{_fmt(w.get('fsync', {}).get('p99_ms'), 2)} | "
-                        f"{_fmt(w['host_cpu_pct'])} % | {_fmt(w.get('other_cpu_pct'))} % |")
+                        f"{_fmt(w['host_cpu_pct'])} % | {_fmt(w.get('host_event_loop_cpu_pct'))} % | "
+                        f"{_fmt(w.get('other_cpu_pct'))} % |")
     return "\n".join(rows)

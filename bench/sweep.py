@@ -118,15 +118,18 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
             probe = FsyncProbe(data).start()
             mark = t0 + plan.warmup
             await asyncio.sleep(max(0.0, mark - time.monotonic()))
-            before = (host_use.snapshot(), [u.snapshot() for u in gen_use], machine_snapshot())
+            before = (host_use.snapshot(), [u.snapshot() for u in gen_use], machine_snapshot(),
+                      host_use.main_thread_snapshot())
             for _w in range(plan.windows):
                 mark += plan.window
                 await asyncio.sleep(max(0.0, mark - time.monotonic()))
-                after = (host_use.snapshot(), [u.snapshot() for u in gen_use], machine_snapshot())
+                after = (host_use.snapshot(), [u.snapshot() for u in gen_use], machine_snapshot(),
+                         host_use.main_thread_snapshot())
                 host_pct = cpu_percent(before[0], after[0])
                 gens_pct = round(sum(cpu_percent(b, a) for b, a in zip(before[1], after[1])), 1)
                 windows_cpu.append({
                     "host_cpu_pct": host_pct, "generators_cpu_pct": gens_pct,
+                    "host_event_loop_cpu_pct": cpu_percent(before[3], after[3]),
                     "fsync": summarize_us(probe.between(before[0][0], after[0][0])),
                     # everything else on the machine (other work competing for the two cores)
                     "other_cpu_pct": round(max(0.0, cpu_percent(before[2], after[2]) - host_pct - gens_pct), 1),
@@ -181,6 +184,7 @@ def summarize_point(n, sessions, reps, plan, ready, results, windows_cpu, setup_
         "ack_max_ms": pick(lambda w: w["ack"]["max_ms"]),
         "lag_p99_ms": pick(lambda w: w["generator_lag"]["p99_ms"]),
         "host_cpu_pct": pick(lambda w: w["host_cpu_pct"]),
+        "host_event_loop_cpu_pct": pick(lambda w: w.get("host_event_loop_cpu_pct")),
         "generators_cpu_pct": pick(lambda w: w["generators_cpu_pct"]),
         "other_cpu_pct": pick(lambda w: w["other_cpu_pct"]),
         "host_rss_mb": pick(lambda w: w["host_rss_mb"]),
