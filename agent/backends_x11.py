@@ -37,6 +37,36 @@ class MssCapture:
         shot = self._mss().grab({k: monitor[k] for k in ("left", "top", "width", "height")})
         return np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
 
+    def changed(self) -> bool:
+        """Whether anything was drawn since the last call (XDamage on the root window), so an idle screen
+        is not even grabbed. True when the server has no DAMAGE extension."""
+        try:
+            state = getattr(self._local, "damage", None)
+            if state is None:
+                from Xlib import display as xdisplay
+                d = xdisplay.Display()
+                if not d.has_extension("DAMAGE"):
+                    self._local.damage = False
+                    return True
+                d.damage_query_version()
+                damage = d.screen().root.damage_create(3)          # DamageReportNonEmpty
+                d.sync()
+                state = self._local.damage = (d, damage)
+                return True
+            if state is False:
+                return True
+            d, damage = state
+            seen = False
+            while d.pending_events():
+                d.next_event()
+                seen = True
+            if seen:
+                d.damage_subtract(damage, 0, 0)
+                d.sync()
+            return seen
+        except Exception:
+            return True
+
     def cursor(self) -> tuple[int, int] | None:
         display = getattr(self._local, "xdisplay", None)
         try:
@@ -57,6 +87,10 @@ class MssCapture:
         if display is not None:
             display.close()
             self._local.xdisplay = None
+        damage = getattr(self._local, "damage", None)
+        if damage:
+            damage[0].close()
+            self._local.damage = None
 
 
 class PynputInput:

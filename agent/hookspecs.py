@@ -13,7 +13,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec(firstresult=True)
 def agent_capture_backend(config):
-    """Return the screen capture backend: monitors(), grab(index) -> BGRA array, cursor() -> (x, y)."""
+    """Return the screen capture backend: monitors(), grab(monitor) -> BGRA array, cursor() -> (x, y),
+    optionally changed() -> bool (anything drawn since the last call) and close()."""
 
 
 @hookspec(firstresult=True)

@@ -260,6 +260,11 @@ class DesktopShare:
         monitor = self._region()
         if monitor is None:
             return None
+        changed = getattr(self.agent.capture, "changed", None)
+        if changed is not None and not changed() and not full and self.encoder.prev32 is not None:
+            # nothing was drawn anywhere: no grab, nothing to send (an idle screen costs nothing)
+            return monitor, self.encoder.prev32.shape[1], self.encoder.prev32.shape[0], [], \
+                self.agent.capture.cursor(), time.time()
         if full:
             self.encoder.reset()
         self.encoder.set_mode(mode)
