@@ -68,7 +68,9 @@ def create_site(db: sqlite_utils.Database, slug: str, name: str, public_url: str
 
 def create_user(db: sqlite_utils.Database, site_id: int, username: str, display_name: str,
                 password: str, role: str = "rep", console: str = "dashboard", mode: str = "single",
-                max_sessions: int = 1) -> int:
+                max_sessions: int = 1, password_hash: str | None = None) -> int:
+    """``password_hash``: the password hashed already (callers in the database writer thread hash
+    first, off that thread, so one slow argon2 hash never holds up other writes)."""
     username = username.strip().lower()
     if not re.match(r"^[a-z0-9][a-z0-9._-]{1,39}$", username):
         raise ValueError("a username is 2 to 40 letters, digits, dots, dashes or underscores")
@@ -85,7 +87,7 @@ def create_user(db: sqlite_utils.Database, site_id: int, username: str, display_
         raise ValueError(f"the username {username!r} is taken on this site")
     return db["users"].insert({
         "site_id": site_id, "username": username, "display_name": display_name,
-        "password_hash": hash_password(password), "role": role, "console": console, "mode": mode,
+        "password_hash": password_hash or hash_password(password), "role": role, "console": console, "mode": mode,
         "max_sessions": 1 if mode == "single" else int(max_sessions), "failed_logins": 0,
         "locked_until": 0.0, "active": 1, "created_at": time.time(),
     }).last_pk

@@ -106,7 +106,8 @@ async def test_a_reader_that_stops_reading_holds_nobody_up_and_is_closed_with_10
         frames, code = await asyncio.wait_for(_frames(reader), 10)
         assert code == 1013
         assert frames[0]["type"] == "session.hello"
-        assert len([f for f in frames if f["type"] == "chat.message"]) < n  # it did not get everything: it must reconnect and catch up from history
+        # It did not get everything: it must reconnect and catch up from history.
+        assert len([f for f in frames if f["type"] == "chat.message"]) < n
         # The session goes on for the others.
         assert (await rep_ws.request({"type": "session.ping"}))["type"] == "session.pong"
         # Slow Sid keeps its identity and can come back (within the grace period) and catch up.

@@ -128,6 +128,9 @@ async def test_agent_talks_hears_and_sends_its_camera_to_a_browser(host, pulse, 
                     break
             assert peak and abs(peak["hz"] - AGENT_TONE) < 30, peak
 
+            await rep.locator('[data-open="audio.panel"]').first.click()
+            await rep.locator(".audio-member.speaking", has_text="Agent Carla").wait_for()
+
             # The browser's 1 kHz tone reaches the agent and is played to its speaker (the null sink).
             rep_id = next(iter(media.legs["audio"].members))
             for _ in range(50):

@@ -71,6 +71,8 @@ async def rep_and_customer(browser, host, errors, customer="Carla"):
     await rep.wait_for_url("**/s/demo/console")
     await rep.locator(".start-session").first.click()
     number = re.sub(r"\D", "", await rep.locator(".session-number").first.text_content() or "")
+    if customer is None:
+        return rep, None, number
     cust_ctx, cust = await new_person(browser, host, errors)
     await join_as_customer(cust, number, customer)
     return rep, cust, number
@@ -151,6 +153,12 @@ async def test_audio_and_video_flow_both_ways_and_mute_stops_sending(host, media
 
     # The customer mutes: nothing more leaves their browser, the rep hears nothing more, the rep still sends.
     await cust.locator('[data-open="audio.panel"]').click()
+    # Another microphone: the call goes on with it (Chromium's fake devices offer several).
+    mics = await cust.locator(".audio-mic option").evaluate_all("(os) => os.map((o) => o.value)")
+    assert len(mics) >= 2, mics
+    await cust.locator(".audio-mic").select_option(mics[1])
+    await growing(rep, "audio", "bytesIn", 1000)
+    assert await cust.locator(".audio-problem").is_hidden()
     await cust.locator(".audio-mute").click()
     await rep.locator('[data-open="audio.panel"]').first.click()
     await rep.locator('.audio-member.muted', has_text="Carla").wait_for()

@@ -192,3 +192,34 @@ async def test_call_start_stop_and_who_took_part_are_in_the_session_record(host)
     assert columns["audio_periods"][0]["stopped_at"] is not None
     assert columns["video_calls"] == 1 and columns["video_participants"] == "Rita Rep, Carla"
     assert columns["chat_messages"] == 0
+
+
+async def test_voip_starts_by_itself_when_the_site_says_so(host):
+    admin = await host.rep("admin")
+    r = await admin.post_form("/s/demo/admin/settings/audio", {"allow_voip": "on", "autostart": "on"})
+    assert r.status == 200
+    s, rep, rep_ws, cust, cust_ws = await session_with_customer(host)
+    state = await rep_ws.request({"type": "audio.state"})
+    assert state["active"] and state["auto_join"] and state["started_by"]["auto"]
+    state = await cust_ws.request({"type": "audio.state"})
+    assert state["active"] and not state["auto_join"]          # the customer is asked to accept
+    joined = await rep_ws.request({"type": "audio.join"})
+    assert joined["type"] == "audio.joined"
+    events = await host.db_read(lambda db: [r["kind"] for r in db["session_events"].rows_where(
+        "session_id = ? and kind like 'audio.%'", [s["id"]], order_by="id")])
+    assert events == ["audio.started", "audio.joined"]
+
+
+async def test_audio_and_video_switched_off_for_a_site_are_refused_there(host):
+    admin = await host.rep("admin", site="other")
+    r = await admin.post_form("/s/other/admin/plugins", {"plugin_chat": "on"}, csrf_from="/s/other/admin")
+    assert r.status == 200 and {"audio", "video"} <= host.site("other").disabled
+    rep = await host.rep("rep1", site="other")
+    s = await rep.start_session()
+    rep_ws = await rep.ws(s["id"])
+    for kind in ("audio", "video"):
+        refused = await rep_ws.request({"type": f"{kind}.start"})
+        assert refused["code"] == "disabled", refused
+    async with rep.http.get(rep.url("/s/other/console")) as page:
+        text = await page.text()
+    assert "audio.panel" not in text and "video.panel" not in text

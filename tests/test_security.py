@@ -59,7 +59,8 @@ async def test_websocket_from_a_foreign_origin_is_refused_without_upgrade(host):
 
 async def test_websocket_from_the_sites_public_address_is_accepted(host):
     from host.appkeys import DB, SITES
-    await host.app[DB].write(lambda db: db["sites"].update(host.site().id, {"public_url": "https://help.example.com/s/demo"}))
+    site_id = host.site().id
+    await host.app[DB].write(lambda db: db["sites"].update(site_id, {"public_url": "https://help.example.com/s/demo"}))
     await host.app[DB].read(host.app[SITES].load)
     rep, s, cust = await _session_with_customer(host)
     path = f"/s/demo/ws/session/{s['id']}"

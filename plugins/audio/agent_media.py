@@ -384,7 +384,8 @@ class _CallLeg:
         asyncio.ensure_future(peer.pc.close())
 
     def _new_peer(self, pid: str, epoch: int) -> _Peer:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice or None))
+        # An empty list, not None: aiortc would otherwise try a public STUN server (and wait for it).
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.ice)))
         peer = _Peer(pid, epoch, pc)
         self.peers[pid] = peer
 

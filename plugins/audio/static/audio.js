@@ -227,6 +227,9 @@ export function mount(api) {
       if (s.active) await enter("join");
     } else if (!state.inCall && s.active && (s.me_member || s.auto_join)) {
       await enter("join");     // back after a reload, or VoIP started automatically for us
+    } else if (!state.inCall && s.active && s.allowed && !state.declined) {
+      if (!api.isShown()) api.badge(1);   // a call runs already: ask
+      if (!isRep()) api.show();
     }
     render();
   }
