@@ -53,11 +53,13 @@ async def create_rep(request: web.Request):
         return await _admin_page(request, site, user, 400, error=check_strength(password))
     username = str(form.get("username", ""))
     now = request.app[CONFIG].clock()
+    hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
 
     def write(db):
         uid = create_user(db, site.id, username, str(form.get("display_name", "")), password,
                           role=str(form.get("role", "rep")), console=str(form.get("console", "dashboard")),
-                          mode=str(form.get("mode", "single")), max_sessions=_int(form.get("max_sessions"), 1))
+                          mode=str(form.get("mode", "single")), max_sessions=_int(form.get("max_sessions"), 1),
+                          password_hash=hashed)
         audit_row(db, site.id, f"user:{user['id']}", "user_created", f"user:{uid}", {"username": username}, now)
         return uid
     try:
