@@ -336,6 +336,7 @@ async def test_assist_transfer_leave_and_end_for_everybody(host):
     assert gone["participant"]["id"] == p1 and gone["reason"] == "left"
 
     # The new primary ends the session for everybody.
+    spare = (await ws2.request({"type": "session.new_number"}))["number"]  # handed out, never used
     await ws2.send({"type": "session.end", "id": "end"})
     for sock in (ws2, cust_ws):
         ended = await sock.expect("session.ended")
@@ -348,6 +349,9 @@ async def test_assist_transfer_leave_and_end_for_everybody(host):
     late = await host.client()
     r = await late.join(s["number"], "Late")
     assert r.status == 404 and "ended" in await r.text()
+    r = await late.join(spare, "Late")
+    assert r.status == 404 and "ended" in await r.text()
+    assert await _customers(host, s["id"]) == [c for c in await _customers(host, s["id"]) if c["name"] == "Carla"]
     # Nobody gets back into an ended session.
     for client in (rep2, cust):
         try:
