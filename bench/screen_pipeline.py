@@ -134,7 +134,7 @@ class OurSide:
             sid = create_site(db, "bench", "Bench support")
             create_user(db, sid, "rep", "Bench Rep", self.password)
         db.conn.close()
-        self.app = create_app(Config(data_dir=data, max_message_bytes=1024 * 1024))
+        self.app = create_app(Config(data_dir=data))
         self.runner = web.AppRunner(self.app)
         await self.runner.setup()
         port = free_port()

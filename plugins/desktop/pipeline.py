@@ -20,6 +20,8 @@ KIND_SOLID, KIND_PNG, KIND_JPEG, KIND_COPY = 0, 1, 2, 3
 REC = struct.Struct("<HHHHBBI")
 CHUNK_BYTES = 48 * 1024          # stays below the host's 64 KiB message limit with the header
 FEW_COLOURS = 160
+MAX_RUN = 16                     # tiles merged into one rectangle at most
+MAX_RECORD = CHUNK_BYTES // 2    # a merged rectangle bigger than this is sent tile by tile
 MODES = ("standard", "sampling")
 
 
@@ -54,32 +56,37 @@ def find_vertical_move(cur32: np.ndarray, prev32: np.ndarray, max_shift: int = 4
     for y in range(top, bottom):
         index.setdefault(int(hp[y]), []).append(y)
     votes: dict[int, int] = {}
-    step = max(1, (bottom - top) // 64)
-    for y in range(top, bottom, step):
-        for src in index.get(int(hc[y]), ())[:4]:
-            d = src - y
-            if d and abs(d) <= max_shift:
-                votes[d] = votes.get(d, 0) + 1
-    if not votes:
+    step = max(1, len(changed) // 64)
+    for y in changed[::step]:            # only rows that changed vote: where did their content come from?
+        sources = [src for src in index.get(int(hc[y]), ()) if src != y and abs(src - y) <= max_shift]
+        for src in sorted(sources, key=lambda v: abs(v - y))[:8]:
+            votes[src - int(y)] = votes.get(src - int(y), 0) + 1
+    best = None
+    for shift in sorted(votes, key=votes.get, reverse=True)[:3]:
+        run = _longest_run(hc, hp, top, bottom, shift)
+        if run is not None and (best is None or run[1] > best[1][1]):
+            best = (shift, run)
+    if best is None:
         return None
-    shift = max(votes, key=votes.get)
-    # the longest run of rows y where cur[y] == prev[y + shift]
-    ys = np.arange(max(top, top - shift), min(bottom, bottom - shift))
+    shift, (dst, length) = best
+    if length < 2 * TILE or np.count_nonzero((changed >= dst) & (changed < dst + length)) < TILE:
+        return None                      # too short, or mostly unchanged rows: no real move
+    return dst + shift, dst, length
+
+
+def _longest_run(hc: np.ndarray, hp: np.ndarray, top: int, bottom: int, shift: int):
+    """The longest band of rows y with cur[y] == prev[y + shift]: (first row, length)."""
+    n = len(hp)
+    ys = np.arange(max(top, -shift, 0), min(bottom, n - shift))
     if len(ys) == 0:
         return None
-    same = hc[ys] == hp[ys + shift]
-    best_len, best_start, run_start = 0, 0, None
-    for i, ok in enumerate(np.append(same, False)):
-        if ok and run_start is None:
-            run_start = i
-        elif not ok and run_start is not None:
-            if i - run_start > best_len:
-                best_len, best_start = i - run_start, run_start
-            run_start = None
-    if best_len < 2 * TILE:
+    same = np.concatenate(([False], hc[ys] == hp[ys + shift], [False]))
+    edges = np.flatnonzero(np.diff(same.astype(np.int8)))
+    if len(edges) < 2:
         return None
-    dst = int(ys[best_start])
-    return dst + shift, dst, best_len
+    starts, ends = edges[::2], edges[1::2]
+    i = int(np.argmax(ends - starts))
+    return int(ys[starts[i]]), int(ends[i] - starts[i])
 
 
 class ScreenEncoder:
@@ -165,9 +172,8 @@ class ScreenEncoder:
                     self.stats["solid"] += 1
                     out.append(REC.pack(x, y, min(TILE, frame.shape[1] - x), h, KIND_SOLID, 1, 3)
                                + bytes((int(px[2]), int(px[1]), int(px[0]))))
-            if run is not None and (kind != run[0] or c != run[2] + 1):
-                out.append(self._rect(frame, run[1] * TILE, y, min(frame.shape[1], (run[2] + 1) * TILE), h,
-                                      run[0]))
+            if run is not None and (kind != run[0] or c != run[2] + 1 or run[2] - run[1] + 1 >= MAX_RUN):
+                out.extend(self._run(frame, run, y, h))
                 run = None
             if kind in ("few", "photo"):
                 if run is None:
@@ -175,6 +181,15 @@ class ScreenEncoder:
                 else:
                     run[2] = c
         return out
+
+    def _run(self, frame: np.ndarray, run: list, y: int, h: int) -> list[bytes]:
+        kind, first, last = run
+        rec = self._rect(frame, first * TILE, y, min(frame.shape[1], (last + 1) * TILE), h, kind)
+        if len(rec) <= MAX_RECORD or first == last:
+            return [rec]
+        # too big for one message with others: one record per tile instead
+        return [self._rect(frame, c * TILE, y, min(frame.shape[1], (c + 1) * TILE), h, kind)
+                for c in range(first, last + 1)]
 
     def _rect(self, frame: np.ndarray, x: int, y: int, x_end: int, h: int, kind: str) -> bytes:
         w = x_end - x
