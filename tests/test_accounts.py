@@ -14,9 +14,6 @@ import aiohttp
 
 from conftest import PASSWORD, FakeClock, start_host, stop_host
 
-VENV_BIN = Path(sys.executable).parent
-
-
 async def _login(client, username: str, password: str, site: str = "demo"):
     client.site = site
     return await client.post_form(f"/s/{site}/login", {"username": username, "password": password},
@@ -244,10 +241,10 @@ def _free_port() -> int:
 
 
 async def _run_fresh_host(data_dir: Path):
-    """`supporthost run` on an empty data folder; returns (process, port, printed lines)."""
+    """`supporthost run` (as `python -m host run`) on an empty data folder; returns (process, port, lines)."""
     port = _free_port()
     proc = await asyncio.create_subprocess_exec(
-        str(VENV_BIN / "supporthost"), "--data", str(data_dir), "run", "--port", str(port),
+        sys.executable, "-m", "host", "--data", str(data_dir), "run", "--port", str(port),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines = []
