@@ -117,7 +117,7 @@ async def test_email_invite_arrives_with_number_and_a_link_that_joins(host, smtp
     assert "Rita Rep" in str(msg["From"])
     text = msg.get_content()
     grouped = " ".join(s["number"][i:i + 3] for i in range(0, 9, 3))
-    assert grouped in text
+    assert grouped in text and "within the next 30 minutes" in text
     link = re.search(r"(http://\S+/join\?n=\d+)", text).group(1)
     assert link.endswith(s["number"])
 

@@ -173,7 +173,8 @@ async def _send_email(app, site, invitation: Invitation) -> str:
     hello = f"Hello {invitation.to_name},\n\n" if invitation.to_name else "Hello,\n\n"
     body = (f"{hello}{invitation.from_name} of {invitation.site_name} invites you to a support session.\n\n"
             f"Join with one click:\n{invitation.join_url}\n\n"
-            f"Or go to {invitation.site_url} and enter the session number {invitation.grouped_number}.\n")
+            f"Or go to {invitation.site_url} and enter the session number {invitation.grouped_number}.\n"
+            f"The number works once, within the next {int(app[CONFIG].number_ttl // 60)} minutes.\n")
     msg = build_message(settings, invitation.from_name, invitation.to, invitation.to_name,
                         f"Your support session with {invitation.site_name}", body)
     return await send_mail(settings, msg)
