@@ -92,7 +92,12 @@ def serve(data_dir: str, reps: int) -> None:
         print(json.dumps({"port": port, "pid": os.getpid(), "users": ids}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the benchmark goes
         await runner.cleanup()
-    asyncio.run(main())
+    profile = os.environ.get("WEBACD_BENCH_PROFILE")  # a file name: the host runs under cProfile
+    if profile:
+        import cProfile
+        cProfile.runctx("asyncio.run(main())", globals(), {"main": main, "asyncio": asyncio}, profile)
+    else:
+        asyncio.run(main())
 
 
 # -- the benchmark ----------------------------------------------------------------------------------------

@@ -335,8 +335,13 @@ class RoutingEngine:
         return events
 
     def _dispatch_queue(self, rule: Rule) -> list:
-        free = [self.agents[u] for u in rule.members
-                if u in self.agents and self.agents[u].site_id == rule.site_id and self.can_take_more(self.agents[u])]
+        free = []
+        agents, offers_of = self.agents, self.offers_of
+        for uid in rule.members:  # can_take_more(), inlined: this runs for every queue on every change
+            a = agents.get(uid)
+            if (a is not None and a.status == "available" and a.site_id == rule.site_id
+                    and a.load + len(offers_of.get(uid, ())) < a.capacity and self.reachable(uid)):
+                free.append(a)
         own = self.waiting.get(rule.id, [])
         escalated = self.escalated_into.get(rule.id, [])
         line = heapq.merge(own, escalated, key=Entry.key) if escalated else own
@@ -356,14 +361,14 @@ class RoutingEngine:
                     continue
                 break
             offered = self.offers.get(entry.id, {})
+            if rule.mode != "everybody" and any(o.via == rule.id for o in offered.values()):
+                continue  # one rep at a time in this queue; wait for their answer
             candidates = [a for a in free if a.user_id not in offered and a.user_id not in entry.exclude]
             if not candidates:
                 continue
             if rule.mode == "everybody":
                 chosen = candidates
             else:
-                if any(o.via == rule.id for o in offered.values()):
-                    continue  # one rep at a time in this queue; wait for their answer
                 tried = entry.tried.setdefault(rule.id, set())
                 fresh = [a for a in candidates if a.user_id not in tried]
                 if not fresh:  # everybody had a turn: start the round again

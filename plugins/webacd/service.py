@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 import uuid
 from collections import deque
 from statistics import mean
@@ -54,6 +55,8 @@ class WebAcd:
         self.last_seen: dict[str, float] = {}   # waiting entry -> when its waiting page was last connected
         self.last_sent: dict[str, tuple] = {}   # waiting entry -> (position, waiting, estimate) last pushed
         self.starting: dict[int, int] = {}      # rep -> sessions being written for accepts (not yet in the db)
+        self._last_drop = float("-inf")
+        self._queue_told: dict[int, float] = {}  # queue -> when its members were last told it changed
         self.task: asyncio.Task | None = None
 
     # -- shortcuts -----------------------------------------------------------------------------
@@ -134,14 +137,15 @@ class WebAcd:
         """A customer whose waiting page has been closed longer than the site allows leaves the queue."""
         from . import settings_value
         now = self.clock()
-        sites = self.app[SITES].by_id
-        for entry in list(self.engine.entries.values()):
-            if entry.data.get("session_id") or entry.id in self.waiters or entry.state != "waiting":
-                continue
-            site = sites.get(entry.site_id)
-            limit = settings_value(self.app, site, "abandon_after") if site else 180
-            if now - self.last_seen.get(entry.id, now) >= limit:
-                await self.leave_queue(entry.id, "abandoned")
+        if now - self._last_drop < 5:  # coarse on purpose: the limits are minutes
+            return
+        self._last_drop = now
+        limits = {sid: settings_value(self.app, site, "abandon_after") for sid, site in self.app[SITES].by_id.items()}
+        gone = [e.id for e in self.engine.entries.values()
+                if e.id not in self.waiters and e.state == "waiting" and not e.data.get("session_id")
+                and now - self.last_seen.get(e.id, now) >= limits.get(e.site_id, 180)]
+        for entry_id in gone:
+            await self.leave_queue(entry_id, "abandoned")
 
     def _set_queue(self, q: QueueConfig) -> None:
         self.queues[q.id] = q
@@ -282,9 +286,13 @@ class WebAcd:
                         self.last_sent[e.id] = shown
                         self.send_waiter(e.id, status)
             q = self.queues.get(qid)
-            if q is not None:
+            now = time.monotonic()
+            if q is not None and now - self._queue_told.get(qid, 0.0) >= 1.0:  # queue views refresh at most 1/s
+                self._queue_told[qid] = now
                 for uid in q.members:
                     self.hub.notify_user(uid, {"type": "webacd.queue_changed", "queue_id": qid})
+            elif q is not None:
+                self.dirty.add(qid)  # tell them on a later tick
 
     # -- reps ----------------------------------------------------------------------------------
     async def refresh_agents(self, user_ids) -> None:
