@@ -491,6 +491,12 @@ async def test_bad_transfers_are_refused_and_change_nothing(host):
     admin = await login(host, "admin")
     targets = await (await admin.http.get(admin.url("/s/demo/p/webacd/api/targets"))).json()
     assert targets == {"agent": False, "queues": [], "agents": []}
+    own = await admin.start_session()
+    cust2 = await host.client()
+    assert (await cust2.join(own["number"], "Olga Outbound")).status == 302
+    admin_ws = await admin.ws(own["id"])
+    reply = await admin_ws.request({"type": "webacd.transfer", "to": "queue", "queue_id": qid, "note": ""})
+    assert reply["type"] == "error" and "Only WebACD agents can transfer a session" in reply["error"]
 
 
 # -- monitor ----------------------------------------------------------------------------------------
