@@ -15,7 +15,7 @@ from host.options import CUSTOMER_ROLES, REP_ROLES
 from host.router import MessageError, make_binary
 
 from .input_events import InputError, validate_events
-from .state import AgentInfo, Pace, Pending, state_of
+from .state import AgentInfo, Pace, Pending, pairs_of, state_of
 
 LEVELS = ("view", "control")
 MODES = ("standard", "sampling")
@@ -358,7 +358,7 @@ async def agent_hello(ctx, message):
     state = state_of(ctx.session, ctx.plugin)
     me = ctx.participant
     pair = message.get("pair")
-    owner = state.pairs.get(pair) if isinstance(pair, str) and pair else None
+    owner = pairs_of(ctx.session).get(pair) if isinstance(pair, str) and pair else None
     owner_p = ctx.session.participants.get(owner) if owner else None
     side = "rep" if owner_p is not None and owner_p.is_rep else "customer"
     if me.is_rep:
@@ -405,7 +405,7 @@ async def agent_command(ctx, message):
     number = await ctx.db.write(lambda db: store.new_code(db, ctx.session.id, "secondary_customer", now,
                                                            cfg.number_ttl, cfg.number_digits))
     token = secrets.token_urlsafe(9)
-    state.pairs[token] = ctx.participant.id
+    pairs_of(ctx.session)[token] = ctx.participant.id
     return {"type": f"{ctx.plugin}.agent_command", "re": message.get("id"), "number": number, "pair": token,
             "name": f"{ctx.participant.name} (Support Manager)"}
 

@@ -50,7 +50,6 @@ class DesktopState:
     agents: dict[str, AgentInfo] = field(default_factory=dict)
     grants: dict[tuple[str, str], str] = field(default_factory=dict)     # (agent, viewer) -> level
     pending: dict[str, Pending] = field(default_factory=dict)
-    pairs: dict[str, str] = field(default_factory=dict)                  # pair token -> owner participant
     pace: dict[tuple[str, str], Pace] = field(default_factory=dict)
     waiting: dict[str, tuple[int, set]] = field(default_factory=dict)    # agent -> (seq, viewers not acked)
     mode: str = "standard"
@@ -85,3 +84,13 @@ def state_of(live, plugin: str = "desktop") -> DesktopState:
         state = DesktopState()
         setattr(live, attr, state)
     return state
+
+
+def pairs_of(live) -> dict[str, str]:
+    """Pairing codes of the session (code -> the participant whose Support Manager it is), one set for
+    desktop and appshare: the same Support Manager serves both."""
+    pairs = getattr(live, "sharing_pairs", None)
+    if pairs is None:
+        pairs = {}
+        setattr(live, "sharing_pairs", pairs)
+    return pairs
