@@ -236,6 +236,12 @@ async def test_malformed_and_out_of_range_input_is_refused_by_the_host(host, xsc
         assert inputs.calls == []
         err = await rep_ws.request({"type": "desktop.input", "agent": "nobody", "events": [{"t": "move", "x": 1, "y": 1}]})
         assert "no such shared screen" in err["error"]
+        # only a Support Manager may send screen frames (a viewer cannot inject pictures)
+        from host.router import make_binary
+        await rep_ws.sock.ws.send_bytes(make_binary({"type": "desktop.frame", "seq": 1, "c": 0, "n": 1,
+                                                     "w": 10, "h": 10}, b"x"))
+        err = await rep_ws.expect(lambda m: m.get("type") == "error" and m.get("re") == "desktop.frame")
+        assert "only a Support Manager" in err["error"]
     finally:
         await stop_agent(agent, task)
 
