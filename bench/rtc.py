@@ -19,6 +19,7 @@ One host runs as its own process (bench.host_runner) on a loopback port.
    of the PyAudio microphone, decode and PyAudio playback; PulseAudio sandbox when pulseaudio is
    installed); plus the agent's 1280x720 camera (a synthetic OpenCV capture at the site's maximum of
    15 fps, VP8 encode) to the rep, whose camera is off. Per stream = the phase minus the one before.
+   Also agent_setup_ms: from the agent's join until the first audio from the browser is decoded.
 No pass/fail: the machine is shared; the numbers are medians of one run.
 """
 from __future__ import annotations
@@ -349,7 +350,11 @@ async def agent_cpu(host: HostProcess, window: float) -> dict:
             await rep.locator('[data-open="audio.panel"]').first.click()
             await rep.locator(".audio-start").click()
             await asyncio.wait_for(calls["audio"].wait(), 10)
+            started = time.perf_counter()
             await media.join("audio")
+            while not media.speaker.recent and time.perf_counter() - started < 20:
+                await asyncio.sleep(0.005)
+            results["agent_setup_ms"] = round((time.perf_counter() - started) * 1000, 1)
             await asyncio.sleep(2)
             results["audio_call_cpu_percent"] = await measure()
 

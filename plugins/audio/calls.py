@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from host.appkeys import CONFIG, DB, HUB
@@ -288,5 +289,11 @@ def call_record(kind: str, session_id: str, db) -> dict:
             current["stopped_at"] = r["at"]
             current = None
     seconds = sum((p["stopped_at"] or p["started_at"]) - p["started_at"] for p in periods)
+
+    def when(t):
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "still running"
+    times = "; ".join(f"{when(p['started_at'])} to {when(p['stopped_at'])} UTC: {', '.join(p['participants'])}"
+                      for p in periods)
+    # Plain values only: the activity report shows every column as text.
     return {f"{kind}_calls": len(periods), f"{kind}_seconds": round(seconds, 1),
-            f"{kind}_participants": ", ".join(n for n in names if n), f"{kind}_periods": periods}
+            f"{kind}_participants": ", ".join(n for n in names if n), f"{kind}_times": times}
