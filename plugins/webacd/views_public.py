@@ -18,7 +18,8 @@ from .service import WEBACD
 
 SNIPPET = """// supporthost WebACD: adds a "Get help" button where this script is placed.
 (function () {
-  var script = document.currentScript;
+  var script = document.currentScript || [].slice.call(document.querySelectorAll("script[src*='/p/webacd/snippet.js']")).pop();
+  if (!script) return;
   var base = new URL(script.src).origin + %(prefix)s + "/p/webacd/q/";
   var queue = script.getAttribute("data-queue") || %(queue)s;
   var label = script.getAttribute("data-label") || %(label)s;
