@@ -4,8 +4,8 @@ Each person is a separate browser context (own cookies) of one headless Chromium
 the page shows (selectors, texts), never on sleeps.
 
 To keep the suite fast, one Chromium serves all e2e tests (launched as conftest's `browser` fixture does, with
-its arguments) and one real host serves each test module; every test makes its own reps with fresh accounts,
-so tests do not share sessions. Each test closes its people's browser contexts at its end.
+its arguments) and one real host serves them all; every test makes its own reps with fresh accounts, so tests
+do not share sessions, and the test that switches features off works on its own site. Each test closes its people's browser contexts at its end.
 """
 from __future__ import annotations
 
@@ -78,12 +78,17 @@ class World:
 
     async def new_rep(self, display_name: str, console: str = "dashboard", mode: str = "single",
                       max_sessions: int = 1, role: str = "rep", site: str = "demo") -> str:
-        """A fresh account for this test (password PASSWORD); returns its username."""
+        """A fresh account for this test (password PASSWORD); returns its username. It takes the argon2 hash
+        of the seeded rep1 (the same password): hashing again would only cost time."""
         username = f"{display_name.split()[0].lower()}{next(_serial)}"
         site_id = self.host.site(site).id
-        await self.host.app[DB].write(lambda db: create_user(
-            db, site_id, username, display_name, PASSWORD, role=role, console=console, mode=mode,
-            max_sessions=max_sessions))
+
+        def write(db):
+            known = next(db.query("select password_hash from users where site_id = ? and username = 'rep1'",
+                                  [site_id]))["password_hash"]
+            return create_user(db, site_id, username, display_name, PASSWORD, role=role, console=console,
+                               mode=mode, max_sessions=max_sessions, password_hash=known)
+        await self.host.app[DB].write(write)
         return username
 
 
@@ -96,9 +101,12 @@ async def e2e_browser():
         await b.close()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def e2e_host(tmp_path_factory):
-    h = await start_host(tmp_path_factory.mktemp("e2e") / "data")
+    # One host for all e2e tests: each test has its own reps and sessions, the admin test its own site
+    # ("other"). Logins from 127.0.0.1 add up over the suite, so the per-address login limit is raised
+    # here (the limit itself has its own tests).
+    h = await start_host(tmp_path_factory.mktemp("e2e") / "data", login_attempts_per_minute_per_address=500)
     yield h
     await stop_host(h)
 
@@ -152,9 +160,11 @@ async def set_console(host, username: str, console: str, mode: str = "single", m
         [console, mode, max_sessions, site_id, username]))
 
 
-async def admin_set_console(admin: Page, username: str, console: str, mode: str, max_sessions: int = 1):
+async def admin_set_console(admin: Page, username: str, console: str, mode: str, max_sessions: int = 1,
+                            site: str = "demo"):
     """On the admin page: change one account's console and mode, and save that row."""
-    await admin.goto("/s/demo/admin")
+    if not admin.url.endswith(f"/s/{site}/admin"):
+        await admin.goto(f"/s/{site}/admin")
     row = admin.locator(f'tr[data-user="{username}"]')
     await row.locator("select[name=console]").select_option(console)
     await row.locator("select[name=mode]").select_option(mode)

@@ -5,16 +5,20 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from e2e_helpers import (E2E, admin_set_console, chat_line, crafted, customer_joins, e2e_browser,  # noqa: F401
-                         e2e_host, login, say, set_console, shot, start_session, world)
+pytest.register_assert_rewrite("e2e_helpers")   # it is also the plugin named in pytest_plugins below
+from e2e_helpers import (E2E, admin_set_console, chat_line, crafted, customer_joins,
+                         login, say, set_console, shot, start_session)
 
 pytestmark = E2E
+pytest_plugins = ["e2e_helpers"]   # its fixtures: world (and the shared browser and host)
 CHAT = '[data-open="chat.panel"]'
 CONSOLES = ("dashboard", "tray", "multisession")
+SITE = "other"   # the e2e host is shared: switching chat off here leaves the other tests' site alone
 
 
 async def set_chat(admin, on: bool):
-    await admin.goto("/s/demo/admin")
+    if not admin.url.endswith(f"/s/{SITE}/admin"):
+        await admin.goto(f"/s/{SITE}/admin")
     box = admin.locator(".plugins-form input[name=plugin_chat]")
     await box.set_checked(on)
     await admin.locator(".plugins-form button[type=submit]").click()
@@ -24,8 +28,8 @@ async def set_chat(admin, on: bool):
 
 async def console_options(host, rep_page, console):
     """Reload the rep's console in the given console kind; return the option ids it shows for the session."""
-    await set_console(host, "rosa", console, mode="multi", max_sessions=2)
-    await rep_page.goto("/s/demo/console")
+    await set_console(host, "rosa", console, mode="multi", max_sessions=2, site=SITE)
+    await rep_page.goto(f"/s/{SITE}/console")
     await expect(rep_page.locator("body")).to_have_class(re.compile(rf"\bconsole-{console}\b"))
     view = rep_page.locator(".session[data-session]:not([hidden])")
     # the session's own controls are always there: the options have been laid out
@@ -35,9 +39,9 @@ async def console_options(host, rep_page, console):
 
 async def test_admin_creates_rep_sets_console_and_switches_chat_off_and_on(world):
     host = world.host
-    admin = await login(world, "admin")
+    admin = await login(world, "admin", site=SITE)
     a = admin.page
-    await a.goto("/s/demo/admin")
+    await a.goto(f"/s/{SITE}/admin")
 
     # A new rep account with a generated password, shown once.
     form = a.locator("form.new-user")
@@ -51,17 +55,16 @@ async def test_admin_creates_rep_sets_console_and_switches_chat_off_and_on(world
     await shot(a, "admin-created-rep")
     assert len(password) >= 12
     await expect(a.locator('tr[data-user="rosa"]')).to_contain_text("Rosa Novak")
-    await a.goto("/s/demo/admin")
-    assert password not in await a.content()  # once means once
 
     # The rep logs in with it and gets the console the admin chose.
-    rosa = await login(world, "rosa", password)
+    rosa = await login(world, "rosa", password, site=SITE)
     r = rosa.page
     await expect(r.locator("body")).to_have_class(re.compile(r"\bconsole-tray\b"))
 
     # The admin switches her to the multisession window with at most 2 sessions.
-    await admin_set_console(a, "rosa", "multisession", "multi", 2)
+    await admin_set_console(a, "rosa", "multisession", "multi", 2, site=SITE)
     await expect(a.locator('tr[data-user="rosa"] select[name=console]')).to_have_value("multisession")
+    assert password not in await a.content()  # once means once
     await r.reload()
     await expect(r.locator("body")).to_have_class(re.compile(r"\bconsole-multisession\b"))
     s = await start_session(r)
@@ -70,7 +73,7 @@ async def test_admin_creates_rep_sets_console_and_switches_chat_off_and_on(world
     await expect(r.locator(".console-status")).to_have_text("You have reached your maximum of 2 sessions.")
     await expect(r.locator(".session-list [data-session]")).to_have_count(2)
 
-    customer = await customer_joins(world, s["number"], "Carla Customer")
+    customer = await customer_joins(world, s["number"], "Carla Customer", site=SITE)
     c = customer.page
     await r.locator(f'.session-list [data-session="{s["id"]}"] button').click()
     await say(c, "Before the switch")

@@ -5,10 +5,12 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from e2e_helpers import (E2E, chat_line, customer_joins, e2e_browser, e2e_host, login, open_option, say,  # noqa: F401
-                         shot, start_session, watch, world)
+pytest.register_assert_rewrite("e2e_helpers")   # it is also the plugin named in pytest_plugins below
+from e2e_helpers import (E2E, chat_line, customer_joins, login, open_option, say,
+                         shot, start_session, watch)
 
 pytestmark = E2E
+pytest_plugins = ["e2e_helpers"]   # its fixtures: world (and the shared browser and host)
 
 
 async def open_chat(page, view, console):

@@ -8,10 +8,12 @@ from aiohttp import WSCloseCode
 from playwright.async_api import expect
 
 from host.appkeys import HUB
-from e2e_helpers import (E2E, chat_line, customer_joins, e2e_browser, e2e_host, login, open_option,  # noqa: F401
-                         open_tab, person, say, shot, start_session, world)
+pytest.register_assert_rewrite("e2e_helpers")   # it is also the plugin named in pytest_plugins below
+from e2e_helpers import (E2E, chat_line, customer_joins, login, open_option,
+                         open_tab, person, say, shot, start_session)
 
 pytestmark = E2E
+pytest_plugins = ["e2e_helpers"]   # its fixtures: world (and the shared browser and host)
 SESSION = ".session[data-session]:not([hidden])"
 
 
