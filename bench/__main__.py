@@ -25,7 +25,7 @@ TARGET = {"participants": 1000, "p99_ms": 20.0}
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="N = 100, 500 with one 5 s window (about a minute)")
+    p.add_argument("--quick", action="store_true", help="N = 100, 500 with one 5 s window (under 2 minutes)")
     p.add_argument("--sizes", help="participant counts, comma separated (default 100,500,1000,2000)")
     p.add_argument("--warmup", type=float, help="seconds of load before measuring (default 3)")
     p.add_argument("--window", type=float, help="seconds per measuring window (default 10)")
