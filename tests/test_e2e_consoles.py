@@ -125,6 +125,16 @@ async def test_multisession_window_badges_the_session_whose_customer_writes(worl
 async def test_tray_pops_out_into_its_own_small_window_and_works_there(world):
     rita = await world.new_rep("Rita Rep", "tray")
     rep = await login(world, rita, real_windows=True)
+    # The tray moves where the rep drags it by its handle.
+    page = rep.page
+    before = await page.locator(".tray").bounding_box()
+    handle = await page.locator(".tray-handle").bounding_box()
+    await page.mouse.move(handle["x"] + 5, handle["y"] + 5)
+    await page.mouse.down()
+    await page.mouse.move(handle["x"] + 305, handle["y"] + 105, steps=4)
+    await page.mouse.up()
+    after = await page.locator(".tray").bounding_box()
+    assert (round(after["x"] - before["x"]), round(after["y"] - before["y"])) == (300, 100)
     async with rep.context.expect_page() as popup_info:
         await rep.page.locator(".pop-out").click()
     popup = await popup_info.value
