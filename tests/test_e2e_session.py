@@ -70,6 +70,7 @@ async def test_second_rep_assists_takes_control_and_ends_the_session(world):
     await open_tab(r2, "session")
     await expect(r2.locator('[data-open="session.end"]:visible')).to_have_text(re.compile("End session"))
     await expect(r2.locator('[data-open="session.add_rep"]:visible')).to_have_count(1)
+    await shot(sam.page, "dashboard-session-tab-after-transfer")
     await open_tab(r1, "session")
     await expect(r1.locator('[data-open="session.end"]')).to_have_count(0)
     await expect(r1.locator('[data-open="session.transfer_control"]')).to_have_count(0)
@@ -77,6 +78,7 @@ async def test_second_rep_assists_takes_control_and_ends_the_session(world):
 
     # Rita leaves; the session goes on with Sam.
     await open_option(r1, "session.rep_leave")
+    await shot(rita.page, "dashboard-assisting-leave")
     await r1.locator(".panel:visible button.leave-session").click()
     await expect(rita.page.locator(f'.session[data-session="{s["id"]}"] .ended')).to_have_text(
         "You left the session.")
