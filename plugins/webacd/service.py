@@ -413,6 +413,9 @@ class WebAcd:
             self.starting[user["id"]] -= 1
         await self.apply(events)
         self.dirty.add(entry.queue_id)
+        # A new session is not in the hub yet: hub.get() loads it with both participants from the database
+        # (so hub.added() would add the customer twice); participant_joined is called for the customer below,
+        # as hub.added() would. A transferred session is live: the accepting rep is added with hub.added().
         live = await self.hub.get(session_id)
         if data.get("session_id"):
             if live is not None and row["id"] not in live.participants:
