@@ -67,6 +67,24 @@ class MssCapture:
         except Exception:
             return True
 
+    def cursor_shape(self):
+        """The pointer's current image (XFixes): (serial, width, height, xhot, yhot, BGRA bytes), or None."""
+        try:
+            display = getattr(self._local, "xdisplay", None)
+            if display is None:
+                from Xlib import display as xdisplay
+                display = self._local.xdisplay = xdisplay.Display()
+            if not display.has_extension("XFIXES"):
+                return None
+            if not getattr(self._local, "xfixes_ready", False):
+                display.xfixes_query_version()
+                self._local.xfixes_ready = True
+            img = display.xfixes_get_cursor_image(display.screen().root)
+            pixels = np.array(img.cursor_image, dtype=np.uint32)     # ARGB, i.e. B, G, R, A in memory
+            return img.cursor_serial, img.width, img.height, img.xhot, img.yhot, pixels.tobytes()
+        except Exception:
+            return None
+
     def cursor(self) -> tuple[int, int] | None:
         display = getattr(self._local, "xdisplay", None)
         try:

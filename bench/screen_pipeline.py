@@ -188,7 +188,7 @@ class OurSide:
     async def _ack(self, frame: bytes):
         from host.router import parse_binary
         header, _ = parse_binary(frame)
-        if header["c"] == header["n"] - 1:
+        if header["type"].endswith(".frame") and header["c"] == header["n"] - 1:
             await self.ws.send_str(json.dumps({"type": "desktop.ack", "agent": header["from"], "seq": header["seq"]}))
         return header
 
@@ -224,7 +224,7 @@ class OurSide:
             if msg.type == aiohttp.WSMsgType.BINARY:
                 nbytes += len(msg.data)
                 header, _ = parse_binary(msg.data)
-                if header["c"] == header["n"] - 1:
+                if header["type"].endswith(".frame") and header["c"] == header["n"] - 1:
                     now = time.time()
                     arrivals.append(now)
                     capture_lat.append(now - header["ts"])

@@ -150,6 +150,8 @@ class MediaSocket:
                 msg = await self.sock.ws.receive()
                 if msg.type == aiohttp.WSMsgType.BINARY:
                     header, _ = parse_binary(msg.data)
+                    if header["type"].endswith(".cursor_shape"):
+                        continue
                     self.chunks += 1
                     if header["c"] == header["n"] - 1:
                         self.frames += 1

@@ -66,6 +66,9 @@ async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, br
         canvas = page.locator(".desktop-viewer[data-plugin=desktop] canvas[data-control='1']")
         await canvas.wait_for(timeout=15000)
         await page.locator(".desktop-viewer[data-plugin=desktop] canvas[data-frames]").wait_for(timeout=15000)
+        # the pointer is drawn apart from the picture, with the shape the customer's screen shows
+        await page.locator(".desktop-viewer[data-plugin=desktop] canvas.desktop-cursor.shaped").wait_for(
+            state="attached", timeout=10000)
         await canvas.scroll_into_view_if_needed()
         box = await canvas.bounding_box()
         scale = box["width"] / 1280

@@ -32,6 +32,7 @@ class Viewer:
         self.chunks = 0
         self.texts: list[dict] = []
         self.scales: set[int] = set()
+        self.shapes: list[dict] = []
 
     async def pump(self, until, timeout: float = 15):
         async with asyncio.timeout(timeout):
@@ -39,6 +40,9 @@ class Viewer:
                 msg = await self.sock.ws.receive()
                 if msg.type == aiohttp.WSMsgType.BINARY:
                     header, payload = parse_binary(msg.data)
+                    if header["type"].endswith(".cursor_shape"):
+                        self.shapes.append(header)
+                        continue
                     if self.canvas is None or self.canvas.shape[:2] != (header["h"], header["w"]):
                         self.canvas = np.zeros((header["h"], header["w"], 3), np.uint8)
                     apply_records(self.canvas, payload)
@@ -112,6 +116,8 @@ async def test_control_granted_locally_reaches_the_application(host, xscreen, tm
             await viewer.pump(lambda v: False, timeout=1.0)
         except TimeoutError:
             pass
+        assert viewer.shapes and viewer.shapes[0]["w"] > 0    # the pointer's image, apart from the picture
+        assert viewer.seen("desktop.cursor")                  # and its position
         screen = xscreen.grab()[:, :, 2::-1]
         region = (slice(0, 320), slice(0, 520))
         diff = np.abs(viewer.canvas[region].astype(int) - screen[region].astype(int))

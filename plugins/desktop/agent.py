@@ -15,6 +15,9 @@ import concurrent.futures
 import logging
 import time
 
+import cv2
+import numpy as np
+
 from agent.consent import ConsentRequest
 from agent.hookspecs import hookimpl
 from host.router import make_binary
@@ -50,6 +53,8 @@ class DesktopShare:
         self.capture_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="capture")
         self.input_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="input")
         self.last_cursor = None
+        self.cursor_serial = None
+        self.pending_shape = None
         self.want_full = True
         self.connected_once = False
         self.stats = {"frames_sent": 0, "chunks_sent": 0, "bytes_sent": 0, "grabs": 0, "idle_grabs": 0,
@@ -260,6 +265,7 @@ class DesktopShare:
         monitor = self._region()
         if monitor is None:
             return None
+        self.pending_shape = self._cursor_shape(full) or self.pending_shape
         changed = getattr(self.agent.capture, "changed", None)
         if changed is not None and not changed() and not full and self.encoder.prev32 is not None:
             # nothing was drawn anywhere: no grab, nothing to send (an idle screen costs nothing)
@@ -273,6 +279,18 @@ class DesktopShare:
         chunks = self.encoder.encode(frame)
         cursor = self.agent.capture.cursor()
         return monitor, frame.shape[1], frame.shape[0], chunks, cursor, grabbed_at
+
+    def _cursor_shape(self, full: bool):
+        """The pointer's image as PNG when it changed (or for a full refresh): (header, png) or None."""
+        shape_of = getattr(self.agent.capture, "cursor_shape", None)
+        shape = shape_of() if shape_of is not None else None
+        if shape is None or (shape[0] == self.cursor_serial and not full):
+            return None
+        self.cursor_serial, w, h, hx, hy, bgra = shape
+        if not 0 < w <= 128 or not 0 < h <= 128 or len(bgra) != w * h * 4:
+            return None
+        ok, png = cv2.imencode(".png", np.frombuffer(bgra, np.uint8).reshape(h, w, 4))
+        return {"type": f"{self.prefix}.cursor_shape", "w": w, "h": h, "hx": hx, "hy": hy}, png.tobytes()
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -309,6 +327,9 @@ class DesktopShare:
                     if rel != self.last_cursor:
                         self.last_cursor = rel
                         await self.agent.send({"type": f"{self.prefix}.cursor", "x": rel[0], "y": rel[1]})
+                shape, self.pending_shape = self.pending_shape, None
+                if shape is not None:
+                    await self.agent.send_bytes(make_binary(*shape))
                 if chunks:
                     self.seq += 1
                     self.inflight = self.seq

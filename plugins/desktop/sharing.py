@@ -30,6 +30,7 @@ def register_sharing(register, plugin: str) -> None:
                      ("pick_monitor", pick_monitor), ("violation", violation), ("state", get_state)):
         register(f"{plugin}.{verb}", fn)
     register(f"{plugin}.frame", frame, binary=True)
+    register(f"{plugin}.cursor_shape", cursor_shape, binary=True)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -302,6 +303,16 @@ async def cursor(ctx, message):
     out = {"type": f"{ctx.plugin}.cursor", "agent": agent.id, "x": x, "y": y}
     for viewer in state.viewers_of(agent.id):
         ctx.send_to(viewer, out)
+
+
+async def cursor_shape(ctx, header, payload):
+    """The pointer's image (small PNG) from an agent: to the viewers a grant covers."""
+    state = state_of(ctx.session, ctx.plugin)
+    agent = _only_agent(ctx, state)
+    if len(payload) > 64 * 1024:
+        raise MessageError("a cursor image is at most 64 KiB")
+    out = make_binary({**header, "from": agent.id}, payload)
+    ctx.hub.broadcast_bytes(ctx.session, out, list(state.viewers_of(agent.id)))
 
 
 async def screen(ctx, message):

@@ -42,7 +42,8 @@ export class DesktopViewer {
     this.canvas = el("canvas", { class: "desktop-canvas", width: 1, height: 1, tabindex: 0,
       "aria-label": "Shared screen" });
     this.ctx = this.canvas.getContext("2d", { alpha: false });
-    this.cursor = el("div", { class: "desktop-cursor", hidden: true });
+    this.cursor = el("canvas", { class: "desktop-cursor", width: 1, height: 1, hidden: true });
+    this.hotspot = [0, 0];
     this.stage = el("div", { class: "desktop-stage fit" }, this.canvas, this.cursor);
     this.monitorPick = el("select", { class: "desktop-monitor", "aria-label": "Monitor", hidden: true,
       onchange: () => this.send({ type: `${this.plugin}.pick_monitor`, agent: this.agent, monitor: Number(this.monitorPick.value) }) });
@@ -88,7 +89,9 @@ export class DesktopViewer {
     let parsed;
     try { parsed = parseBinary(buffer); } catch { return; }
     const { header, payload } = parsed;
-    if (header.type !== `${this.plugin}.frame` || header.from !== this.agent) return;
+    if (header.from !== this.agent) return;
+    if (header.type === `${this.plugin}.cursor_shape`) { this.setCursorShape(header, payload.slice()); return; }
+    if (header.type !== `${this.plugin}.frame`) return;
     const copy = payload.slice();
     this.chain = this.chain.then(() => this.drawChunk(header, copy)).catch((err) => this.onError(err.message));
   }
@@ -129,12 +132,30 @@ export class DesktopViewer {
     this.placeCursor();
   }
 
+  async setCursorShape(header, png) {
+    try {
+      const bmp = await createImageBitmap(new Blob([png], { type: "image/png" }));
+      this.cursor.width = header.w;
+      this.cursor.height = header.h;
+      this.cursor.getContext("2d").drawImage(bmp, 0, 0);
+      bmp.close();
+      this.hotspot = [header.hx, header.hy];
+      this.cursor.classList.add("shaped");
+      this.cursor.dataset.shape = `${header.w}x${header.h}`;
+      this.placeCursor();
+    } catch { /* a broken image: keep the previous shape */ }
+  }
+
   placeCursor() {
     if (!this.cursorAt || !this.canvas.width) { this.cursor.hidden = true; return; }
     const scale = this.canvas.clientWidth / this.canvas.width || 1;
     this.cursor.hidden = false;
-    this.cursor.style.left = `${this.cursorAt[0] * scale}px`;
-    this.cursor.style.top = `${this.cursorAt[1] * scale}px`;
+    this.cursor.style.left = `${(this.cursorAt[0] - this.hotspot[0]) * scale}px`;
+    this.cursor.style.top = `${(this.cursorAt[1] - this.hotspot[1]) * scale}px`;
+    if (this.cursor.classList.contains("shaped")) {
+      this.cursor.style.width = `${this.cursor.width * scale}px`;
+      this.cursor.style.height = `${this.cursor.height * scale}px`;
+    }
   }
 
   // -- input ---------------------------------------------------------------------------------------
