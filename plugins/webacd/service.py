@@ -393,6 +393,7 @@ class WebAcd:
             if data.get("session_id"):
                 row = await self.db.write(lambda db: store.join_transferred_session(db, site.id, user["id"], data, now))
                 if row is None:
+                    await self.apply(events)
                     raise AcdError("This customer's session has ended meanwhile.", 410)
                 session_id = data["session_id"]
             else:
