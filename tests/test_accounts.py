@@ -20,11 +20,6 @@ async def _login(client, username: str, password: str, site: str = "demo"):
                                   allow_redirects=False)
 
 
-def _error_of(html: str) -> str:
-    m = re.search(r'class="[^"]*error[^"]*"[^>]*>([^<]+)<', html)
-    return m.group(1).strip() if m else html
-
-
 async def _user(host, username: str, site: str = "demo") -> dict:
     return await host.db_read(lambda db: next(db.query(
         "select u.* from users u join sites s on s.id = u.site_id where s.slug = ? and u.username = ?",

@@ -7,7 +7,6 @@ import json
 import aiohttp
 
 from host.appkeys import PLUGINS
-from host.sites import create_user  # noqa: F401  (documents where accounts come from)
 
 
 async def _handshake_status(client, path: str, headers: dict | None = None) -> int:

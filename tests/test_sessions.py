@@ -6,7 +6,6 @@ import asyncio
 import inspect
 import json
 import random
-import re
 
 from conftest import FakeClock, start_host, stop_host
 
@@ -18,11 +17,6 @@ async def _customers(host, sid: str) -> list[dict]:
     return await host.db_read(lambda db: list(db.query(
         "select * from participants where session_id = ? and role in ('customer', 'secondary_customer')",
         [sid])))
-
-
-def _page_error(html: str) -> str:
-    m = re.search(r'class="error"[^>]*>([^<]+)<', html)
-    return m.group(1) if m else html
 
 
 async def _barrier(sock) -> None:
