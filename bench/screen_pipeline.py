@@ -315,7 +315,10 @@ async def _run(opts) -> dict:
     xvfb, display = start_xvfb(opts.size)
     ours, vnc = OurSide(display), VncSide(display)
     results: dict = {"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "screen": opts.size,
-                     "seconds": opts.seconds, "workloads": {}}
+                     "seconds": opts.seconds, "load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
+                     "workloads": {}}
+    print(f"screen pipeline benchmark: {opts.size}, {opts.seconds:g} s per window; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
     try:
         await ours.start()
         vnc.start()
@@ -346,6 +349,7 @@ async def _run(opts) -> dict:
     out = Path(opts.out) if opts.out else HERE / "results" / (
         "screen-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
     out.parent.mkdir(parents=True, exist_ok=True)
+    results["load_average_at_end"] = os.getloadavg()
     out.write_text(json.dumps(results, indent=2))
     results["file"] = str(out)
     return results

@@ -421,3 +421,29 @@ async def test_rep_shares_own_screen_with_control_to_the_customer(host, xscreen)
         assert stopped["grants"] == 1
     finally:
         await stop_agent(agent, task)
+
+
+async def test_a_second_request_while_the_customer_decides_is_refused(host, xscreen):
+    class Held(ScriptedConsent):
+        def __init__(self):
+            super().__init__(Answer(False))
+            self.release = asyncio.Event()
+
+        async def ask(self, request):
+            self.asked.append(request)
+            await self.release.wait()
+            return Answer(False)
+    consent = Held()
+    rep, s, rep_ws, agent, task = await session_with_agent(host, consent)
+    try:
+        first = await rep_ws.request({"type": "desktop.request", "level": "view"})
+        assert first["type"] == "desktop.requested"
+        again = await rep_ws.request({"type": "desktop.request", "level": "control"})
+        assert again["type"] == "error" and "still waiting" in again["error"]
+        consent.release.set()
+        answer = await rep_ws.expect(lambda m: m.get("type") == "desktop.answer")
+        assert answer["allow"] is False and len(consent.asked) == 1
+        kinds = [k for k, _ in await events_of(host, s["id"])]
+        assert kinds.count("desktop.requested") == 1 and "desktop.denied" in kinds
+    finally:
+        await stop_agent(agent, task)

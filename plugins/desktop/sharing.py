@@ -91,6 +91,8 @@ def _is_agent(state, pid: str) -> bool:
 
 
 async def _ask(ctx, state, agent: AgentInfo, viewers: list[str], level: str, kind: str) -> dict:
+    if any(p.agent == agent.id and p.by == ctx.participant.id for p in state.pending.values()):
+        raise MessageError("your earlier request is still waiting for an answer on the shared computer")
     pending = Pending(state.new_request_id(), agent.id, viewers, level, kind, ctx.participant.id)
     state.pending[pending.request_id] = pending
     ctx.send_to(agent.id, {"type": f"{ctx.plugin}.consent_request", "request_id": pending.request_id, "level": level,
