@@ -58,13 +58,18 @@ async def join(request: web.Request):
         return await fail("A session number is made of digits only.")
     cfg = request.app[CONFIG]
     now = cfg.clock()
+    hub = request.app[HUB]
+    # The session must be live before its new participant is written, or (after a host restart) it
+    # would be loaded with the newcomer already in it and the join would go unannounced.
+    code = await request.app[DB].read(lambda db: next(db["join_codes"].rows_where("code = ?", [number]), None))
+    if code is not None:
+        await hub.get(code["session_id"])
     try:
         session, participant, token = await request.app[DB].write(
             lambda db: store.join_by_code(db, site.id, number, name, now, address))
     except store.JoinError as exc:
         limiter.hit(address)
         return await fail(str(exc), 404)
-    hub = request.app[HUB]
     live = await hub.get(session["id"])
     if live is not None and participant["id"] not in live.participants:
         await hub.added(live, participant)

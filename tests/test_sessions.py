@@ -132,6 +132,30 @@ async def test_too_many_wrong_numbers_from_one_address_are_refused_even_the_righ
         await stop_host(host)
 
 
+async def test_a_join_after_a_host_restart_is_announced_to_the_rep(tmp_path):
+    from yarl import URL
+    host = await start_host(tmp_path / "data")
+    rep = await host.rep()
+    s = await rep.start_session()
+    token = next(c.value for c in rep.http.cookie_jar if c.key == "sh_auth_demo")
+    await stop_host(host)
+    host = await start_host(tmp_path / "data")
+    try:
+        rep = await host.client()
+        rep.http.cookie_jar.update_cookies({"sh_auth_demo": token}, URL(host.base + "/s/demo/console"))
+        feed = await rep.http.ws_connect(rep.url("/s/demo/ws/rep"), headers={"Origin": host.base})
+        assert (await feed.receive_json(timeout=10))["type"] == "console.hello"
+        assert (await (await host.client()).join(s["number"], "Carla")).status == 302
+        async with asyncio.timeout(10):
+            while (msg := await feed.receive_json())["type"] != "console.alert":
+                pass
+        assert msg["session"] == s["id"] and msg["text"] == "Carla joined"
+        ws = await rep.ws(s["id"])
+        assert "Carla" in [p["name"] for p in ws.hello["session"]["participants"]]
+    finally:
+        await stop_host(host)
+
+
 # -- participants and roles ----------------------------------------------------------------------
 async def test_roles_primary_customer_and_secondary_customer(host):
     rep = await host.rep()
