@@ -39,6 +39,9 @@ def parse_args(argv):
                         "as root (default -10; 0 leaves it)")
     p.add_argument("--no-compression", action="store_true",
                    help="clients do not offer permessage-deflate (browsers do, so by default they offer it)")
+    p.add_argument("--gc-tuning", action="store_true",
+                   help="experiment: the host freezes its start-up objects out of the garbage collector and "
+                        "collects less often (gc.freeze, gc.set_threshold(10000, 10, 10))")
     p.add_argument("--data-parent", metavar="DIR",
                    help="make the host's data directory (its SQLite database) in DIR; default: the system "
                         "temp dir. /dev/shm leaves the disk's fsync out of the round trip")
@@ -63,6 +66,7 @@ def make_plan(args) -> Plan:
     plan.profile_dir = args.profile
     plan.nice = args.nice
     plan.data_parent = args.data_parent
+    plan.gc_tuning = args.gc_tuning
     plan.compress = 0 if args.no_compression else 15
     if any(n < 2 for n in plan.sizes) or plan.window <= 0 or plan.windows < 1 or plan.rate <= 0:
         raise SystemExit("sizes must be at least 2, window and rate positive, at least one window")
@@ -109,7 +113,7 @@ def main(argv=None) -> int:
         "machine": machine(),
         "plan": {"sizes": plan.sizes, "warmup_s": plan.warmup, "window_s": plan.window, "windows": plan.windows,
                  "rate_per_participant": plan.rate, "generators": plan.generators, "nice": plan.nice,
-                 "client_offers_deflate": bool(plan.compress),
+                 "client_offers_deflate": bool(plan.compress), "host_gc_tuning": plan.gc_tuning,
                  "data_dir": plan.data_parent or tempfile.gettempdir(),
                  "data_filesystem": filesystem_of(plan.data_parent or tempfile.gettempdir())},
         "points": points,

@@ -51,6 +51,7 @@ class GcPauses:
         self.total = [0.0, 0.0, 0.0]
         self.longest = [0.0, 0.0, 0.0]
         self._start = 0.0
+        self.probe = None
         gc.callbacks.append(self)
 
     def __call__(self, phase, info):
@@ -63,8 +64,18 @@ class GcPauses:
             self.longest[g] = max(self.longest[g], took)
 
     def summary(self) -> dict:
-        return {f"gen{g}": {"collections": self.count[g], "total_ms": round(self.total[g] * 1000, 1),
-                            "longest_ms": round(self.longest[g] * 1000, 2)} for g in range(3)}
+        out = {f"gen{g}": {"collections": self.count[g], "total_ms": round(self.total[g] * 1000, 1),
+                           "longest_ms": round(self.longest[g] * 1000, 2)} for g in range(3)}
+        out["full_collection_probe"] = self.probe
+        return out
+
+    def measure_full_collection(self) -> None:
+        """On SIGUSR1 (sent after the last window, connections still open): how long one full
+        collection stops the event loop at this size, and how many objects it has to look at."""
+        objects = len(gc.get_objects())
+        start = time.perf_counter()
+        gc.collect()
+        self.probe = {"tracked_objects": objects, "pause_ms": round((time.perf_counter() - start) * 1000, 2)}
 
 
 async def serve(args) -> None:
@@ -81,12 +92,17 @@ async def serve(args) -> None:
     site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=4096)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
+    if args.gc_tuning:  # an experiment, not what `supporthost run` does (see docs/performance.md)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
     print(json.dumps({"port": port, "pid": os.getpid(), "site": SITE}), flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, gc_pauses.measure_full_collection)
     # stdin closing (the parent died) also stops the host
     loop.add_reader(sys.stdin.fileno(), lambda: (os.read(sys.stdin.fileno(), 4096) or stop.set()))
     await stop.wait()
@@ -103,6 +119,8 @@ def main(argv=None) -> None:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--profile", help="write a cProfile of the whole run to this file")
     p.add_argument("--nice", type=int, default=0, help="process priority (nice value), e.g. -10")
+    p.add_argument("--gc-tuning", action="store_true",
+                   help="experiment: freeze start-up objects out of the garbage collector, collect less often")
     args = p.parse_args(argv)
     set_priority(args.nice)
     logging.basicConfig(level=logging.WARNING, format="host: %(levelname)s %(name)s: %(message)s")

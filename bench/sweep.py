@@ -6,6 +6,7 @@ import json
 import math
 import os
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -33,6 +34,7 @@ class Plan:
     setup_timeout: float = 180.0
     profile_dir: str | None = None
     nice: int = -10
+    gc_tuning: bool = False  # experiment: the host freezes start-up objects, collects less often
     compress: int = 15  # the generators offer permessage-deflate like a browser (0: plain frames)
     data_parent: str | None = None  # where the host's data directory is made (None: the temp dir)
     extra: dict = field(default_factory=dict)
@@ -75,6 +77,8 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
     with tempfile.TemporaryDirectory(prefix="supporthost-bench-", dir=plan.data_parent) as data:
         host_cmd = [PYTHON, "-m", "bench.host_runner", "--data", data, "--reps", str(reps), f"--password={password}",
                     f"--nice={plan.nice}"]
+        if plan.gc_tuning:
+            host_cmd.append("--gc-tuning")
         if plan.profile_dir:
             host_cmd += ["--profile", os.path.join(plan.profile_dir, f"host-{n}.prof")]
         host = await asyncio.create_subprocess_exec(*host_cmd, stdin=asyncio.subprocess.PIPE,
@@ -136,6 +140,7 @@ async def run_point(n: int, plan: Plan, log=print) -> dict:
                     "host_rss_mb": host_use.rss_mb(),
                 })
                 before = after
+            host.send_signal(signal.SIGUSR1)  # after the windows: time one full GC in the loaded host
             results = await asyncio.gather(*(_read_json_line(g, plan.drain + 60, "a load generator")
                                              for g in gens))
         finally:
