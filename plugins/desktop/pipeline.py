@@ -100,6 +100,7 @@ class ScreenEncoder:
         self.jpeg_quality = jpeg_quality
         self.sampling_quality = sampling_quality
         self.prev32: np.ndarray | None = None
+        self._base: np.ndarray | None = None      # what the viewers have, during one encode
         self.workers = min(4, os.cpu_count() or 1)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.stats = {"frames": 0, "tiles": 0, "solid": 0, "png": 0, "jpeg": 0, "copy": 0, "bytes": 0}
@@ -136,6 +137,8 @@ class ScreenEncoder:
                 moved = prev.copy()
                 moved[dst:dst + height] = prev[src:src + height]
                 grid = tile_grid_changes(cur32, moved)
+                prev = moved
+        self._base = prev
         rows = [int(r) for r in np.nonzero(grid.any(axis=1))[0]]
         if len(rows) >= PARALLEL_ROWS and self.workers > 1:
             # OpenCV's encoders and numpy release the GIL: big changes are encoded on all cores
@@ -187,7 +190,7 @@ class ScreenEncoder:
                     out.append(REC.pack(x, y, min(TILE, frame.shape[1] - x), h, KIND_SOLID, 1, 3)
                                + bytes((int(px[2]), int(px[1]), int(px[0]))))
             if run is not None and (kind != run[0] or c != run[2] + 1 or run[2] - run[1] + 1 >= MAX_RUN):
-                out.extend(self._run(frame, run, y, h))
+                out.extend(self._run(frame, cur32, run, y, h))
                 run = None
             if kind in ("few", "photo"):
                 if run is None:
@@ -196,18 +199,30 @@ class ScreenEncoder:
                     run[2] = c
         return out
 
-    def _run(self, frame: np.ndarray, run: list, y: int, h: int) -> list[bytes]:
+    def _crop(self, cur32: np.ndarray, x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
+        """Shrink a rectangle to the part that differs from what the viewers have (a typed letter
+        changes a few pixels of a tile, not the whole tile)."""
+        base = self._base
+        if base is None:
+            return x, y, w, h
+        diff = cur32[y:y + h, x:x + w] != base[y:y + h, x:x + w]
+        rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+        if not rows.size:
+            return x, y, w, h
+        return x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+    def _run(self, frame: np.ndarray, cur32: np.ndarray, run: list, y: int, h: int) -> list[bytes]:
         kind, first, last = run
-        rec = self._rect(frame, first * TILE, y, min(frame.shape[1], (last + 1) * TILE), h, kind)
+        x, x_end = first * TILE, min(frame.shape[1], (last + 1) * TILE)
+        rec = self._rect(frame, *self._crop(cur32, x, y, x_end - x, h), kind)
         if len(rec) <= MAX_RECORD or first == last:
             return [rec]
         # too big for one message with others: one record per tile instead
-        return [self._rect(frame, c * TILE, y, min(frame.shape[1], (c + 1) * TILE), h, kind)
-                for c in range(first, last + 1)]
+        return [self._rect(frame, *self._crop(cur32, c * TILE, y, min(frame.shape[1], (c + 1) * TILE) - c * TILE, h),
+                           kind) for c in range(first, last + 1)]
 
-    def _rect(self, frame: np.ndarray, x: int, y: int, x_end: int, h: int, kind: str) -> bytes:
-        w = x_end - x
-        bgr = frame[y:y + h, x:x_end, :3]
+    def _rect(self, frame: np.ndarray, x: int, y: int, w: int, h: int, kind: str) -> bytes:
+        bgr = frame[y:y + h, x:x + w, :3]
         if self.mode == "sampling":
             small = cv2.resize(bgr, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
             ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, self.sampling_quality])
