@@ -47,6 +47,11 @@ async () => {
 """
 
 
+PC_STATES = """() => window.__pcs.map((pc) => ({connection: pc.connectionState, ice: pc.iceConnectionState,
+  signaling: pc.signalingState, gathering: pc.iceGatheringState, remote: !!pc.remoteDescription,
+  transceivers: pc.getTransceivers().map((t) => `${t.receiver.track.kind}:${t.currentDirection}`)}))"""
+
+
 def tone_wav(path, hz, seconds=3, rate=48000):
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -144,6 +149,14 @@ async def test_agent_talks_hears_and_sends_its_camera_to_a_browser(host, pulse, 
             assert abs(hz - BROWSER_TONE) < 20 and share > 0.5, (hz, share)
 
             # The synthetic OpenCV capture arrives as video at the rep; the rep's camera at the agent.
+            # (On a heavily loaded machine aiortc's ICE checks can take a while: wait for both connections.)
+            try:
+                await rep.wait_for_function(
+                    "() => window.__pcs.filter((pc) => pc.connectionState === 'connected').length === 2",
+                    timeout=30000)
+            except Exception:
+                raise AssertionError(f"the video connection did not come up: browser {await rep.evaluate(PC_STATES)}, "
+                                     f"agent {media.stats()}") from None
             now = await growing(rep, "video", "framesIn", 5)
             size = await rep.evaluate("""() => [...document.querySelectorAll('.video-tile video')]
                 .map((v) => [v.videoWidth, v.videoHeight]).filter(([w]) => w > 0)""")
