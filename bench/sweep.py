@@ -10,7 +10,7 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .bench_site import SESSIONS_PER_REP
@@ -37,7 +37,6 @@ class Plan:
     gc_tuning: bool = False  # experiment: the host freezes start-up objects, collects less often
     compress: int = 15  # the generators offer permessage-deflate like a browser (0: plain frames)
     data_parent: str | None = None  # where the host's data directory is made (None: the temp dir)
-    extra: dict = field(default_factory=dict)
 
 
 async def _read_json_line(proc, timeout: float, what: str) -> dict:
