@@ -39,9 +39,9 @@ def parse_args(argv):
                         "as root (default -10; 0 leaves it)")
     p.add_argument("--no-compression", action="store_true",
                    help="clients do not offer permessage-deflate (browsers do, so by default they offer it)")
-    p.add_argument("--gc-tuning", action="store_true",
-                   help="experiment: the host freezes its start-up objects out of the garbage collector and "
-                        "collects less often (gc.freeze, gc.set_threshold(10000, 10, 10))")
+    p.add_argument("--no-gc-tuning", action="store_true",
+                   help="leave the garbage collector as Python sets it (by default the host tunes it as "
+                        "`supporthost run` does: host.cli.tune_gc)")
     p.add_argument("--data-parent", metavar="DIR",
                    help="make the host's data directory (its SQLite database) in DIR; default: the system "
                         "temp dir. /dev/shm leaves the disk's fsync out of the round trip")
@@ -66,7 +66,7 @@ def make_plan(args) -> Plan:
     plan.profile_dir = args.profile
     plan.nice = args.nice
     plan.data_parent = args.data_parent
-    plan.gc_tuning = args.gc_tuning
+    plan.gc_tuning = not args.no_gc_tuning
     plan.compress = 0 if args.no_compression else 15
     if any(n < 2 for n in plan.sizes) or plan.window <= 0 or plan.windows < 1 or plan.rate <= 0:
         raise SystemExit("sizes must be at least 2, window and rate positive, at least one window")

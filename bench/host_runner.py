@@ -22,6 +22,7 @@ from aiohttp import web
 
 from host.app import create_app
 from host.appkeys import DB, SITES
+from host.cli import tune_gc
 from host.config import Config
 from host.sites import create_site, create_user
 
@@ -92,10 +93,8 @@ async def serve(args) -> None:
     site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=4096)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    if args.gc_tuning:  # an experiment, not what `supporthost run` does (see docs/performance.md)
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(10_000, 10, 10)
+    if args.gc_tuning:  # what `supporthost run` does
+        tune_gc()
     print(json.dumps({"port": port, "pid": os.getpid(), "site": SITE}), flush=True)
 
     stop = asyncio.Event()

@@ -34,7 +34,7 @@ class Plan:
     setup_timeout: float = 180.0
     profile_dir: str | None = None
     nice: int = -10
-    gc_tuning: bool = False  # experiment: the host freezes start-up objects, collects less often
+    gc_tuning: bool = True  # as `supporthost run`: start-up objects frozen out of the GC, fewer collections
     compress: int = 15  # the generators offer permessage-deflate like a browser (0: plain frames)
     data_parent: str | None = None  # where the host's data directory is made (None: the temp dir)
 

@@ -19,7 +19,9 @@ routes = web.RouteTableDef()
 def _socket(request) -> web.WebSocketResponse:
     cfg = request.app[CONFIG]
     # max_msg_size: a larger message closes the socket with 1009 (message too big).
-    return web.WebSocketResponse(max_msg_size=cfg.max_message_bytes, heartbeat=25)
+    # compress=False: chat is small and media frames are compressed already; per-message deflate
+    # cost ~28 % more CPU per message and ~130 KB per socket in the benchmark (docs/performance.md).
+    return web.WebSocketResponse(max_msg_size=cfg.max_message_bytes, heartbeat=25, compress=False)
 
 
 @routes.get("/s/{site}/ws/session/{sid}")
