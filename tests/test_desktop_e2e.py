@@ -91,6 +91,13 @@ async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, br
         app_region = (slice(0, 320), slice(0, 520))
         assert np.abs(shown[app_region] - screen[app_region]).mean() < 2
         assert np.abs(shown - screen).mean() < 3
+
+        # scale to fit (default) and 1:1
+        viewer = page.locator(".desktop-viewer[data-plugin=desktop]")
+        assert (await canvas.bounding_box())["width"] < 1280 * 1.2
+        await viewer.locator("button.desktop-scale").click()
+        assert (await canvas.bounding_box())["width"] == 1280
+        assert await viewer.locator("select.desktop-monitor").is_hidden()     # one monitor: no picker
     finally:
         await ctx.close()
         agent.terminate()
