@@ -22,8 +22,12 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def generate_password() -> str:
-    return secrets.token_urlsafe(12)
+# No look-alikes (0/O, 1/l/I) in generated passwords: they are read off a screen and typed.
+_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password(length: int = 16) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
 def check_strength(password: str) -> str | None:

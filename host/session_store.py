@@ -95,6 +95,19 @@ def participant_by_token(db, session_id: str, token: str) -> dict | None:
         "session_id = ? and token_hash = ? and left_at is null", [session_id, token_hash(token)]), None)
 
 
+def former_participant(db, session_id: str, user_id: int | None = None, token: str | None = None) -> dict | None:
+    """The newest participant row of this person in the session, left or not."""
+    if user_id is not None:
+        row = next(db["participants"].rows_where("session_id = ? and user_id = ?", [session_id, user_id],
+                                                 order_by="joined_at desc", limit=1), None)
+        if row:
+            return row
+    if token:
+        return next(db["participants"].rows_where("session_id = ? and token_hash = ?",
+                                                  [session_id, token_hash(token)], limit=1), None)
+    return None
+
+
 def rep_participant(db, session_id: str, user_id: int) -> dict | None:
     return next(db["participants"].rows_where(
         "session_id = ? and user_id = ? and left_at is null", [session_id, user_id]), None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import session_store as store
 from .appkeys import CONFIG, DB, HUB, SITES, SOCKETS
@@ -24,6 +24,17 @@ def _socket(request) -> web.WebSocketResponse:
     return web.WebSocketResponse(max_msg_size=cfg.max_message_bytes, heartbeat=25, compress=False)
 
 
+async def _say_and_close(request, former: dict) -> web.WebSocketResponse:
+    ws = _socket(request)
+    await ws.prepare(request)
+    if former.get("left_reason") == "ended":
+        await ws.send_json({"type": "session.ended", "by": None})
+    else:
+        await ws.send_json({"type": "session.you_left", "reason": former.get("left_reason") or "left"})
+    await ws.close(code=WSCloseCode.OK, message=b"not in the session any more")
+    return ws
+
+
 @routes.get("/s/{site}/ws/session/{sid}")
 async def session_socket(request: web.Request):
     site = site_of(request)
@@ -39,12 +50,20 @@ async def session_socket(request: web.Request):
         token = request.cookies.get(participant_cookie(sid), "")
         if token:
             row = await db.read(lambda d: store.participant_by_token(d, sid, token))
+    if row is None:
+        # Someone who was in the session and comes back after it ended (or after they left or were
+        # timed out) is told so over the socket, so their page stops reconnecting.
+        token = request.cookies.get(participant_cookie(sid), "")
+        former = await db.read(lambda d: store.former_participant(
+            d, sid, user_id=user["id"] if user else None, token=token or None))
+        if former is not None and former["site_id"] == site.id:
+            return await _say_and_close(request, former)
     if row is None or row["site_id"] != site.id:
         raise web.HTTPForbidden(text="You are not a participant of this session.")
     hub = request.app[HUB]
     live = await hub.get(sid)
     if live is None:
-        raise web.HTTPGone(text="This session has ended.")
+        return await _say_and_close(request, {**row, "left_reason": "ended"})
     lp = live.participants.get(row["id"])
     if lp is None:
         lp = await hub.added(live, row)

@@ -221,12 +221,13 @@ async def test_participant_who_does_not_come_back_is_removed_after_grace(tmp_pat
         assert left["participant"]["id"] == pid and left["reason"] == "timeout"
         row = await host.db_read(lambda db: db["participants"].get(pid))
         assert row["left_reason"] == "timeout" and row["left_at"] is not None
-        # Its identity is gone: the old cookie no longer opens the session.
-        try:
-            await cust.ws(s["id"])
-            raise AssertionError("a removed participant got back in")
-        except Exception as exc:  # aiohttp.WSServerHandshakeError
-            assert getattr(exc, "status", None) == 403
+        # Its identity is gone: the old cookie no longer opens the session; the socket says why and closes.
+        ws = await cust.http.ws_connect(cust.url(f"/s/demo/ws/session/{s['id']}"), headers={"Origin": host.base})
+        told = await ws.receive_json(timeout=10)
+        assert told == {"type": "session.you_left", "reason": "timeout"}
+        assert (await ws.receive(timeout=10)).type.name in ("CLOSE", "CLOSED") and ws.close_code == 1000
+        await ws.close()
+        assert [p["id"] for p in await host.db_read(lambda db: session_store.active_participants(db, s["id"]))] == [rep_ws.hello["you"]["id"]]
     finally:
         await stop_host(host)
 
@@ -370,13 +371,21 @@ async def test_assist_transfer_leave_and_end_for_everybody(host):
     r = await late.join(spare, "Late")
     assert r.status == 404 and "ended" in await r.text()
     assert await _customers(host, s["id"]) == [c for c in await _customers(host, s["id"]) if c["name"] == "Carla"]
-    # Nobody gets back into an ended session.
+    # Nobody gets back into an ended session: a former participant's socket is told it ended and closed
+    # (so their page stops reconnecting); anybody else is refused.
     for client in (rep2, cust):
-        try:
-            await client.ws(s["id"])
-            raise AssertionError("reconnected to an ended session")
-        except Exception as exc:
-            assert getattr(exc, "status", None) in (403, 410)
+        ws = await client.http.ws_connect(client.url(f"/s/demo/ws/session/{s['id']}"),
+                                          headers={"Origin": host.base})
+        assert (await ws.receive_json(timeout=10))["type"] == "session.ended"
+        assert (await ws.receive(timeout=10)).type.name in ("CLOSE", "CLOSED")
+        assert ws.close_code == 1000
+        await ws.close()
+    stranger = await host.client()
+    try:
+        await stranger.ws(s["id"])
+        raise AssertionError("a stranger reached an ended session")
+    except Exception as exc:
+        assert getattr(exc, "status", None) == 403
     audit = await host.db_read(lambda db: [r["action"] for r in db["audit_log"].rows_where(
         "details like ?", [f'%{s["id"]}%'])] + [r["action"] for r in db["audit_log"].rows_where(
             "target = ?", [f'session:{s["id"]}'])])

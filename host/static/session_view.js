@@ -59,7 +59,9 @@ export class SessionView {
     this.client.on("session.left", (m) => this.notice(`${m.participant.name} left the session`));
     this.client.on("session.control_transferred", (m) => this.notice(`${m.to.name} now leads the session`));
     this.client.on("session.ended", (m) => this.finish(m.by ? `The session was ended by ${m.by.name}.` : "The session has ended."));
-    this.client.on("session.you_left", () => this.finish("You left the session."));
+    this.client.on("session.you_left", (m) => this.finish(m.reason === "timeout"
+      ? "You were disconnected for too long and are no longer in this session."
+      : "You left the session."));
     this.client.on("session.features_changed", (m) => this.featuresChanged(m));
     this.client.on("error", (m) => { if (!m.re) this.notice(`Error: ${m.error}`, "error"); });
     this.client.on("client.closed", (m) => {
