@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -129,6 +130,34 @@ async def update_rep(request: web.Request):
     if not changes["active"]:  # switched off: its open consoles and session sockets go too
         await request.app[HUB].disconnect_user(uid, "account switched off")
     return await _admin_page(request, site, user, message="Account saved.")
+
+
+@routes.post("/s/{site}/admin/site")
+async def set_site(request: web.Request):
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    form = await form_with_csrf(request)
+    name = " ".join(str(form.get("name", "")).split())
+    public_url = str(form.get("public_url", "")).strip().rstrip("/")
+    error = None
+    if not 1 <= len(name) <= 80:
+        error = "The site name needs 1 to 80 characters."
+    elif public_url:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
+                or any(c.isspace() for c in public_url) or len(public_url) > 300:
+            error = "The public address must be an http:// or https:// address without spaces, query or fragment."
+    if error:
+        return await _admin_page(request, site, user, 400, error=error)
+    now = request.app[CONFIG].clock()
+
+    def write(db):
+        db["sites"].update(site.id, {"name": name, "public_url": public_url})
+        audit_row(db, site.id, f"user:{user['id']}", "site_changed", f"site:{site.slug}",
+                  {"name": name, "public_url": public_url}, now)
+    await request.app[DB].write(write)
+    await request.app[DB].read(request.app[SITES].load)
+    return await _admin_page(request, site_of(request), user, message="Site saved.")
 
 
 @routes.post("/s/{site}/admin/plugins")

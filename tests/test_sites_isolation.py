@@ -142,3 +142,27 @@ async def test_each_site_has_its_own_settings(host):
     assert r.status == 400
     assert host.site("other").settings["chat"]["max_length"] == 150
     assert "chat" not in host.site("demo").settings
+
+
+async def test_admin_sets_the_site_name_and_public_address_and_bad_addresses_are_refused(host):
+    admin = await host.rep("admin")
+    r = await admin.post_form("/s/demo/admin/site", {"name": "Acme help", "public_url": "javascript:alert(1)"})
+    assert r.status == 400 and "public address must be" in await r.text()
+    r = await admin.post_form("/s/demo/admin/site", {"name": "  ", "public_url": ""})
+    assert r.status == 400 and "site name" in await r.text()
+    assert host.site("demo").public_url == "" and host.site("demo").name == "Demo support"
+
+    r = await admin.post_form("/s/demo/admin/site", {"name": "Acme help", "public_url": "https://help.acme.test/s/demo/"})
+    assert r.status == 200 and "Site saved" in await r.text()
+    assert host.site("demo").public_url == "https://help.acme.test/s/demo"
+    # Customers are now told the public address, and sockets from that origin are accepted.
+    rep = await host.rep("rep1")
+    s = await rep.start_session()
+    assert s["invitation"].startswith("Go to https://help.acme.test/s/demo ")
+    cust = await host.client()
+    await cust.join(s["number"], "Carla")
+    sock = await cust.ws(s["id"], origin="https://help.acme.test")
+    assert sock.hello["you"]["name"] == "Carla"
+    # A rep cannot change the site.
+    r = await rep.post_form("/s/demo/admin/site", {"name": "Mine", "public_url": ""})
+    assert r.status == 403 and host.site("demo").name == "Acme help"
