@@ -159,6 +159,12 @@ async def test_audio_and_video_flow_both_ways_and_mute_stops_sending(host, media
     await cust.locator(".audio-mic").select_option(mics[1])
     await growing(rep, "audio", "bytesIn", 1000)
     assert await cust.locator(".audio-problem").is_hidden()
+    speakers = await cust.locator(".audio-speaker option").evaluate_all("(os) => os.map((o) => o.value)")
+    assert len(speakers) >= 2, speakers
+    await cust.locator(".audio-speaker").select_option(speakers[1])   # the rep's voice now plays there (setSinkId)
+    await cust.wait_for_function("""(id) => { const a = [...document.querySelectorAll(".audio-sinks audio")];
+        return a.length > 0 && a.every((x) => x.sinkId === id); }""", arg=speakers[1])
+    assert await cust.locator(".audio-problem").is_hidden()
     await cust.locator(".audio-mute").click()
     await rep.locator('[data-open="audio.panel"]').first.click()
     await rep.locator('.audio-member.muted', has_text="Carla").wait_for()
