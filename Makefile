@@ -1,5 +1,5 @@
 # The three doors: run, test, bench.
-.PHONY: run test bench setup clean
+.PHONY: run test bench bench-chat bench-webacd bench-rtc bench-screen clean
 
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -13,9 +13,25 @@ test:
 	bash scripts/setup.sh test
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
-bench:
+# Each benchmark stops by itself; results go to bench/results/ and docs/performance.md explains them.
+# BENCH_ARGS go to the chat benchmark (e.g. --quick); `make bench-chat` etc. run one alone.
+bench: bench-chat bench-webacd bench-rtc bench-screen
+
+bench-chat:
 	bash scripts/setup.sh test
 	.venv/bin/python -m bench $(BENCH_ARGS)
+
+bench-webacd:
+	bash scripts/setup.sh test
+	.venv/bin/python -m bench.webacd_routing
+
+bench-rtc:
+	bash scripts/setup.sh test
+	.venv/bin/python -m bench.rtc
+
+bench-screen:
+	bash scripts/setup.sh test
+	.venv/bin/python -m bench.screen_pipeline
 
 clean:
 	rm -rf .venv data .pytest_cache
