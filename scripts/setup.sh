@@ -33,14 +33,19 @@ PY="${PYTHON:-python3}"
 stamp=".venv/.setup-$what-$(cat setup.cfg examples/*/setup.cfg | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
-  extras="agent"
-  [ "$what" = test ] && extras="agent,test"
-  .venv/bin/pip install -q -e ".[$extras]" 2>&1 | grep -v "is ignored: it is neither" || true
+  pip_install() {  # pip's own exit status counts; only its noise about local index folders is hidden
+    .venv/bin/pip install -q "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+    return "${PIPESTATUS[0]}"
+  }
+  # The host alone needs no extras; the tests also run the Support Manager (agent extras).
   if [ "$what" = test ]; then
+    pip_install -e ".[agent,test]"
     for ex in examples/*/; do
-      .venv/bin/pip install -q -e "$ex" 2>&1 | grep -v "is ignored: it is neither" || true
+      pip_install -e "$ex"
     done
+  else
+    pip_install -e .
   fi
-  .venv/bin/python -c "import host, aiohttp, pluggy, sqlite_utils, argon2" 
+  .venv/bin/python -c "import host, aiohttp, pluggy, sqlite_utils, argon2"
   touch "$stamp"
 fi
