@@ -74,6 +74,8 @@ class SupportManager:
             self.stop_sharing()
         elif line.lower() in ("quit", "exit", "q"):
             asyncio.ensure_future(self.quit())
+        elif not any(self.pm.hook.agent_command(agent=self, line=line)):
+            print(f"[Support Manager] unknown command {line[:40]!r}", flush=True)
 
     # -- running ---------------------------------------------------------------------------------
     async def run(self) -> str:

@@ -33,6 +33,7 @@ class Viewer:
         self.texts: list[dict] = []
         self.scales: set[int] = set()
         self.shapes: list[dict] = []
+        self.monitors: list = []          # the monitor of each complete frame
 
     async def pump(self, until, timeout: float = 15):
         async with asyncio.timeout(timeout):
@@ -50,6 +51,7 @@ class Viewer:
                     self.chunks += 1
                     if header["c"] == header["n"] - 1:
                         self.frames += 1
+                        self.monitors.append(header.get("mon"))
                         if self.ack:
                             plugin = header["type"].split(".")[0]
                             await self.sock.send({"type": f"{plugin}.ack", "agent": header["from"],

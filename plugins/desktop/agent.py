@@ -315,10 +315,10 @@ class DesktopShare:
                     await asyncio.sleep(0.5)
                     continue
                 monitor, w, h, chunks, cursor, grabbed_at = grabbed
-                if (w, h) != size:
+                if (w, h, monitor["index"]) != size:      # another size or monitor: the host and viewers are told
                     if size is not None:
                         await self._send_screen()
-                    size = (w, h)
+                    size = (w, h, monitor["index"])
                 self.stats["grabs"] += 1
                 if not self.grants:
                     break
