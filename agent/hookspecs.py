@@ -35,3 +35,9 @@ def agent_message_handlers(agent, register):
 @hookspec
 def agent_stopped(agent):
     """The agent is stopping (the session ended, or the user quit); stop capture and input now."""
+
+
+@hookspec
+def agent_command(agent, line):
+    """A line the person typed on the terminal that the agent itself does not know (it knows ``stop``
+    and ``quit``); return True when this plugin handled it."""

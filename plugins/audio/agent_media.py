@@ -1,9 +1,9 @@
 """The Support Manager's (agent's) side of audio and video calls: aiortc instead of a browser.
 
 ``AgentMedia`` speaks the same signalling as the browser panels (plugins/audio/calls.py) over a
-session WebSocket it is given: it joins a call as an "agent" member, which only ever answers offers
-(the browsers always offer to it, so there is no glare to resolve), and keeps one RTCPeerConnection
-per other member. Audio comes from a PyAudio input stream (``PyAudioMicrophone``) and remote audio
+session WebSocket it is given: it joins a call as an "agent" member. Browsers always offer to it;
+between two agents the one with the lower participant id offers (so there is never glare). It keeps
+one RTCPeerConnection per other member. Audio comes from a PyAudio input stream (``PyAudioMicrophone``) and remote audio
 is played to PyAudio output streams (``PyAudioSpeaker``; PulseAudio mixes them). Video comes from an
 OpenCV capture (``OpenCVCamera``: a camera index, or a video file that loops, e.g. a synthetic one).
 
@@ -23,6 +23,7 @@ import concurrent.futures
 import fractions
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
@@ -49,6 +50,34 @@ def _pyaudio():
     return pyaudio
 
 
+# PortAudio's set-up and tear-down are process-wide and not thread-safe: several PyAudio objects
+# initialised and terminated from different threads (a microphone and one speaker stream per peer)
+# abort the process. So there is one shared PyAudio, counted, and opening/closing streams is serialised.
+_PA_LOCK = threading.Lock()
+_PA: list = [None, 0]      # [the PyAudio object, how many users]
+
+
+def _pa_acquire():
+    with _PA_LOCK:
+        if _PA[0] is None:
+            _PA[0] = _pyaudio().PyAudio()
+        _PA[1] += 1
+        return _PA[0]
+
+
+def _pa_release() -> None:
+    with _PA_LOCK:
+        _PA[1] -= 1
+        if _PA[1] <= 0 and _PA[0] is not None:
+            _PA[0].terminate()
+            _PA[0], _PA[1] = None, 0
+
+
+def _pa_open(pa, **kwargs):
+    with _PA_LOCK:
+        return pa.open(**kwargs)
+
+
 def _device_index(pa, name: str | int | None, want_input: bool) -> int | None:
     """A PyAudio device by index or (part of) its name; None for the default."""
     if name is None or isinstance(name, int):
@@ -67,7 +96,7 @@ def _device_index(pa, name: str | int | None, want_input: bool) -> int | None:
 
 def list_devices() -> dict:
     """Microphones and speakers PyAudio sees, to let the user pick."""
-    pa = _pyaudio().PyAudio()
+    pa = _pa_acquire()
     try:
         out = {"microphones": [], "speakers": []}
         for i in range(pa.get_device_count()):
@@ -78,7 +107,7 @@ def list_devices() -> dict:
                 out["speakers"].append({"index": i, "name": info["name"]})
         return out
     finally:
-        pa.terminate()
+        _pa_release()
 
 
 # -- local audio: PyAudio microphone --------------------------------------------------------------
@@ -90,18 +119,18 @@ class PyAudioMicrophone(MediaStreamTrack):
     def __init__(self, device: str | int | None = "pulse", rate: int = RATE):
         super().__init__()
         pa_mod = _pyaudio()
-        self._pa = pa_mod.PyAudio()
+        self._pa = _pa_acquire()
         self.rate = rate
         self.samples = int(rate * PTIME)
         try:
             index = _device_index(self._pa, device, True) if device != "pulse" or self._has("pulse") else None
-            self._stream = self._pa.open(format=pa_mod.paInt16, channels=1, rate=rate, input=True,
+            self._stream = _pa_open(self._pa, format=pa_mod.paInt16, channels=1, rate=rate, input=True,
                                          input_device_index=index, frames_per_buffer=self.samples)
         except NoDeviceError:
-            self._pa.terminate()
+            _pa_release()
             raise
         except Exception as exc:
-            self._pa.terminate()
+            _pa_release()
             raise NoDeviceError(f"No microphone could be opened ({exc}).") from exc
         self._pts = 0
         self._reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mic")
@@ -132,11 +161,7 @@ class PyAudioMicrophone(MediaStreamTrack):
             self._reader.shutdown(wait=False)
 
     def _close(self) -> None:
-        try:
-            self._stream.stop_stream()
-            self._stream.close()
-        finally:
-            self._pa.terminate()
+        _close_stream(self._stream)
 
 
 # -- remote audio: PyAudio speaker ----------------------------------------------------------------
@@ -167,15 +192,15 @@ class PyAudioSpeaker:
         stream = pa = None
         if self.play_out:
             pa_mod = _pyaudio()
-            pa = pa_mod.PyAudio()
+            pa = _pa_acquire()
             try:
                 index = _device_index(pa, self.device, False) if self.device != "pulse" or any(
                     pa.get_device_info_by_index(i)["name"] == "pulse" for i in range(pa.get_device_count())) else None
-                stream = pa.open(format=pa_mod.paInt16, channels=1, rate=RATE, output=True,
+                stream = _pa_open(pa, format=pa_mod.paInt16, channels=1, rate=RATE, output=True,
                                  output_device_index=index, frames_per_buffer=int(RATE * PTIME))
             except Exception as exc:
                 log.warning("no speaker (%s): remote audio is received but not played", exc)
-                pa.terminate()
+                _pa_release()
                 pa = None
         resampler = AudioResampler(format="s16", layout="mono", rate=RATE)
         try:
@@ -193,7 +218,7 @@ class PyAudioSpeaker:
         finally:
             self.levels.pop(key, None)
             if stream is not None:
-                await loop.run_in_executor(writer, _close_stream, stream, pa)
+                await loop.run_in_executor(writer, _close_stream, stream)
             writer.shutdown(wait=False)
 
     def stop(self, key: str | None = None) -> None:
@@ -203,12 +228,13 @@ class PyAudioSpeaker:
                 task.cancel()
 
 
-def _close_stream(stream, pa) -> None:
+def _close_stream(stream) -> None:
     try:
-        stream.stop_stream()
-        stream.close()
+        with _PA_LOCK:
+            stream.stop_stream()
+            stream.close()
     finally:
-        pa.terminate()
+        _pa_release()
 
 
 # -- local video: OpenCV capture -----------------------------------------------------------------
@@ -338,6 +364,7 @@ class _Peer:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     sender: object = None
     copies: list = field(default_factory=list)
+    offering: bool = False      # we made the offer (to an agent with a higher id)
 
 
 class _CallLeg:
@@ -373,6 +400,27 @@ class _CallLeg:
             if pid not in now or now[pid]["epoch"] > peer.epoch:
                 self._drop(peer)
         self.members = now
+        # Browsers always offer to agents. Between two agents the one with the lower participant id
+        # offers (the same rule browsers use between themselves), so exactly one side does.
+        for pid, m in now.items():
+            if m.get("agent") and me < pid and pid not in self.peers:
+                peer = self._new_peer(pid, m["epoch"])
+                peer.offering = True
+                asyncio.ensure_future(self._offer(peer))
+
+    async def _offer(self, peer: "_Peer") -> None:
+        async with peer.lock:
+            if self.peers.get(peer.id) is not peer:
+                return
+            try:
+                t = peer.pc.addTransceiver(self.kind, direction="sendrecv")
+                peer.sender = t.sender
+                self._attach(t.sender, self.track, peer)
+                await peer.pc.setLocalDescription(await peer.pc.createOffer())
+                await self.media._send({"type": f"{self.kind}.signal", "to": peer.id, "peer_epoch": peer.epoch,
+                                        "description": {"type": "offer", "sdp": peer.pc.localDescription.sdp}})
+            except Exception as exc:
+                log.warning("%s: offer to %s failed: %s", self.kind, peer.id, exc)
 
     def _drop(self, peer: _Peer) -> None:
         if self.peers.get(peer.id) is peer:
@@ -424,7 +472,11 @@ class _CallLeg:
         pc = peer.pc
         if "description" in msg:
             d = msg["description"]
-            if d["type"] != "offer":     # the agent never offers, so answers are not expected
+            if d["type"] == "answer":    # to our offer (we offer to agents with a higher id only)
+                if peer.offering and pc.signalingState == "have-local-offer":
+                    await pc.setRemoteDescription(RTCSessionDescription(sdp=d["sdp"], type="answer"))
+                return
+            if d["type"] != "offer" or peer.offering:
                 return
             await pc.setRemoteDescription(RTCSessionDescription(sdp=d["sdp"], type="offer"))
             if peer.sender is None:
@@ -500,6 +552,7 @@ class AgentMedia:
         self._camera_track: MediaStreamTrack | None = None
         self.muted = False
         self.errors: list[str] = []
+        self.problems: dict[str, str] = {}    # kind -> why no microphone / camera is sent
 
     # -- the WebSocket ---------------------------------------------------------------------------
     async def _send(self, message: dict) -> None:
@@ -565,8 +618,12 @@ class AgentMedia:
         leg = self.legs[kind]
         if kind == "audio" and self._mic_track is None and self.microphone is not None:
             loop = asyncio.get_running_loop()
-            self._mic_track = (self.microphone if isinstance(self.microphone, MediaStreamTrack)
-                               else await loop.run_in_executor(None, self.microphone))
+            try:
+                self._mic_track = (self.microphone if isinstance(self.microphone, MediaStreamTrack)
+                                   else await loop.run_in_executor(None, self.microphone))
+                self.problems.pop("audio", None)
+            except NoDeviceError as exc:     # join anyway: listening only
+                self.problems["audio"] = str(exc)
         if kind == "audio":
             leg.track = None if self.muted else self._mic_track   # ready before the first offer
         reply = await self.request({"type": f"{kind}.{'start' if start else 'join'}", "agent": True})

@@ -15,7 +15,8 @@ Messages (``<kind>`` is "audio" or "video"):
   <kind>.leave                     -> <kind>.left
   <kind>.stop   (reps)             -> <kind>.stopped; everybody gets <kind>.call {active: false}
   <kind>.signal {to, description | candidate} -> relayed as <kind>.signal {from, epoch, ...}
-  <kind>.status {muted?|camera?}   -> members get <kind>.members
+  <kind>.status {muted?|camera?|problem?} -> members get <kind>.members (problem: a short text, e.g.
+                                      "No microphone was found", or "" when it is solved)
 Everybody in the session gets <kind>.call when a call starts or stops and <kind>.members when its
 members change.
 """
@@ -44,10 +45,11 @@ class Member:
     agent: bool = False
     muted: bool = False
     camera: bool = False
+    problem: str = ""       # why this member sends no sound / picture (e.g. no microphone), shown to all
 
     def public(self) -> dict:
         return {"id": self.id, "name": self.name, "role": self.role, "epoch": self.epoch,
-                "agent": self.agent, "muted": self.muted, "camera": self.camera}
+                "agent": self.agent, "muted": self.muted, "camera": self.camera, "problem": self.problem}
 
 
 @dataclass
@@ -132,7 +134,7 @@ class CallService:
                "reason": reason, "active": call is not None, "media": self.policy.media(ctx),
                "me_member": bool(call and ctx.participant.id in call.members)}
         if call is not None:
-            out.update(started_by=call.started_by, members=[m.public() for m in call.members.values()],
+            out.update(started_by=call.started_by, started_at=call.started_at, members=[m.public() for m in call.members.values()],
                        auto_join=call.started_by.get("auto") and call.started_by.get("id") == ctx.participant.id)
         return out
 
@@ -196,6 +198,11 @@ class CallService:
                 if not isinstance(message[name], bool):
                     raise MessageError(f"{name} must be true or false")
                 setattr(member, name, message[name])
+        if "problem" in message:
+            problem = message["problem"] or ""
+            if not isinstance(problem, str) or len(problem) > 200:
+                raise MessageError("problem must be a text of at most 200 characters")
+            member.problem = problem
         self._broadcast_members(ctx, ctx.session, call)
         return {"type": f"{self.kind}.status_ok", "re": message.get("id")} if message.get("id") else None
 

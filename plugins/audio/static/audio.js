@@ -90,7 +90,8 @@ export function mount(api) {
         el("span", { class: "name", text: mine ? `${m.name} (you)` : m.name }),
         m.muted ? el("span", { class: "audio-flag", text: " muted" }) : "",
         speaking ? el("span", { class: "audio-flag speaking-flag", text: " speaking" }) : "",
-        conn && conn !== "connected" && conn !== "new" ? el("span", { class: "audio-flag", text: ` (${conn})` }) : "");
+        conn && conn !== "connected" && conn !== "new" ? el("span", { class: "audio-flag", text: ` (${conn})` }) : "",
+        m.problem ? el("span", { class: "audio-flag audio-member-problem", text: ` — ${m.problem}` }) : "");
       return item;
     }));
   }

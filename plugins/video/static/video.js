@@ -71,6 +71,7 @@ export function mount(api) {
       t.label.textContent = m ? (mine ? `${m.name} (you)` : m.name) : "";
       const on = mine ? !!state.stream : !!(m && m.camera);
       t.off.hidden = on;
+      t.off.textContent = !mine && m && m.problem ? `camera off — ${m.problem}` : "camera off";
       t.tile.classList.toggle("camera-off", !on);
     }
   }

@@ -1,0 +1,285 @@
+"""The Support Manager (agent) in the session's VoIP and video calls.
+
+When a rep starts VoIP (or video), the person at this computer is asked first, with the same consent
+prompt as desktop sharing (a dialog, or the terminal without a display). Nothing is opened (microphone,
+speaker, camera) and nothing is sent before they accept; declining sends nothing at all. Once in a
+call they can type ``mute``, ``unmute``, ``camera off``, ``camera on``, ``leave call`` (or ``calls``
+to see where they are). A dropped connection rejoins the calls it was in without asking again;
+leaving or ending the session hangs up. No microphone or camera: the call goes on listening /
+watching only, with a clear message here and, as the member's ``problem``, to everybody in the call.
+
+The media itself (aiortc, PyAudio, OpenCV) is plugins/audio/agent_media.py. The video plugin's
+agent part (plugins/video/agent.py) adds the video call to the same object.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from agent.consent import ConsentRequest
+from agent.hookspecs import hookimpl
+
+log = logging.getLogger("support_manager.calls")
+KEY = "calls"
+WHAT = {"audio": "VoIP", "video": "video"}
+COMMANDS = ("mute", "unmute", "camera off", "camera on", "leave call", "leave audio", "leave video", "calls")
+
+
+@dataclass
+class CallConsentRequest(ConsentRequest):
+    """The consent prompt's question for a call (same dialog / terminal prompt as desktop sharing)."""
+
+    def question(self) -> str:
+        if self.what == "video":
+            return (f"{self.who} started video. Join it and send the picture of your camera "
+                    f"(you can stop your camera at any time)?")
+        return f"{self.who} started VoIP (an audio call). Join it with your microphone and speaker?"
+
+
+def _camera_source(value):
+    text = str(value if value is not None else "0").strip()
+    return int(text) if text.isdigit() else text
+
+
+class AgentCalls:
+    """One per Support Manager: its audio and video call legs (an ``AgentMedia``) and the questions."""
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.kinds: list[str] = []
+        self.media = None
+        self.joined: dict[str, bool] = {}       # kind -> the person accepted and has not left
+        self.allow_all = False                  # "allow all requests for this session" was chosen
+        self.asked: dict[str, object] = {}      # kind -> the call (its started_at) already asked about
+        self.question_lock = asyncio.Lock()
+        self.connections = 0
+        self.tasks: set[asyncio.Task] = set()
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def add_kind(self, kind: str, register) -> None:
+        if kind in self.kinds:
+            return
+        if not self.kinds:
+            register("session.hello", self.on_hello)
+            register("error", self.on_reply)
+        self.kinds.append(kind)
+        self.joined[kind] = False
+        register(f"{kind}.call", self.on_call)
+        for verb in ("members", "signal", "joined", "left", "status_ok", "state"):
+            register(f"{kind}.{verb}", self.on_reply if verb in ("joined", "left", "status_ok", "state")
+                     else self.on_media)
+
+    def _media(self):
+        if self.media is None:
+            from .agent_media import AgentMedia, OpenCVCamera, PyAudioMicrophone, PyAudioSpeaker
+            cfg = self.agent.config
+            mic_device = cfg.get("microphone", "pulse")
+            camera = _camera_source(cfg.get("camera", 0))
+            self.media = AgentMedia(
+                self.agent.send, (self.agent.me or {}).get("id", ""),
+                microphone=lambda: PyAudioMicrophone(mic_device),
+                speaker=PyAudioSpeaker(cfg.get("speaker", "pulse")),
+                camera=lambda limits: OpenCVCamera(camera, **limits))
+        return self.media
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def say(self, text: str) -> None:
+        self.agent.report(text)
+
+    # -- messages --------------------------------------------------------------------------------
+    async def on_hello(self, message: dict) -> None:
+        media = self._media()
+        media.me_id = (message.get("you") or {}).get("id", media.me_id)
+        self.connections += 1
+        self._spawn(self._after_connect(again=self.connections > 1))
+
+    async def _after_connect(self, again: bool) -> None:
+        """Ask how the calls stand: rejoin those we were in (after a drop), offer to join running ones."""
+        for kind in self.kinds:
+            try:
+                state = await self._media().request({"type": f"{kind}.state"})
+            except Exception as exc:
+                log.info("%s state: %s", kind, exc)
+                continue
+            if again and self.joined[kind]:
+                await self._media()._hang_up(kind)
+                if state.get("active"):
+                    await self._join(kind, rejoin=True)
+                else:
+                    self.joined[kind] = False
+                    self.say(f"The {WHAT[kind]} ended while the connection was down.")
+            elif state.get("active") and state.get("allowed") and not self.joined[kind]:
+                self._spawn(self._ask(kind, state.get("started_by") or {}, state.get("started_at")))
+
+    async def on_reply(self, message: dict) -> None:
+        await self._media().handle(message)
+
+    async def on_media(self, message: dict) -> None:
+        await self._media().handle(message)
+
+    async def on_call(self, message: dict) -> None:
+        kind = str(message.get("type")).split(".")[0]
+        await self._media().handle(message)
+        if message.get("active"):
+            starter = message.get("started_by") or {}
+            if starter.get("id") != (self.agent.me or {}).get("id") and not self.joined[kind]:
+                self._spawn(self._ask(kind, starter, message.get("started_at")))
+        elif self.joined[kind]:
+            self.joined[kind] = False
+            ended = "with the session" if message.get("reason") == "session ended" else "(hung up)"
+            self.say(f"The {WHAT[kind]} has ended {ended}.")
+
+    # -- asking and joining -------------------------------------------------------------------------
+    async def _ask(self, kind: str, starter: dict, started_at) -> None:
+        call_id = (starter.get("id"), started_at)
+        if self.asked.get(kind) == call_id:
+            return
+        self.asked[kind] = call_id
+        async with self.question_lock:       # one question at a time on the terminal / screen
+            if self.joined[kind]:
+                return
+            if self.allow_all:
+                allow = True
+            else:
+                who = str(starter.get("name") or "Your representative")[:60]
+                answer = await self.agent.consent.ask(CallConsentRequest(f"{kind}-{started_at}", who, "view",
+                                                                         what=kind))
+                allow = answer.allow
+                self.allow_all = self.allow_all or (answer.allow and answer.all_requests)
+            if not allow:
+                self.say(f"You declined the {WHAT[kind]}: nothing of yours is sent.")
+                return
+            await self._join(kind)
+
+    async def _join(self, kind: str, rejoin: bool = False) -> None:
+        media = self._media()
+        try:
+            await media.join(kind, send_camera=False)
+        except Exception as exc:
+            self.say(f"Could not join the {WHAT[kind]}: {exc}")
+            return
+        self.joined[kind] = True
+        problem = ""
+        if kind == "audio":
+            problem = media.problems.get("audio", "")
+            if media.muted:
+                await self._status("audio", {"muted": True})
+        else:
+            problem = await self._camera_on()
+        if problem:
+            self.say(f"{problem} You are in the {WHAT[kind]} without it.")
+        await self._status(kind, {"problem": problem})
+        if not rejoin:
+            hint = ("type 'mute' / 'unmute', 'leave call'" if kind == "audio"
+                    else "type 'camera off' / 'camera on', 'leave video'")
+            self.say(f"You are in the {WHAT[kind]}" + (" (muted)." if kind == "audio" and media.muted else ".")
+                     + f" ({hint})")
+        else:
+            self.say(f"Back in the {WHAT[kind]} after the connection came back.")
+
+    async def _camera_on(self) -> str:
+        from .agent_media import NoDeviceError
+        media = self._media()
+        try:
+            await media.camera_on()
+            media.problems.pop("video", None)
+            return ""
+        except NoDeviceError as exc:
+            media.problems["video"] = str(exc)
+            return str(exc)
+        except Exception as exc:
+            media.problems["video"] = f"The camera could not be started ({exc})."
+            return media.problems["video"]
+
+    async def _status(self, kind: str, fields: dict) -> None:
+        try:
+            await self._media().request({"type": f"{kind}.status", **fields})
+        except Exception as exc:
+            log.info("%s status: %s", kind, exc)
+
+    # -- what the person types ---------------------------------------------------------------------
+    def command(self, line: str) -> bool:
+        words = " ".join(line.lower().split())
+        if words not in COMMANDS:
+            return False
+        self._spawn(self._command(words))
+        return True
+
+    async def _command(self, words: str) -> None:
+        media = self._media()
+        if words == "calls":
+            self.say(self.describe())
+        elif words in ("mute", "unmute"):
+            if not self.joined.get("audio"):
+                self.say("You are not in a VoIP call.")
+                return
+            await media.set_muted(words == "mute")
+            self.say("Your microphone is muted: nothing is sent." if media.muted else "Your microphone is on.")
+        elif words in ("camera off", "camera on"):
+            if not self.joined.get("video"):
+                self.say("You are not in a video call.")
+                return
+            if words == "camera off":
+                await media.camera_off()
+                self.say("Your camera is off: no picture is sent.")
+            else:
+                problem = await self._camera_on()
+                await self._status("video", {"problem": problem})
+                self.say(problem or "Your camera is on.")
+        else:
+            kinds = [k for k in self.kinds if words == "leave call" or words == f"leave {k}"]
+            left = [k for k in kinds if self.joined.get(k)]
+            for kind in left:
+                self.joined[kind] = False
+                await media.leave(kind)
+            self.say(f"You left the {' and the '.join(WHAT[k] for k in left)}." if left else "You are in no call.")
+
+    def describe(self) -> str:
+        parts = []
+        for kind in self.kinds:
+            if not self.joined.get(kind):
+                continue
+            if kind == "audio":
+                parts.append("VoIP (muted)" if self.media.muted else "VoIP")
+            else:
+                parts.append("video (camera on)" if self.media._camera_track is not None else "video (camera off)")
+        return f"You are in: {', '.join(parts)}." if parts else "You are in no call."
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.media is not None:
+            await self.media.close()
+        for kind in self.kinds:
+            self.joined[kind] = False
+
+
+def calls_of(agent) -> AgentCalls:
+    """The one AgentCalls of this Support Manager (shared by the audio and video plugins)."""
+    calls = agent.features.get(KEY)
+    if calls is None:
+        calls = agent.features[KEY] = AgentCalls(agent)
+    return calls
+
+
+@hookimpl
+def agent_message_handlers(agent, register):
+    calls_of(agent).add_kind("audio", register)
+
+
+@hookimpl
+def agent_command(agent, line):
+    calls = agent.features.get(KEY)
+    return calls.command(line) if calls is not None else None
+
+
+@hookimpl
+def agent_stopped(agent):
+    calls = agent.features.get(KEY)
+    if calls is not None:
+        return calls.close()
