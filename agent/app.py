@@ -26,8 +26,9 @@ class SupportManager:
         self.pm = pm or make_plugin_manager()
         self.pair = pair
         self.name = name
-        self.link = HostLink(site_url, number, name, self._on_message)
+        self.link = HostLink(site_url, number, name, self._on_message, on_binary=self._on_binary)
         self.handlers: dict[str, list[Callable]] = defaultdict(list)
+        self.binary_handlers: dict[str, Callable] = {}
         self.me: dict | None = None
         self.reports: list[str] = []
         self.features: dict[str, object] = {}
@@ -38,8 +39,27 @@ class SupportManager:
         self.use_terminal = use_terminal
         self.pm.hook.agent_message_handlers(agent=self, register=self._register)
 
-    def _register(self, type_: str, fn: Callable) -> None:
-        self.handlers[type_].append(fn)
+    def _register(self, type_: str, fn: Callable, binary: bool = False) -> None:
+        if binary:   # binary frames from the host: fn(header, payload), one handler per stream
+            self.binary_handlers[type_] = fn
+        else:
+            self.handlers[type_].append(fn)
+
+    async def _on_binary(self, frame: bytes) -> None:
+        from host.router import parse_binary
+        try:
+            header, payload = parse_binary(frame)
+        except (ValueError, UnicodeDecodeError):
+            return
+        fn = self.binary_handlers.get(header["type"])
+        if fn is None:
+            return
+        try:
+            result = fn(header, payload)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("handling a %s frame failed", header["type"])
 
     async def _on_message(self, message: dict) -> None:
         if message.get("type") == "session.hello":

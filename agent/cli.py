@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     join.add_argument("--pair", default="", help="pairing code shown on your session page (optional)")
     join.add_argument("--terminal", action="store_true",
                       help="ask for permission on this terminal instead of a window")
+    join.add_argument("--files", default="", metavar="FOLDER",
+                      help="the folder your representative may browse, once you allow it (default: your home)")
     join.add_argument("--camera", default="0",
                       help="camera for video calls: its number (0 = the first) or a video file")
     join.add_argument("--microphone", default="pulse", help="microphone for VoIP (a name or part of it)")
@@ -33,6 +35,8 @@ async def _run(args) -> int:
     config = {"prompt": "terminal" if args.terminal else "auto",
               "status": "terminal" if args.terminal else "auto",
               "camera": args.camera, "microphone": args.microphone, "speaker": args.speaker}
+    if args.files:
+        config["files_root"] = args.files
     name = args.name or "Support Manager"
     try:
         agent = SupportManager(args.site_url, args.number, name, pair=args.pair, config=config,

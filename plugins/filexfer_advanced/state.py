@@ -1,0 +1,74 @@
+"""What the host knows about advanced file transfer in one live session: the Support Managers that offer
+file access, the grants their people gave, pending requests and listings, and the transfers in flight.
+
+Kept in memory on the live session; every grant, revocation and transfer is also written to
+session_events, the audit log and the plugin's table by the handlers.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ATTR = "filexfer_advanced_state"
+
+
+@dataclass
+class FileAgent:
+    id: str
+    name: str
+    root: str
+
+
+@dataclass
+class Transfer:
+    id: str
+    direction: str               # "to_rep" (customer's file to the host, for the rep) | "to_customer"
+    agent: str
+    rep: str
+    rep_name: str
+    name: str
+    path: str                    # to_rep: the file's path under the root; to_customer: the target folder
+    size: int | None = None
+    done: int = 0                # to_rep: bytes the host has; to_customer: bytes the agent acknowledged
+    status: str = "running"      # running | paused | done | failed
+    expect: dict | None = None   # to_rep: the file's size and mtime when it started (resume checks it)
+    temp: Path | None = None     # to_rep: the host's temp file
+    fd: int = -1
+    hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    buffer: bytearray = field(default_factory=bytearray)
+    sha256: str = ""
+    stored_name: str = ""
+    started_at: float = 0.0
+    last_progress: float = 0.0
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
+    relay: asyncio.Task | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def public(self) -> dict:
+        return {"id": self.id, "direction": self.direction, "agent": self.agent, "rep": self.rep,
+                "name": self.name, "path": self.path, "size": self.size, "done": self.done,
+                "status": self.status}
+
+
+@dataclass
+class FilesState:
+    agents: dict[str, FileAgent] = field(default_factory=dict)
+    grants: dict[tuple[str, str], str] = field(default_factory=dict)   # (agent, rep) -> rep name
+    pending: dict[str, tuple[str, str]] = field(default_factory=dict)   # request id -> (agent, rep)
+    listings: dict[str, tuple[str, object]] = field(default_factory=dict)  # req -> (rep, the rep's message id)
+    transfers: dict[str, Transfer] = field(default_factory=dict)
+
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_hex(8)
+
+
+def state_of(live) -> FilesState:
+    state = getattr(live, ATTR, None)
+    if state is None:
+        state = FilesState()
+        setattr(live, ATTR, state)
+    return state

@@ -1,0 +1,111 @@
+"""Helpers for the advanced file transfer tests: a real host, the real Support Manager (in the test's event
+loop) serving a temporary folder tree, and the rep's socket. ScriptedConsent stands in for the person
+clicking Allow in the Support Manager's dialog (the dialog itself is tested by the desktop tests)."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+import aiohttp
+
+from agent.app import SupportManager
+from agent.consent import Answer
+from agent.plugin_manager import make_plugin_manager
+from agent.status import TerminalStatus
+from agent_harness import ScriptedConsent
+
+P = "filexfer_advanced"
+
+
+def sha256_of(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+async def start_files_agent(host, number: str, root, consent=None, name: str = "Carla"):
+    agent = SupportManager(f"{host.base}/s/demo", number, name, pm=make_plugin_manager(),
+                           consent=consent or ScriptedConsent(Answer(True)),
+                           status=TerminalStatus(lambda: None), config={"files_root": str(root)})
+    task = asyncio.create_task(agent.run())
+    for _ in range(200):
+        if agent.link.connected.is_set() and agent.me is not None:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the Support Manager did not connect")
+    return agent, task
+
+
+async def stop_files_agent(agent, task) -> None:
+    await agent.link.stop()
+    try:
+        await asyncio.wait_for(task, 5)
+    except (asyncio.TimeoutError, asyncio.CancelledError):
+        task.cancel()
+
+
+class RepSocket:
+    """The rep's socket; binary frames are skipped while waiting for text."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.seen: list[dict] = []
+
+    async def send(self, msg):
+        await self.sock.send(msg)
+
+    async def request(self, msg, timeout: float = 15):
+        self.sock._n += 1
+        mid = f"t{self.sock._n}"
+        await self.send({**msg, "id": mid})
+        return await self.expect(lambda m: m.get("re") == mid, timeout=timeout)
+
+    async def expect(self, match, timeout: float = 15):
+        if isinstance(match, str):
+            type_ = match
+            match = lambda m: m.get("type") == type_  # noqa: E731
+        for i, m in enumerate(self.seen):
+            if match(m):
+                return self.seen.pop(i)
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.sock.ws.receive()
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    continue
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    raise AssertionError(f"socket closed while waiting: {msg.type}")
+                data = json.loads(msg.data)
+                if match(data):
+                    return data
+                self.seen.append(data)
+
+
+async def granted_session(host, root, consent=None):
+    """A rep's session with the customer's Support Manager serving root, file access allowed."""
+    rep = await host.rep()
+    s = await rep.start_session()
+    ws = RepSocket(await rep.ws(s["id"]))
+    agent, task = await start_files_agent(host, s["number"], root, consent=consent)
+    await ws.expect(lambda m: m.get("type") == f"{P}.state" and m["agents"])
+    reply = await ws.request({"type": f"{P}.request"})
+    assert reply["type"] == f"{P}.requested", reply
+    answer = await ws.expect(f"{P}.answer")
+    return rep, s, ws, agent, task, answer
+
+
+async def events_of(host, session_id, prefix=P):
+    return await host.db_read(lambda db: [(r["kind"], json.loads(r["details"])) for r in db["session_events"].rows_where(
+        "session_id = ? and kind like ?", [session_id, f"{prefix}.%"], order_by="id")])
+
+
+async def upload(rep, session_id, data: bytes, name: str, folder: str = "", agent: str = ""):
+    token = await rep.csrf("/s/demo/")
+    url = rep.url(f"/s/demo/p/{P}/sessions/{session_id}/send")
+    return await rep.http.post(url, params={"agent": agent, "dir": folder, "name": name}, data=data,
+                               headers={"X-CSRF-Token": token, "Content-Type": "application/octet-stream"})

@@ -1,0 +1,89 @@
+"""Advanced file transfer through a real host with the real Support Manager serving a temporary folder tree:
+consent, browsing, transfers both ways with SHA-256, revocation, and the record."""
+from __future__ import annotations
+
+import asyncio
+import os
+
+from agent.consent import Answer
+from agent_harness import ScriptedConsent
+from filexfer_advanced_helpers import (P, events_of, granted_session, sha256_of, stop_files_agent, upload)
+
+
+def make_tree(root):
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "report.txt").write_text("quarterly numbers\n")
+    (root / "empty").mkdir()
+    (root / "notes.md").write_bytes(os.urandom(200_000))
+    return root
+
+
+async def test_rep_browses_and_copies_both_ways_after_local_approval(host, tmp_path):
+    root = make_tree(tmp_path / "home")
+    consent = ScriptedConsent(Answer(True))
+    rep, s, ws, agent, task, answer = await granted_session(host, root, consent)
+    try:
+        assert answer["allow"] is True and answer["root"] == str(root)
+        asked = consent.asked[0]
+        assert asked.what == "files" and "Rita Rep" in asked.question() and str(root) in asked.question()
+
+        top = await ws.request({"type": f"{P}.list", "path": ""})
+        assert top["type"] == f"{P}.listing", top
+        names = [(e["name"], e["kind"]) for e in top["entries"]]
+        assert names == [("docs", "dir"), ("empty", "dir"), ("notes.md", "file")]
+        notes = next(e for e in top["entries"] if e["name"] == "notes.md")
+        assert notes["size"] == 200_000 and notes["mtime"] > 0
+        docs = await ws.request({"type": f"{P}.list", "path": "docs"})
+        assert [e["name"] for e in docs["entries"]] == ["report.txt"]
+
+        # customer -> rep: streamed to the host, checked, then downloadable
+        started = await ws.request({"type": f"{P}.fetch", "path": "notes.md"})
+        assert started["type"] == f"{P}.started"
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"))
+        assert done["type"] == f"{P}.done", done
+        assert done["sha256"] == sha256_of(root / "notes.md")
+        r = await rep.http.get(rep.url(done["url"]))
+        assert r.status == 200 and await r.read() == (root / "notes.md").read_bytes()
+        assert r.headers["X-Content-SHA256"] == done["sha256"]
+
+        # rep -> customer: into the folder the rep picked
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        r = await upload(rep, s["id"], data, "fix.bin", folder="docs")
+        assert r.status == 202, await r.text()
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"))
+        assert done["type"] == f"{P}.done", done
+        assert (root / "docs" / "fix.bin").read_bytes() == data
+        # the same name again: a new name, the first file is never replaced
+        r = await upload(rep, s["id"], b"second", "fix.bin", folder="docs")
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"))
+        assert done["name"] == "fix (2).bin" and (root / "docs" / "fix (2).bin").read_bytes() == b"second"
+        assert (root / "docs" / "fix.bin").read_bytes() == data
+        assert not [p for p in (root / "docs").iterdir() if p.name.endswith(".part")]
+
+        kinds = [k for k, _ in await events_of(host, s["id"])]
+        assert f"{P}.requested" in kinds and f"{P}.granted" in kinds
+        assert kinds.count(f"{P}.transfer_done") == 3
+        audit = await host.db_read(lambda db: [r["action"] for r in db["audit_log"].rows])
+        assert f"{P}.granted" in audit and f"{P}.transfer_done" in audit
+        from host.records import session_record
+        rec = await session_record(host.app, s["id"]) if asyncio.iscoroutinefunction(session_record) else None
+        if rec is not None:
+            assert "notes.md" in rec["advanced_files"] and "fix.bin" in rec["advanced_files"]
+    finally:
+        await stop_files_agent(agent, task)
+
+
+async def test_nothing_without_local_approval(host, tmp_path):
+    root = make_tree(tmp_path / "home")
+    rep, s, ws, agent, task, answer = await granted_session(host, root, ScriptedConsent(Answer(False)))
+    try:
+        assert answer["allow"] is False
+        for msg in ({"type": f"{P}.list", "path": ""}, {"type": f"{P}.fetch", "path": "notes.md"}):
+            reply = await ws.request(msg)
+            assert reply["type"] == "error" and "not allowed you" in reply["error"]
+        r = await upload(rep, s["id"], b"x", "x.txt")
+        assert r.status == 403
+        assert not (root / "x.txt").exists()
+        assert f"{P}.denied" in [k for k, _ in await events_of(host, s["id"])]
+    finally:
+        await stop_files_agent(agent, task)
