@@ -22,7 +22,7 @@ from agent.hookspecs import hookimpl
 
 log = logging.getLogger("support_manager.calls")
 KEY = "calls"
-WHAT = {"audio": "VoIP", "video": "video"}
+WHAT = {"audio": "VoIP call", "video": "video call"}
 COMMANDS = ("mute", "unmute", "camera off", "camera on", "leave call", "leave audio", "leave video", "calls")
 
 
@@ -131,8 +131,8 @@ class AgentCalls:
                 self._spawn(self._ask(kind, starter, message.get("started_at")))
         elif self.joined[kind]:
             self.joined[kind] = False
-            ended = "with the session" if message.get("reason") == "session ended" else "(hung up)"
-            self.say(f"The {WHAT[kind]} has ended {ended}.")
+            ended = " with the session" if message.get("reason") == "session ended" else ""
+            self.say(f"The {WHAT[kind]} has ended{ended}; it was hung up here too.")
 
     # -- asking and joining -------------------------------------------------------------------------
     async def _ask(self, kind: str, starter: dict, started_at) -> None:
@@ -245,9 +245,9 @@ class AgentCalls:
             if not self.joined.get(kind):
                 continue
             if kind == "audio":
-                parts.append("VoIP (muted)" if self.media.muted else "VoIP")
+                parts.append("the VoIP call (muted)" if self.media.muted else "the VoIP call")
             else:
-                parts.append("video (camera on)" if self.media._camera_track is not None else "video (camera off)")
+                parts.append("the video call (camera " + ("on)" if self.media._camera_track is not None else "off)"))
         return f"You are in: {', '.join(parts)}." if parts else "You are in no call."
 
     async def close(self) -> None:

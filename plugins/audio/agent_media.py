@@ -57,10 +57,29 @@ _PA_LOCK = threading.Lock()
 _PA: list = [None, 0]      # [the PyAudio object, how many users]
 
 
+def _quiet_init():
+    """PyAudio(), without the pages of ALSA / JACK probing messages the C libraries write to stderr
+    (they would land on the customer's terminal): file descriptor 2 points at /dev/null meanwhile."""
+    import os
+    import sys
+    try:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return _pyaudio().PyAudio()
+    try:
+        os.dup2(null, 2)
+        return _pyaudio().PyAudio()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _pa_acquire():
     with _PA_LOCK:
         if _PA[0] is None:
-            _PA[0] = _pyaudio().PyAudio()
+            _PA[0] = _quiet_init()
         _PA[1] += 1
         return _PA[0]
 
