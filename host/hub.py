@@ -35,8 +35,11 @@ class LiveParticipant:
         return self.role in REP_ROLES
 
     def public(self) -> dict:
-        return {"id": self.id, "role": self.role, "name": self.name, "online": self.conn is not None,
-                "rep": self.is_rep}
+        out = {"id": self.id, "role": self.role, "name": self.name, "online": self.conn is not None,
+               "rep": self.is_rep}
+        if self.is_rep:
+            out["user_id"] = self.user_id  # the rep's account, so consoles can tell reps with one name apart
+        return out
 
 
 @dataclass

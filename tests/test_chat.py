@@ -174,3 +174,30 @@ async def test_chat_of_one_session_does_not_reach_another(host):
     await rep2_ws.request({"type": "session.ping"})
     assert not [m for m in rep2_ws.seen if m["type"] == "chat.message"]
     assert (await rep2_ws.request({"type": "chat.history"}))["messages"] == []
+
+
+async def test_history_comes_in_pages_newest_first_and_bad_page_requests_are_refused(host):
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = await rep.ws(s["id"])
+    sid = s["id"]
+
+    def write(db):
+        db["chat_messages"].insert_all(
+            {"session_id": sid, "at": 1.0 + i, "from_participant": "x", "from_name": "Rita", "from_role": "primary_rep",
+             "audience": "all", "text": f"line {i}"} for i in range(205))
+    from host.appkeys import DB
+    await host.app[DB].write(write)
+
+    page = await rep_ws.request({"type": "chat.history"})
+    assert len(page["messages"]) == 200 and page["more"] is True
+    assert [m["text"] for m in page["messages"][:2]] == ["line 5", "line 6"]
+    assert page["messages"][-1]["text"] == "line 204"
+    older = await rep_ws.request({"type": "chat.history", "before": page["messages"][0]["id"]})
+    assert [m["text"] for m in older["messages"]] == [f"line {i}" for i in range(5)] and older["more"] is False
+    small = await rep_ws.request({"type": "chat.history", "limit": 3})
+    assert [m["text"] for m in small["messages"]] == ["line 202", "line 203", "line 204"]
+    for bad in ({"before": "x"}, {"before": 0}, {"before": True}, {"limit": 0}, {"limit": 501}, {"limit": "9"}):
+        reply = await rep_ws.request({"type": "chat.history", **bad})
+        assert reply["type"] == "error", bad
+    assert (await rep_ws.request({"type": "session.ping"}))["type"] == "session.pong"

@@ -190,3 +190,27 @@ async def test_wrong_session_number_gives_a_clear_message_and_stays_on_the_join_
     await c.wait_for_url(re.compile(r"/s/demo/session/[0-9a-f]+$"))
     await expect(r.locator(".roster")).to_contain_text("Carla Customer")
     assert rita.errors == [] and customer.errors == []
+
+
+async def test_a_long_chat_shows_its_newest_page_and_earlier_messages_on_request(world):
+    from host.appkeys import DB
+    rep_name = await world.new_rep("Lena Long")
+    rep = await login(world, rep_name)
+    s = await start_session(rep.page)
+    sid = s["id"]
+
+    def write(db):
+        db["chat_messages"].insert_all(
+            {"session_id": sid, "at": 1.0 + i, "from_participant": "x", "from_name": "Lena Long",
+             "from_role": "primary_rep", "audience": "all", "text": f"old line {i}"} for i in range(230))
+    await world.host.app[DB].write(write)
+    customer = await customer_joins(world, s["number"], "Carla Customer")
+    c = customer.page
+    log = c.locator(".chat-log .chat-line")
+    await expect(log).to_have_count(200)
+    await expect(log.first).to_contain_text("old line 30")
+    await expect(log.last).to_contain_text("old line 229")
+    await c.locator("button.chat-earlier").click()
+    await expect(log).to_have_count(230)
+    await expect(log.first).to_contain_text("old line 0")
+    await expect(c.locator("button.chat-earlier")).to_be_hidden()

@@ -27,8 +27,8 @@ const mounts = {
     const refresh = async () => {
       const res = await fetch(`${api.sitePrefix}/api/reps`, { credentials: "same-origin" });
       const { reps } = await res.json();
-      const inSession = new Set(api.participants.filter((p) => p.rep).map((p) => p.name));
-      select.replaceChildren(...reps.filter((r) => !inSession.has(r.display_name))
+      const inSession = new Set(api.participants.filter((p) => p.rep).map((p) => p.user_id));
+      select.replaceChildren(...reps.filter((r) => !inSession.has(r.id))
         .map((r) => el("option", { value: r.id, text: `${r.display_name} (${r.username})` })));
     };
     const button = el("button", { class: "add-rep", text: "Add to session",

@@ -74,14 +74,32 @@ async def send(ctx, message):
     return {"type": "chat.ack", "re": message.get("id"), "message": out}
 
 
+HISTORY_PAGE = 200
+
+
 async def history(ctx, message):
+    """The newest page of the session's chat (or the page before message id ``before``), oldest first,
+    with ``more`` telling whether earlier messages exist. Pages keep every reply well under the
+    clients' message size limits however long a session runs."""
     sid = ctx.session.id
     rep = ctx.participant.is_rep
+    before = message.get("before")
+    limit = message.get("limit", HISTORY_PAGE)
+    if before is not None and (not isinstance(before, int) or isinstance(before, bool) or before < 1):
+        raise MessageError("before must be a message id")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500:
+        raise MessageError("limit must be a whole number from 1 to 500")
 
     def read(db):
         where = "session_id = ?" + ("" if rep else " and audience = 'all'")
-        return [_public(r) for r in db["chat_messages"].rows_where(where, [sid], order_by="id")]
-    return {"type": "chat.history", "re": message.get("id"), "messages": await ctx.db.read(read)}
+        args: list = [sid]
+        if before is not None:
+            where += " and id < ?"
+            args.append(before)
+        rows = list(db["chat_messages"].rows_where(where, args, order_by="id desc", limit=limit + 1))
+        return [_public(r) for r in reversed(rows[:limit])], len(rows) > limit
+    messages, more = await ctx.db.read(read)
+    return {"type": "chat.history", "re": message.get("id"), "messages": messages, "more": more}
 
 
 @hookimpl

@@ -21,17 +21,32 @@ export function mount(api) {
       m.to === "reps" ? el("span", { class: "chat-private", text: " (reps only)" }) : "",
       el("span", { class: "chat-sep", text: ": " }),
       el("span", { class: "chat-text", text: m.text }));
-    log.append(item);
-    log.scrollTop = log.scrollHeight;
+    if (m.id !== undefined) item.dataset.id = m.id;
+    // Keep the log in message order: a line from history goes before any newer line already shown.
+    const later = m.id === undefined ? null
+      : [...log.querySelectorAll(".chat-line[data-id]")].find((li) => Number(li.dataset.id) > m.id);
+    if (later) log.insertBefore(item, later); else log.append(item);
+    if (!later) log.scrollTop = log.scrollHeight;
     return item;
   }
 
-  async function loadHistory() {
+  const numericIds = () => [...seen].filter((id) => typeof id === "number");
+  const earlier = el("button", { class: "chat-earlier", text: "Show earlier messages", hidden: true,
+    onclick: () => loadPage(Math.min(...numericIds()), "earlier") });
+
+  // mode "latest": (re)connect — the newest page, then back until it meets what is shown already;
+  // mode "earlier": one older page, asked for by the person.
+  async function loadPage(before, mode = "latest") {
     try {
-      const reply = await api.request({ type: "chat.history" });
+      const reply = await api.request(before ? { type: "chat.history", before } : { type: "chat.history" });
+      const shownBefore = numericIds().length > 0;
+      const gap = reply.messages.length > 0 && !seen.has(reply.messages[0].id);
       for (const m of reply.messages) add(m);
+      if (mode === "latest" && shownBefore && reply.more && gap) return loadPage(reply.messages[0].id);
+      if (mode === "earlier" || !shownBefore) earlier.hidden = !reply.more;
     } catch (err) { status.textContent = err.message; }
   }
+  const loadHistory = () => loadPage(null, "latest");
 
   async function sendNow() {
     const text = input.value;
@@ -56,7 +71,7 @@ export function mount(api) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); sendNow(); }
   });
   const button = el("button", { class: "chat-send", onclick: sendNow, text: "Send" });
-  api.panel.append(el("h3", { text: "Chat" }), log,
+  api.panel.append(el("h3", { text: "Chat" }), earlier, log,
     el("div", { class: "chat-compose" }, input, isRep() ? audience : "", button), status);
 
   api.on("chat.message", (m) => {
