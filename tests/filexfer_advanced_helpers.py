@@ -109,3 +109,17 @@ async def upload(rep, session_id, data: bytes, name: str, folder: str = "", agen
     url = rep.url(f"/s/demo/p/{P}/sessions/{session_id}/send")
     return await rep.http.post(url, params={"agent": agent, "dir": folder, "name": name}, data=data,
                                headers={"X-CSRF-Token": token, "Content-Type": "application/octet-stream"})
+
+
+def kill_connection(agent) -> None:
+    """Cut the Support Manager's TCP connection at once (no closing handshake), as a network drop would."""
+    agent.link.ws._writer.transport.abort()   # aiohttp has no public accessor for it
+
+
+async def customer_and_agent_numbers(host, session_id):
+    """A second join number for the same session (the customer page and the Support Manager both join)."""
+    from host import session_store as store
+    from host.appkeys import DB
+    cfg = host.config
+    return await host.app[DB].write(lambda db: store.new_code(db, session_id, "secondary_customer", cfg.clock(),
+                                                              cfg.number_ttl, cfg.number_digits))

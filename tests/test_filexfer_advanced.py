@@ -66,9 +66,9 @@ async def test_rep_browses_and_copies_both_ways_after_local_approval(host, tmp_p
         audit = await host.db_read(lambda db: [r["action"] for r in db["audit_log"].rows])
         assert f"{P}.granted" in audit and f"{P}.transfer_done" in audit
         from host.records import session_record
-        rec = await session_record(host.app, s["id"]) if asyncio.iscoroutinefunction(session_record) else None
-        if rec is not None:
-            assert "notes.md" in rec["advanced_files"] and "fix.bin" in rec["advanced_files"]
+        rec = await session_record(host.app, s["id"])      # what the activity report shows
+        assert "notes.md (200000 bytes, from the customer" in rec["advanced_files"]
+        assert "fix.bin" in rec["advanced_files"] and "to the customer" in rec["advanced_files"]
     finally:
         await stop_files_agent(agent, task)
 
@@ -85,5 +85,73 @@ async def test_nothing_without_local_approval(host, tmp_path):
         assert r.status == 403
         assert not (root / "x.txt").exists()
         assert f"{P}.denied" in [k for k, _ in await events_of(host, s["id"])]
+    finally:
+        await stop_files_agent(agent, task)
+
+
+async def test_customer_page_revokes_and_transfers_in_flight_stop_cleanly(host, tmp_path):
+    from filexfer_advanced_helpers import RepSocket, customer_and_agent_numbers, start_files_agent
+    root = make_tree(tmp_path / "home")
+    with open(root / "big.iso", "wb") as f:
+        f.truncate(600 * 1024 * 1024)
+    rep = await host.rep()
+    s = await rep.start_session()
+    ws = RepSocket(await rep.ws(s["id"]))
+    customer = await host.client()
+    assert (await customer.join(s["number"], "Carla")).status == 302
+    page = RepSocket(await customer.ws(s["id"]))
+    number = await customer_and_agent_numbers(host, s["id"])
+    agent, task = await start_files_agent(host, number, root, consent=ScriptedConsent(Answer(True)))
+    try:
+        await ws.expect(lambda m: m.get("type") == f"{P}.state" and m["agents"])
+        await ws.request({"type": f"{P}.request"})
+        assert (await ws.expect(f"{P}.answer"))["allow"] is True
+        await page.expect(lambda m: m.get("type") == f"{P}.state" and m["grants"])
+
+        await ws.request({"type": f"{P}.fetch", "path": "big.iso"})
+        r = await upload(rep, s["id"], bytes(160 * 1024 * 1024), "update.bin", folder="docs")
+        assert r.status == 202
+        await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer" and m["done"])
+        await page.expect(lambda m: m.get("type") == f"{P}.progress")      # the customer sees it too
+        reply = await page.request({"type": f"{P}.revoke"})
+        assert reply["grants"] == 1
+        ends = [await ws.expect(lambda m: m.get("type") in (f"{P}.failed", f"{P}.done")) for _ in range(2)]
+        assert [m["type"] for m in ends] == [f"{P}.failed"] * 2
+        assert all("revoked" in m["error"] for m in ends)
+        for _ in range(50):
+            if not agent.features[P].receivers and not agent.features[P].senders:
+                break
+            await asyncio.sleep(0.05)
+        assert not (root / "docs" / "update.bin").exists()
+        assert not [p for p in root.rglob("*") if p.name.endswith(".part")]
+        assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+        assert not agent.features[P].grants
+        refused = await ws.request({"type": f"{P}.list", "path": ""})
+        assert refused["type"] == "error" and "not allowed you" in refused["error"]
+        events = await events_of(host, s["id"])
+        revoked = [d for k, d in events if k == f"{P}.revoked"]
+        assert revoked and revoked[0]["by"] == "Carla"
+        assert [k for k, _ in events].count(f"{P}.transfer_failed") == 2
+    finally:
+        await stop_files_agent(agent, task)
+
+
+async def test_support_manager_stop_revokes_at_once(host, tmp_path):
+    root = make_tree(tmp_path / "home")
+    with open(root / "big.iso", "wb") as f:
+        f.truncate(600 * 1024 * 1024)
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        await ws.request({"type": f"{P}.fetch", "path": "big.iso"})
+        await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"])
+        agent.stop_sharing()                 # what typing "stop" or the status window's Stop button does
+        failed = await ws.expect(lambda m: m.get("type") in (f"{P}.failed", f"{P}.done"))
+        assert failed["type"] == f"{P}.failed" and "revoked" in failed["error"]
+        state = await ws.expect(lambda m: m.get("type") == f"{P}.state" and not m["grants"])
+        assert not state["transfers"]
+        assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+        assert not list(host.data_dir.joinpath(P, "files").glob("*"))
+        revoked = [d for k, d in await events_of(host, s["id"]) if k == f"{P}.revoked"]
+        assert revoked[0]["by"] == "Support Manager"
     finally:
         await stop_files_agent(agent, task)

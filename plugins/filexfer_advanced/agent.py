@@ -77,7 +77,7 @@ class FileAccess:
         self.receivers: dict[str, Receiver] = {}
         self.consent_lock = asyncio.Lock()
         self._root: Root | None = None
-        self.stats = {"refused": 0, "sent_bytes": 0, "received_bytes": 0}
+        self.stats = {"refused": 0, "sent_bytes": 0, "received_bytes": 0, "resumed_at": []}
 
     @property
     def root(self) -> Root:
@@ -328,6 +328,7 @@ class FileAccess:
         else:   # resuming after a dropped link: report what is on disk
             if not await self._flush(r):
                 return
+            self.stats["resumed_at"].append(r.written)
         r.acked = r.written
         await self.agent.send({"type": f"{P}.ready", "tid": tid, "have": r.written})
 

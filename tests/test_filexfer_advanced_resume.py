@@ -1,0 +1,62 @@
+"""A large generated file (256 MB of random bytes) crosses a dropped connection both ways: the Support
+Manager's TCP connection is cut mid-transfer, it reconnects, the receiver reports what it has and the
+transfer goes on from there; the SHA-256 at both ends is equal and no temp file is left."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from filexfer_advanced_helpers import P, granted_session, kill_connection, sha256_of, stop_files_agent, upload
+
+SIZE = 256 * 1024 * 1024
+
+
+def random_file(path, size=SIZE) -> str:
+    rng = np.random.default_rng(5)
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        for _ in range(size // (16 << 20)):
+            block = rng.bytes(16 << 20)
+            h.update(block)
+            f.write(block)
+    return h.hexdigest()
+
+
+async def test_large_transfers_resume_after_the_connection_is_cut(host, tmp_path):
+    root = tmp_path / "home"
+    (root / "inbox").mkdir(parents=True)
+    digest = random_file(root / "disk.img")
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        # customer -> rep
+        await ws.request({"type": f"{P}.fetch", "path": "disk.img"})
+        await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"] > SIZE // 5)
+        first = agent.link.connections
+        kill_connection(agent)
+        back = await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"] > SIZE // 5, timeout=30)
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"), timeout=60)
+        assert done["type"] == f"{P}.done", done
+        assert agent.link.connections == first + 1 and back["done"] < SIZE
+        assert done["sha256"] == digest
+        stored = next(host.data_dir.joinpath(P, "files").iterdir())
+        assert sha256_of(stored) == digest
+        # rep -> customer: the rep's upload is relayed; the link to the customer is cut halfway
+        data = (root / "disk.img").read_bytes()
+        (root / "disk.img").unlink()
+        r = await upload(rep, s["id"], data, "copy.img", folder="inbox")
+        del data
+        assert r.status == 202, await r.text()
+        await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer"
+                        and m["done"] > SIZE // 4, timeout=60)
+        kill_connection(agent)
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"), timeout=60)
+        assert done["type"] == f"{P}.done", done
+        assert agent.link.connections == first + 2
+        resumed = agent.features[P].stats["resumed_at"]
+        assert len(resumed) == 1 and SIZE // 4 <= resumed[0] < SIZE    # went on from what it had
+        assert sha256_of(root / "inbox" / "copy.img") == digest
+        assert sorted(p.name for p in (root / "inbox").iterdir()) == ["copy.img"]
+        assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+    finally:
+        await stop_files_agent(agent, task)
