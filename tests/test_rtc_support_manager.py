@@ -19,6 +19,7 @@ from agent.plugin_manager import make_plugin_manager
 from agent.status import TerminalStatus
 from agent_harness import ScriptedConsent
 from plugins.audio.pulse_sandbox import PulseSandbox
+from test_rtc_browser import media_browser  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("pulseaudio"), reason="needs pulseaudio (scripts/setup.sh)")
 TONE = 660
@@ -161,3 +162,28 @@ async def test_two_support_managers_in_one_call_connect_and_hear_each_other(host
     finally:
         await stop(a, a_task)
         await stop(b, b_task)
+
+
+@pytest.mark.browser
+async def test_no_microphone_and_no_camera_are_told_to_the_customer_and_shown_to_the_rep(host, pulse, media_browser):
+    from test_rtc_browser import rep_and_customer
+    errors = []
+    rep, _, number = await rep_and_customer(media_browser, host, errors, customer=None)
+    agent, task = await run_agent(host, number, ScriptedConsent(Answer(True), Answer(True)),
+                                  microphone="no such microphone", camera="/nonexistent/camera.avi")
+    try:
+        await rep.locator('[data-open="audio.panel"]').first.click()
+        await rep.locator(".audio-start").click()
+        await rep.locator(".audio-member", has_text="Carla").locator(".audio-member-problem").filter(
+            has_text="No microphone named 'no such microphone' was found.").wait_for()
+        await until(lambda: any(r.startswith("No microphone named") and "You are in the VoIP call without it" in r
+                                for r in agent.reports), "the customer was not told there is no microphone")
+        await rep.locator('[data-open="video.panel"]').first.click()
+        await rep.locator(".video-start").click()
+        await rep.locator(".video-tile.camera-off", has_text="Carla").locator(".video-off").filter(
+            has_text="camera off — No camera was found").wait_for()
+        await until(lambda: any(r.startswith("No camera was found") for r in agent.reports),
+                    "the customer was not told there is no camera")
+    finally:
+        await stop(agent, task)
+    assert errors == []
