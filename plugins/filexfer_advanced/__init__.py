@@ -71,3 +71,10 @@ def session_record(session, db):
     return {"advanced_files": "; ".join(
         f"{r['name']} ({r['size']} bytes, {arrow.get(r['direction'], r['direction'])}, sha256 {(r['sha256'] or '')[:12]}…)"
         for r in rows)}
+
+
+@hookimpl
+def extra_page_context(page):
+    if str(page).startswith(("console", "customer")):
+        return {"css_urls": ["/static/plugins/filexfer_advanced/filexfer_advanced.css"]}
+    return None

@@ -33,7 +33,7 @@ def register_all(register) -> None:
                      ("state", get_state), ("revoke", revoke), ("agent_hello", agent_hello), ("consent", consent),
                      ("listing", listing), ("file_info", file_info), ("sent", sent), ("failed", failed),
                      ("ready", ready), ("progress", progress), ("received", received),
-                     ("violation", violation)):
+                     ("violation", violation), ("agent_command", agent_command)):
         register(f"{P}.{verb}", fn)
     register(f"{P}.chunk", chunk, binary=True)
 
@@ -244,6 +244,18 @@ async def cancel(ctx, message):
     await finish(ctx.app, ctx.session, t, "failed", f"cancelled by {ctx.participant.name}",
                  actor=ctx.participant.id, tell_agent=True)
     return {"type": f"{P}.cancelled", "re": message.get("id")}
+
+
+async def agent_command(ctx, message):
+    """A fresh join number for the customer's Support Manager (shown on the customer page)."""
+    if ctx.participant.is_rep or ctx.participant.id in state_of(ctx.session).agents:
+        raise MessageError("only the customer's page can ask for this")
+    cfg = ctx.app[CONFIG]
+    now = ctx.now()
+    number = await ctx.db.write(lambda db: store.new_code(db, ctx.session.id, "secondary_customer", now,
+                                                           cfg.number_ttl, cfg.number_digits))
+    return {"type": f"{P}.agent_command", "re": message.get("id"), "number": number,
+            "name": f"{ctx.participant.name} (Support Manager)"}
 
 
 async def get_state(ctx, message):
