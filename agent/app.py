@@ -35,7 +35,8 @@ class SupportManager:
         self.capture = self.pm.hook.agent_capture_backend(config=self.config)
         self.input = self.pm.hook.agent_input_backend(config=self.config)
         self.consent = consent or self.pm.hook.agent_consent_prompt(config=self.config)
-        self.status = status or make_status(self.stop_sharing, self.config.get("status", "auto"))
+        self.status = status or make_status(self.stop_sharing, self.config.get("status", "auto"),
+                                                on_command=self._terminal_command)
         self.use_terminal = use_terminal
         self.pm.hook.agent_message_handlers(agent=self, register=self._register)
 

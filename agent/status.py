@@ -40,6 +40,9 @@ class TerminalStatus:
             hint = "  (type 'stop' and Enter to stop at once)" if viewers else ""
             print(f"[Support Manager] {text}{hint}", flush=True)
 
+    def controls(self, key: str, text: str, buttons: list) -> None:
+        """A plugin's line and buttons (the window shows them; on the terminal they are typed commands)."""
+
     async def close(self) -> None:
         pass
 
@@ -47,11 +50,15 @@ class TerminalStatus:
 class WindowStatus:
     """A small always-on-top Tk window (its own process) with a Stop button."""
 
-    def __init__(self, on_stop: Callable[[], None]):
+    def __init__(self, on_stop: Callable[[], None], on_command: Callable[[str], None] | None = None):
         self.on_stop = on_stop
+        self.on_command = on_command
+        self.viewers: dict = {}
+        self.extra: dict[str, tuple[str, list]] = {}     # plugin key -> (text, buttons)
         self.proc: asyncio.subprocess.Process | None = None
         self.reader: asyncio.Task | None = None
         self.terminal = TerminalStatus(on_stop)
+        self.sending = asyncio.Lock()     # one window, and the states in the order they were made
 
     async def _ensure(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -69,18 +76,32 @@ class WindowStatus:
                 return
             if line.strip() == b"stop":
                 self.on_stop()
+            elif line.startswith(b"cmd ") and self.on_command is not None:
+                self.on_command(line[4:].decode(errors="replace").strip())
 
     def show(self, viewers: dict) -> None:
         self.terminal.show(viewers)
-        asyncio.create_task(self._send({"text": describe(viewers), "sharing": bool(viewers)}))
+        self.viewers = dict(viewers)
+        self._push()
+
+    def controls(self, key: str, text: str, buttons: list) -> None:
+        self.extra[key] = (text, list(buttons))
+        self._push()
+
+    def _push(self) -> None:
+        texts = [describe(self.viewers)] + [t for t, _ in self.extra.values() if t]
+        buttons = [b for _, bs in self.extra.values() for b in bs]
+        asyncio.create_task(self._send({"text": " ".join(texts), "sharing": bool(self.viewers),
+                                        "buttons": buttons}))
 
     async def _send(self, state: dict) -> None:
-        try:
-            await self._ensure()
-            self.proc.stdin.write((json.dumps(state) + "\n").encode())
-            await self.proc.stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:
-            log.warning("status window: %s", exc)
+        async with self.sending:
+            try:
+                await self._ensure()
+                self.proc.stdin.write((json.dumps(state) + "\n").encode())
+                await self.proc.stdin.drain()
+            except (ConnectionError, RuntimeError) as exc:
+                log.warning("status window: %s", exc)
 
     async def close(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -94,11 +115,11 @@ class WindowStatus:
             self.reader.cancel()
 
 
-def make_status(on_stop: Callable[[], None], prefer: str = "auto"):
+def make_status(on_stop: Callable[[], None], prefer: str = "auto", on_command=None):
     if prefer == "terminal" or not display_present():
         return TerminalStatus(on_stop)
     try:
         import tkinter  # noqa: F401
     except ImportError:
         return TerminalStatus(on_stop)
-    return WindowStatus(on_stop)
+    return WindowStatus(on_stop, on_command)

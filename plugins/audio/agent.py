@@ -91,6 +91,22 @@ class AgentCalls:
     def say(self, text: str) -> None:
         self.agent.report(text)
 
+    def show(self) -> None:
+        """The calls' line and buttons in the Support Manager's status window (Mute, Stop camera, Leave)."""
+        controls = getattr(self.agent.status, "controls", None)
+        if controls is None:
+            return
+        media = self.media
+        buttons = []
+        if self.joined.get("audio"):
+            buttons.append({"id": "unmute", "label": "Unmute"} if media.muted else {"id": "mute", "label": "Mute"})
+        if self.joined.get("video"):
+            buttons.append({"id": "camera off", "label": "Stop camera"} if media._camera_track is not None
+                           else {"id": "camera on", "label": "Start camera"})
+        if buttons:
+            buttons.append({"id": "leave call", "label": "Leave call"})
+        controls(KEY, self.describe() if buttons else "", buttons)
+
     # -- messages --------------------------------------------------------------------------------
     async def on_hello(self, message: dict) -> None:
         media = self._media()
@@ -133,6 +149,7 @@ class AgentCalls:
             self.joined[kind] = False
             ended = " with the session" if message.get("reason") == "session ended" else ""
             self.say(f"The {WHAT[kind]} has ended{ended}; it was hung up here too.")
+            self.show()
 
     # -- asking and joining -------------------------------------------------------------------------
     async def _ask(self, kind: str, starter: dict, started_at) -> None:
@@ -181,6 +198,7 @@ class AgentCalls:
                      + f" ({hint})")
         else:
             self.say(f"Back in the {WHAT[kind]} after the connection came back.")
+        self.show()
 
     async def _camera_on(self) -> str:
         from .agent_media import NoDeviceError
@@ -238,6 +256,7 @@ class AgentCalls:
                 self.joined[kind] = False
                 await media.leave(kind)
             self.say(f"You left the {' and the '.join(WHAT[k] for k in left)}." if left else "You are in no call.")
+        self.show()
 
     def describe(self) -> str:
         parts = []
