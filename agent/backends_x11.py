@@ -6,12 +6,16 @@ the objects are created lazily in that thread.
 from __future__ import annotations
 
 import os
+import select
 import threading
+import time
 
 import numpy as np
 
 from .hookspecs import hookimpl
 from .keymap import pynput_key
+
+SETTLE = 0.003       # after the first damage event, wait this long so one update is one frame
 
 
 class MssCapture:
@@ -67,6 +71,50 @@ class MssCapture:
         except Exception:
             return True
 
+    def damage(self, wait: float = 0.0):
+        """The rectangles (x, y, w, h, screen coordinates) drawn since the last call, from XDamage raw
+        rectangle events; waits up to ``wait`` seconds for the first drawing when there is none yet.
+        None when the server has no DAMAGE extension (then anything may have changed)."""
+        try:
+            state = getattr(self._local, "raw_damage", None)
+            if state is None:
+                from Xlib import display as xdisplay
+                d = xdisplay.Display()
+                if not d.has_extension("DAMAGE"):
+                    d.close()
+                    self._local.raw_damage = False
+                    return None
+                d.damage_query_version()
+                d.screen().root.damage_create(0)                   # DamageReportRawRectangles
+                d.sync()
+                self._local.raw_damage = d
+                return None                                         # from now on: compare everything once
+            if state is False:
+                return None
+            d = state
+            if wait > 0 and not d.pending_events():
+                ready, _, _ = select.select([d.fileno()], [], [], wait)
+                if ready:
+                    time.sleep(SETTLE)                              # let the burst of drawing finish
+            rects = []
+            while d.pending_events():
+                area = getattr(d.next_event(), "area", None)
+                if area is not None:
+                    rects.append((area.x, area.y, area.width, area.height))
+            return rects
+        except Exception:
+            return None
+
+    def stop_damage(self) -> None:
+        """Stop listening for drawing (no events pile up while nothing is shared)."""
+        d = getattr(self._local, "raw_damage", None)
+        if d:
+            try:
+                d.close()
+            except Exception:
+                pass
+        self._local.raw_damage = None
+
     def cursor_shape(self):
         """The pointer's current image (XFixes): (serial, width, height, xhot, yhot, BGRA bytes), or None."""
         try:
@@ -109,6 +157,7 @@ class MssCapture:
         if damage:
             damage[0].close()
             self._local.damage = None
+        self.stop_damage()
 
 
 class PynputInput:

@@ -14,7 +14,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 @hookspec(firstresult=True)
 def agent_capture_backend(config):
     """Return the screen capture backend: monitors(), grab(monitor) -> BGRA array, cursor() -> (x, y),
-    optionally changed() -> bool (anything drawn since the last call) and close()."""
+    optionally changed() -> bool (anything drawn since the last call), damage(wait) -> the rectangles drawn
+    since the last call or None when unknown (waiting up to ``wait`` seconds for the first), and close()."""
 
 
 @hookspec(firstresult=True)

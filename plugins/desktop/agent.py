@@ -29,6 +29,7 @@ log = logging.getLogger("support_manager.desktop")
 ACK_TIMEOUT = 1.5
 MIN_INTERVAL = 1 / 60
 IDLE_INTERVAL = 1 / 30
+SWEEP_EVERY = 2.0                # compare the whole screen this often even when XDamage named parts only
 LEVELS = ("view", "control")
 
 
@@ -57,6 +58,10 @@ class DesktopShare:
         self.pending_shape = None
         self.want_full = True
         self.connected_once = False
+        self._place = None             # where the last frame was grabbed (monitor or window, covered parts)
+        self._screen = None            # the last full grab, patched with partial grabs
+        self._swept = 0.0              # when everything was last compared (not only what XDamage named)
+        self.waited = False
         self.stats = {"frames_sent": 0, "chunks_sent": 0, "bytes_sent": 0, "grabs": 0, "idle_grabs": 0,
                       "ack_waits": 0, "ack_timeouts": 0, "injected": 0, "refused": 0, "input_errors": 0}
 
@@ -258,6 +263,9 @@ class DesktopShare:
         if self.task is not None:
             self.task.cancel()
             self.task = None
+            stop_damage = getattr(self.agent.capture, "stop_damage", None)
+            if stop_damage is not None:
+                self.capture_pool.submit(stop_damage)
         self.inflight = None
         self.acked.set()
 
@@ -265,20 +273,62 @@ class DesktopShare:
         monitor = self._region()
         if monitor is None:
             return None
+        capture, enc = self.agent.capture, self.encoder
         self.pending_shape = self._cursor_shape(full) or self.pending_shape
-        changed = getattr(self.agent.capture, "changed", None)
-        if changed is not None and not changed() and not full and self.encoder.prev32 is not None:
+        place = tuple(monitor[k] for k in ("left", "top", "width", "height")) + (
+            tuple(map(tuple, monitor.get("covered") or ())),)
+        same_place, self._place = place == self._place, place
+        if mode != enc.mode:
+            full = True
+        damage = getattr(capture, "damage", None)
+        changed = getattr(capture, "changed", None)
+        dirty = None
+        now = time.monotonic()
+        self.waited = False
+        if damage is not None:
+            if full or not same_place or enc.prev32 is None or now - self._swept >= SWEEP_EVERY:
+                damage(0)                    # drained: this frame compares everything anyway
+                self._swept = now
+            else:
+                rects = damage(IDLE_INTERVAL)                   # sleeps until something is drawn
+                self.waited = True
+                if rects is not None:
+                    left, top, width, height = place[:4]
+                    dirty = [(x - left, y - top, w, h) for x, y, w, h in rects
+                             if x < left + width and y < top + height and x + w > left and y + h > top]
+                    if not dirty:            # nothing drawn on the shared part: no grab, nothing to send
+                        return monitor, width, height, enc.refine(), capture.cursor(), time.time()
+        elif changed is not None and not changed() and not full and enc.prev32 is not None:
             # nothing was drawn anywhere: no grab, nothing to send (an idle screen costs nothing)
-            return monitor, self.encoder.prev32.shape[1], self.encoder.prev32.shape[0], [], \
-                self.agent.capture.cursor(), time.time()
+            return monitor, enc.prev32.shape[1], enc.prev32.shape[0], [], capture.cursor(), time.time()
         if full:
-            self.encoder.reset()
-        self.encoder.set_mode(mode)
+            enc.reset()
+        enc.set_mode(mode)
         grabbed_at = time.time()
-        frame = self._mask(self.agent.capture.grab(monitor), monitor)
-        chunks = self.encoder.encode(frame)
-        cursor = self.agent.capture.cursor()
+        frame = self._capture(monitor, dirty)
+        chunks = enc.encode(frame, dirty)
+        cursor = capture.cursor()
         return monitor, frame.shape[1], frame.shape[0], chunks, cursor, grabbed_at
+
+    def _capture(self, monitor: dict, dirty):
+        """The shared pixels: only the part that was drawn on when that is small (patched into the last
+        full grab), else everything."""
+        capture = self.agent.capture
+        screen = self._screen
+        if dirty and type(self)._mask is DesktopShare._mask and screen is not None \
+                and screen.shape[:2] == (monitor["height"], monitor["width"]):
+            x0 = max(0, min(x for x, _, _, _ in dirty))
+            y0 = max(0, min(y for _, y, _, _ in dirty))
+            x1 = min(monitor["width"], max(x + w for x, _, w, _ in dirty))
+            y1 = min(monitor["height"], max(y + h for _, y, _, h in dirty))
+            if (x1 - x0) * (y1 - y0) < 0.5 * monitor["width"] * monitor["height"]:
+                part = capture.grab({"left": monitor["left"] + x0, "top": monitor["top"] + y0,
+                                     "width": x1 - x0, "height": y1 - y0})
+                screen[y0:y1, x0:x1] = part
+                return screen
+        frame = self._mask(capture.grab(monitor), monitor)
+        self._screen = frame if frame.flags.writeable else frame.copy()
+        return frame
 
     def _cursor_shape(self, full: bool):
         """The pointer's image as PNG when it changed (or for a full refresh): (header, png) or None."""
@@ -347,7 +397,7 @@ class DesktopShare:
                     pause = MIN_INTERVAL
                 else:
                     self.stats["idle_grabs"] += 1
-                    pause = IDLE_INTERVAL
+                    pause = 0.0 if self.waited else IDLE_INTERVAL    # the capture thread already waited
                 await asyncio.sleep(max(0.0, pause - (time.monotonic() - started)))
         except asyncio.CancelledError:
             raise

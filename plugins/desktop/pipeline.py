@@ -2,8 +2,12 @@
 cheapest fitting way, and pack them into binary chunks small enough for one WebSocket message.
 
 Per tile (64x64): one colour -> a solid fill (3 bytes); few colours -> PNG (lossless); photo-like ->
-JPEG. Content that moved vertically (scrolling) is sent as a copy of pixels the viewer already has.
-"Standard" favours picture quality; "sampling" sends half-resolution JPEG tiles at a lower quality.
+JPEG. Content that moved (a scroll, or a dragged window in any direction) is sent as copies of pixels the
+viewer already has. "Standard" favours picture quality: photo-like tiles that keep changing (video) are
+sent at a lower JPEG quality while they change and again at full quality once they stand still;
+"sampling" sends half-resolution JPEG tiles at a lower quality.
+
+The capture backend may say which rectangles were drawn (XDamage): then only those are compared.
 
 Chunk payload: a sequence of records, each ``REC`` (x, y, w, h, kind, scale, length) + data.
 The frame header (JSON, separate) carries seq, screen size and whether this chunk ends the frame.
@@ -13,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import struct
+import time
 
 import cv2
 import numpy as np
@@ -26,6 +31,9 @@ PARALLEL_ROWS = 4                # changed tile rows from which encoding is spre
 MAX_RUN = 16                     # tiles merged into one rectangle at most
 MAX_RECORD = CHUNK_BYTES // 2    # a merged rectangle bigger than this is sent tile by tile
 MODES = ("standard", "sampling")
+MOVE_RANGE = 160                 # a window dragged this many pixels (or fewer) between frames is found
+HOT_FRAMES = 3                   # a photo-like tile changed in this many frames running is "video"
+REFINE_AFTER = 0.3               # seconds a video tile stands still before it is sent again at full quality
 
 
 def tile_grid_changes(cur32: np.ndarray, prev32: np.ndarray | None) -> np.ndarray:
@@ -34,9 +42,184 @@ def tile_grid_changes(cur32: np.ndarray, prev32: np.ndarray | None) -> np.ndarra
     rows, cols = -(-h // TILE), -(-w // TILE)
     if prev32 is None or prev32.shape != cur32.shape:
         return np.ones((rows, cols), dtype=bool)
-    diff = cur32 != prev32
-    by_row = np.logical_or.reduceat(diff, np.arange(0, h, TILE), axis=0)
-    return np.logical_or.reduceat(by_row, np.arange(0, w, TILE), axis=1)
+    return tiles_any(cur32 != prev32)
+
+
+def tiles_any(mask: np.ndarray) -> np.ndarray:
+    """Per 64x64 tile of a bool array: is any element set (a max over bands of rows, then of columns)."""
+    h, w = mask.shape
+    m8 = mask.view(np.uint8)
+    full = h // TILE
+    parts = []
+    if full:
+        parts.append(m8[:full * TILE].reshape(full, TILE, w).max(axis=1))
+    if h % TILE:
+        parts.append(m8[full * TILE:].max(axis=0, keepdims=True))
+    bands = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.maximum.reduceat(bands, np.arange(0, w, TILE), axis=1) > 0
+
+
+def dirty_tiles(shape: tuple[int, int], dirty) -> np.ndarray:
+    """The tiles touched by a list of (x, y, w, h) rectangles."""
+    h, w = shape
+    grid = np.zeros((-(-h // TILE), -(-w // TILE)), dtype=bool)
+    for x, y, rw, rh in dirty:
+        x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + rw), min(h, y + rh)
+        if x1 > x0 and y1 > y0:
+            grid[y0 // TILE:-(-y1 // TILE), x0 // TILE:-(-x1 // TILE)] = True
+    return grid
+
+
+def find_move(cur32: np.ndarray, prev32: np.ndarray, grid: np.ndarray, probes: int = 8):
+    """Find content that moved in any direction (a dragged window): the shift (dx, dy) for which the most
+    changed tiles equal the previous frame's pixels shifted by it, and those tiles. Returns
+    (dx, dy, tiles bool grid) or None. Candidates come from exact matches of short pixel runs of
+    changed tiles, looked up in the previous frame within MOVE_RANGE."""
+    h, w = cur32.shape
+    ys, xs = np.nonzero(grid)
+    if len(ys) < 4:
+        return None
+    votes: dict[tuple[int, int], int] = {}
+    pick = np.linspace(0, len(ys) - 1, min(len(ys), probes * 3)).astype(int)
+    found = 0
+    for i in pick:
+        if found >= probes:
+            break
+        seg = _textured_run(cur32, int(ys[i]) * TILE, int(xs[i]) * TILE)
+        if seg is None:
+            continue
+        found += 1
+        py, px, run = seg
+        for d in _run_matches(prev32, py, px, run, cur32[py:py + 12, px:px + RUN]):
+            if d != (0, 0):
+                votes[d] = votes.get(d, 0) + 1
+        ranked = sorted(votes.values(), reverse=True)
+        if ranked and ranked[0] >= 3 and (len(ranked) == 1 or ranked[0] >= 2 * ranked[1]):
+            break                           # the probes agree: enough
+    best = None
+    for d in sorted(votes, key=votes.get, reverse=True)[:3]:
+        same = _tiles_equal_shifted(cur32, prev32, grid, *d)
+        n = int(same.sum())
+        if n >= 4 and (best is None or n > best[0]):
+            best = (n, d, same)
+    if best is None:
+        return None
+    n, (dx, dy), same = best
+    return dx, dy, same
+
+
+RUN = 24
+
+
+def _textured_run(cur32: np.ndarray, y0: int, x0: int):
+    """A run of RUN pixels in the tile at (x0, y0) with several colour changes (a good fingerprint)."""
+    h, w = cur32.shape
+    if x0 + RUN > w:
+        x0 = max(0, w - RUN)
+    for y in range(y0 + 3, min(h, y0 + TILE), 6):
+        for x in range(x0, min(w - RUN, x0 + TILE - RUN) + 1, RUN // 2):
+            run = cur32[y, x:x + RUN]
+            if np.count_nonzero(run[1:] != run[:-1]) >= 5:
+                return y, x, run
+    return None
+
+
+def _run_matches(prev32: np.ndarray, py: int, px: int, run: np.ndarray, block=None) -> list[tuple[int, int]]:
+    """Where the run appears in the previous frame near (px, py), as shifts (dx, dy) = (px - x, py - y)."""
+    h, w = prev32.shape
+    y0, y1 = max(0, py - MOVE_RANGE), min(h, py + MOVE_RANGE + 1)
+    x0, x1 = max(0, px - MOVE_RANGE), min(w - RUN + 1, px + MOVE_RANGE + 1)
+    if x1 <= x0:
+        return []
+    area = prev32[y0:y1, x0:x1 + RUN - 1]
+    values, counts = np.unique(run, return_counts=True)
+    start = int(np.flatnonzero(run == values[np.argmin(counts)])[0])   # its rarest colour: fewest candidates
+    cy, cx = np.nonzero(area[:, start:start + x1 - x0] == run[start])
+    for k in range(RUN):
+        if len(cy) == 0:
+            return []
+        if k != start:
+            keep = area[cy, cx + k] == run[k]
+            cy, cx = cy[keep], cx[keep]
+    if len(cy) > 256:                       # a run found everywhere (a repeated pattern) says nothing
+        return []
+    found = []
+    for y, x in zip(cy, cx):                # the rows below must match too (text repeats along a line)
+        sy, sx = y0 + int(y), x0 + int(x)
+        if block is None or np.array_equal(prev32[sy:sy + block.shape[0], sx:sx + RUN], block):
+            found.append((px - sx, py - sy))
+    return found if len(found) <= 16 else []
+
+
+def _tiles_equal_shifted(cur32: np.ndarray, prev32: np.ndarray, grid: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """Changed tiles whose every pixel equals the previous frame's pixel (dx, dy) away (source inside)."""
+    h, w = cur32.shape
+    out = np.zeros_like(grid)
+    rows = np.nonzero(grid.any(axis=1))[0]
+    for r in rows:
+        y0, y1 = int(r) * TILE, min(h, (int(r) + 1) * TILE)
+        if y0 - dy < 0 or y1 - dy > h:
+            continue
+        cols = np.nonzero(grid[r])[0]
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        x0, x1 = c0 * TILE, min(w, c1 * TILE)
+        sx0, sx1 = max(x0, dx), min(x1, w + dx)          # columns whose source is on the screen
+        if sx1 <= sx0:
+            continue
+        differs = cur32[y0:y1, sx0:sx1] != prev32[y0 - dy:y1 - dy, sx0 - dx:sx1 - dx]
+        col_bad = differs.any(axis=0)
+        full = np.ones(x1 - x0, dtype=bool)              # columns without a source cannot be copied
+        full[sx0 - x0:sx1 - x0] = col_bad
+        per_tile = np.maximum.reduceat(full.view(np.uint8), np.arange(0, x1 - x0, TILE)) > 0
+        out[r, c0:c1] = grid[r, c0:c1] & ~per_tile
+    return out
+
+
+def grow_copy_rect(cur32: np.ndarray, prev32: np.ndarray, same: np.ndarray, dx: int, dy: int):
+    """One rectangle for a moved window: the tiles that moved whole, grown pixel by pixel on each side
+    while the pixels still equal their source (x, y, w, h); None when those tiles are not one block."""
+    h, w = cur32.shape
+    rows, cols = np.nonzero(same.any(axis=1))[0], np.nonzero(same.any(axis=0))[0]
+    x0, x1 = int(cols[0]) * TILE, min(w, (int(cols[-1]) + 1) * TILE)
+    y0, y1 = int(rows[0]) * TILE, min(h, (int(rows[-1]) + 1) * TILE)
+    if not np.array_equal(cur32[y0:y1, x0:x1], prev32[y0 - dy:y1 - dy, x0 - dx:x1 - dx]):
+        return None
+
+    def ok(ya, yb, xa, xb):
+        if ya - dy < 0 or yb - dy > h or xa - dx < 0 or xb - dx > w or ya < 0 or xa < 0 or yb > h or xb > w:
+            return False
+        return np.array_equal(cur32[ya:yb, xa:xb], prev32[ya - dy:yb - dy, xa - dx:xb - dx])
+
+    for _ in range(TILE):
+        grown = False
+        if ok(y0 - 1, y0, x0, x1):
+            y0, grown = y0 - 1, True
+        if ok(y1, y1 + 1, x0, x1):
+            y1, grown = y1 + 1, True
+        if ok(y0, y1, x0 - 1, x0):
+            x0, grown = x0 - 1, True
+        if ok(y0, y1, x1, x1 + 1):
+            x1, grown = x1 + 1, True
+        if not grown:
+            break
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def copy_records(same: np.ndarray, dx: int, dy: int, shape: tuple[int, int]) -> list[bytes]:
+    """One copy record per run of tiles in a tile row, ordered so that no copy reads pixels an earlier
+    copy of the same frame already overwrote."""
+    h, w = shape
+    rects = []
+    for r in np.nonzero(same.any(axis=1))[0]:
+        cols = np.nonzero(same[r])[0]
+        starts = [0] + [i for i in range(1, len(cols)) if cols[i] != cols[i - 1] + 1]
+        for k, a in enumerate(starts):
+            b = starts[k + 1] if k + 1 < len(starts) else len(cols)
+            x0, x1 = int(cols[a]) * TILE, min(w, (int(cols[b - 1]) + 1) * TILE)
+            y0, y1 = int(r) * TILE, min(h, (int(r) + 1) * TILE)
+            rects.append((x0, y0, x1 - x0, y1 - y0))
+    rects.sort(key=lambda t: (-t[1] if dy > 0 else t[1], -t[0] if dx > 0 else t[0]))
+    return [REC.pack(x, y, rw, rh, KIND_COPY, 1, 4) + struct.pack("<HH", x - dx, y - dy) for x, y, rw, rh in rects]
 
 
 def row_hashes(frame32: np.ndarray) -> np.ndarray:
@@ -95,15 +278,22 @@ def _longest_run(hc: np.ndarray, hp: np.ndarray, top: int, bottom: int, shift: i
 class ScreenEncoder:
     """Keeps the picture the viewers have, and turns a new screen grab into chunks of tile records."""
 
-    def __init__(self, mode: str = "standard", jpeg_quality: int = 80, sampling_quality: int = 40):
+    def __init__(self, mode: str = "standard", jpeg_quality: int = 80, sampling_quality: int = 40,
+                 video_quality: int = 50, clock=time.monotonic):
         self.mode = mode
         self.jpeg_quality = jpeg_quality
         self.sampling_quality = sampling_quality
+        self.video_quality = video_quality
+        self.clock = clock
         self.prev32: np.ndarray | None = None
         self._base: np.ndarray | None = None      # what the viewers have, during one encode
         self.workers = min(4, os.cpu_count() or 1)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self.stats = {"frames": 0, "tiles": 0, "solid": 0, "png": 0, "jpeg": 0, "copy": 0, "bytes": 0}
+        self.hot: np.ndarray | None = None        # per tile: frames running in which it changed
+        self.soft: np.ndarray | None = None       # per tile: sent at video quality, not yet refined
+        self.changed_at: np.ndarray | None = None  # per tile: when it last changed
+        self.stats = {"frames": 0, "tiles": 0, "solid": 0, "png": 0, "jpeg": 0, "copy": 0, "moved": 0,
+                      "video": 0, "refined": 0, "bytes": 0}
 
     def reset(self) -> None:
         """Forget what the viewers have: the next frame is sent whole."""
@@ -116,19 +306,31 @@ class ScreenEncoder:
             self.mode = mode
             self.reset()
 
-    def encode(self, frame: np.ndarray) -> list[bytes]:
-        """frame: HxWx4 uint8 (BGRA, as mss grabs). Returns payload chunks; [] when nothing changed."""
+    def encode(self, frame: np.ndarray, dirty=None) -> list[bytes]:
+        """frame: HxWx4 uint8 (BGRA, as mss grabs). dirty: the (x, y, w, h) rectangles drawn since the last
+        frame when the capture backend knows them (None: anything may have changed). Returns payload
+        chunks; [] when nothing changed (and no video tile is due for its full-quality picture)."""
         frame = np.ascontiguousarray(frame)
         h, w = frame.shape[:2]
         cur32 = frame.view(np.uint32).reshape(h, w)
-        records: list[bytes] = []
         prev = self.prev32
-        if prev is not None and prev.shape == cur32.shape and np.array_equal(cur32, prev):
-            return []                       # the idle case: one memcmp, nothing sent
-        grid = tile_grid_changes(cur32, prev)
+        now = self.clock()
+        first = prev is None or prev.shape != cur32.shape
+        if first:
+            grid = tile_grid_changes(cur32, None)
+            self.hot = np.zeros(grid.shape, np.int16)
+            self.soft = np.zeros(grid.shape, bool)
+            self.changed_at = np.full(grid.shape, now)
+        elif dirty is not None:
+            grid = self._dirty_changes(cur32, prev, dirty)
+        else:
+            if np.array_equal(cur32, prev):
+                return self.refine()        # the idle case: one memcmp
+            grid = tile_grid_changes(cur32, prev)
         if not grid.any():
-            return []
-        if prev is not None and grid.sum() >= 8:
+            return self.refine()
+        records: list[bytes] = []
+        if not first and grid.sum() >= 8:
             move = find_vertical_move(cur32, prev)
             if move is not None:
                 src, dst, height = move
@@ -138,7 +340,30 @@ class ScreenEncoder:
                 moved[dst:dst + height] = prev[src:src + height]
                 grid = tile_grid_changes(cur32, moved)
                 prev = moved
+            else:
+                found = find_move(cur32, prev, grid)
+                if found is not None:
+                    dx, dy, same = found
+                    rect = grow_copy_rect(cur32, prev, same, dx, dy)
+                    if rect is not None:          # one window: one copy, grown to its edges
+                        x, y, rw, rh = rect
+                        copies = [REC.pack(x, y, rw, rh, KIND_COPY, 1, 4) + struct.pack("<HH", x - dx, y - dy)]
+                    else:
+                        copies = copy_records(same, dx, dy, (h, w))
+                    moved = prev.copy()
+                    for rec in copies:
+                        x, y, rw, rh = REC.unpack_from(rec)[:4]
+                        moved[y:y + rh, x:x + rw] = prev[y - dy:y - dy + rh, x - dx:x - dx + rw]
+                    records.extend(copies)
+                    self.stats["moved"] += len(copies)
+                    grid = grid & tile_grid_changes(cur32, moved)
+                    prev = moved
+        if first:
+            prev = cur32.copy()
         self._base = prev
+        self.hot[:] = np.where(grid, self.hot + 1, 0)
+        self.changed_at[grid] = now
+        self.soft &= ~grid
         rows = [int(r) for r in np.nonzero(grid.any(axis=1))[0]]
         if len(rows) >= PARALLEL_ROWS and self.workers > 1:
             # OpenCV's encoders and numpy release the GIL: big changes are encoded on all cores
@@ -149,8 +374,57 @@ class ScreenEncoder:
         else:
             for r in rows:
                 records.extend(self._row(frame, cur32, r, grid[r]))
-        self.prev32 = cur32.copy()
+        if not first:                       # what the viewers have now: the changed tiles are new
+            for r in rows:
+                cols = np.nonzero(grid[r])[0]
+                y0, y1 = r * TILE, min(h, (r + 1) * TILE)
+                x0, x1 = int(cols[0]) * TILE, min(w, (int(cols[-1]) + 1) * TILE)
+                prev[y0:y1, x0:x1] = cur32[y0:y1, x0:x1]
+        self.prev32 = prev
+        self._base = None
         self.stats["frames"] += 1
+        records.extend(self._refine_records(frame, now, exclude=grid))
+        return self._chunks(records)
+
+    def _dirty_changes(self, cur32: np.ndarray, prev: np.ndarray, dirty) -> np.ndarray:
+        """Changed tiles, compared only inside the bounding box of what the X server says was drawn."""
+        touched = dirty_tiles(cur32.shape, dirty)
+        grid = np.zeros_like(touched)
+        if not touched.any():
+            return grid
+        h, w = cur32.shape
+        rows, cols = np.nonzero(touched.any(axis=1))[0], np.nonzero(touched.any(axis=0))[0]
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        y0, y1, x0, x1 = r0 * TILE, min(h, r1 * TILE), c0 * TILE, min(w, c1 * TILE)
+        grid[r0:r1, c0:c1] = tiles_any(cur32[y0:y1, x0:x1] != prev[y0:y1, x0:x1])
+        return grid
+
+    def refine(self) -> list[bytes]:
+        """Video tiles that stood still long enough, sent again at full quality (from what is on screen)."""
+        if self.prev32 is None or self.soft is None or not self.soft.any():
+            return []
+        h, w = self.prev32.shape
+        frame = self.prev32.view(np.uint8).reshape(h, w, 4)
+        return self._chunks(self._refine_records(frame, self.clock()))
+
+    def _refine_records(self, frame: np.ndarray, now: float, exclude=None) -> list[bytes]:
+        if self.soft is None or not self.soft.any():
+            return []
+        due = self.soft & (now - self.changed_at >= REFINE_AFTER)
+        if exclude is not None:
+            due &= ~exclude
+        if not due.any():
+            return []
+        self.soft &= ~due
+        self._base = None
+        cur32 = frame.view(np.uint32).reshape(frame.shape[:2])
+        out = []
+        for r in np.nonzero(due.any(axis=1))[0]:
+            out.extend(self._row(frame, cur32, int(r), due[r], refine=True))
+        self.stats["refined"] += int(due.sum())
+        return out
+
+    def _chunks(self, records: list[bytes]) -> list[bytes]:
         chunks, current, size = [], [], 0
         for rec in records:
             if size + len(rec) > CHUNK_BYTES and current:
@@ -172,8 +446,10 @@ class ScreenEncoder:
         # 4th row (256 of 4096): text and UI have a few dozen at most there, photos far more.
         return "few" if len(np.unique(t32[::4, ::4])) <= FEW_COLOURS else "photo"
 
-    def _row(self, frame: np.ndarray, cur32: np.ndarray, r: int, changed: np.ndarray) -> list[bytes]:
-        """Encode the changed tiles of one tile row; neighbours of the same class become one rectangle."""
+    def _row(self, frame: np.ndarray, cur32: np.ndarray, r: int, changed: np.ndarray,
+             refine: bool = False) -> list[bytes]:
+        """Encode the changed tiles of one tile row; neighbours of the same class become one rectangle.
+        A photo-like tile that keeps changing is "video": a lower quality until it stands still."""
         y = r * TILE
         h = min(TILE, frame.shape[0] - y)
         out, run = [], None          # run: [class, first column, last column]
@@ -189,10 +465,13 @@ class ScreenEncoder:
                     self.stats["solid"] += 1
                     out.append(REC.pack(x, y, min(TILE, frame.shape[1] - x), h, KIND_SOLID, 1, 3)
                                + bytes((int(px[2]), int(px[1]), int(px[0]))))
+                elif kind == "photo" and not refine and self.mode == "standard" and self.hot[r, c] >= HOT_FRAMES:
+                    kind = "video"
+                    self.soft[r, c] = True
             if run is not None and (kind != run[0] or c != run[2] + 1 or run[2] - run[1] + 1 >= MAX_RUN):
                 out.extend(self._run(frame, cur32, run, y, h))
                 run = None
-            if kind in ("few", "photo"):
+            if kind in ("few", "photo", "video"):
                 if run is None:
                     run = [kind, c, c]
                 else:
@@ -232,8 +511,9 @@ class ScreenEncoder:
             ok, data = cv2.imencode(".png", np.ascontiguousarray(bgr), [cv2.IMWRITE_PNG_COMPRESSION, 1])
             self.stats["png"] += 1
             return REC.pack(x, y, w, h, KIND_PNG, 1, len(data)) + data.tobytes()
-        ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
-        self.stats["jpeg"] += 1
+        quality = self.video_quality if kind == "video" else self.jpeg_quality
+        ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        self.stats["video" if kind == "video" else "jpeg"] += 1
         return REC.pack(x, y, w, h, KIND_JPEG, 1, len(data)) + data.tobytes()
 
 
