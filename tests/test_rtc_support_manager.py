@@ -159,6 +159,18 @@ async def test_two_support_managers_in_one_call_connect_and_hear_each_other(host
         for media in (ma, mb):
             await until(lambda: media.speaker.samples().size >= 24000, "no sound arrived", 10)
             assert tone_share(media.speaker.samples()[-24000:], TONE) > 0.5
+
+        # One agent's network drops: it rejoins, the two connect again and hear each other again.
+        epoch = ma.legs["audio"].epoch
+        await a.link.drop()
+        await until(lambda: ma.legs["audio"].epoch not in (None, epoch), "the agent did not rejoin", 15)
+        for media in (ma, mb):
+            media.speaker.recent.clear()
+        await until(lambda: ma.stats()["audio"].get(b.me["id"]) == "connected"
+                    and mb.stats()["audio"].get(a.me["id"]) == "connected", "no connection after the drop", 20)
+        for media in (ma, mb):
+            await until(lambda: media.speaker.samples().size >= 24000, "no sound after the drop", 10)
+            assert tone_share(media.speaker.samples()[-24000:], TONE) > 0.5
     finally:
         await stop(a, a_task)
         await stop(b, b_task)
