@@ -75,3 +75,43 @@ async def test_consent_dialog_allows_voip_denies_video_and_status_window_mutes_a
             agent.kill()
         log.close()
         pulse.stop()
+
+
+async def test_two_support_managers_see_each_others_camera_in_their_video_windows(host, xscreen, tmp_path):
+    import numpy as np
+
+    from agent.consent import Answer
+    from agent_harness import ScriptedConsent
+    from plugins.audio.agent_media import write_test_video
+    from test_rtc_support_manager import members, run_agent, stop, until
+    video_file = write_test_video(str(tmp_path / "camera.avi"), 640, 480, fps=15, seconds=2)
+    pulse = PulseSandbox(mic_tone_hz=660).start()
+    pulse.activate()
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = await rep.ws(s["id"])
+    second = (await rep_ws.request({"type": "session.new_number"}))["number"]
+    a, a_task = await run_agent(host, s["number"], ScriptedConsent(Answer(True)), name="Carla", camera=video_file)
+    b, b_task = await run_agent(host, second, ScriptedConsent(Answer(True)), name="Carlos", camera=video_file)
+    try:
+        await rep_ws.request({"type": "video.start"})
+        ids = {a.me["id"], b.me["id"]}
+        await members(rep_ws, "video", lambda ms: {m["id"] for m in ms if m["camera"]} >= ids, within=15)
+        ca, cb = a.features["calls"], b.features["calls"]
+        await until(lambda: ca.media.video.frames.get(b.me["id"], 0) >= 5 and cb.media.video.frames.get(a.me["id"], 0) >= 5,
+                    f"no pictures between the agents: {ca.media.stats()} {cb.media.stats()}", 30)
+        await until(lambda: ca.window.shown >= 2 and cb.window.shown >= 2, "the video windows got no pictures", 10)
+        window = await xscreen.wait_window("Support Manager - video")
+        await asyncio.sleep(1.0)
+        geo = dict(line.split("=") for line in xscreen.xdotool("getwindowgeometry", "--shell", window).split())
+        x, y = int(geo["X"]), int(geo["Y"])
+        tile = xscreen.grab()[y + 4:y + 4 + 240, x + 4:x + 4 + 320, :3].astype(int)   # B, G, R
+        # The synthetic camera: green about 128 everywhere, blue a ramp across the picture.
+        assert abs(np.median(tile[:, :, 1]) - 128) < 25, np.median(tile[:, :, 1])
+        assert tile[:, :, 0].mean(axis=0).std() > 30
+        assert {ca.media.legs["video"].members[b.me["id"]]["name"], cb.media.legs["video"].members[a.me["id"]]["name"]} \
+            == {"Carla", "Carlos"}
+    finally:
+        await stop(a, a_task)
+        await stop(b, b_task)
+        pulse.stop()

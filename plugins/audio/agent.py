@@ -8,8 +8,10 @@ to see where they are). A dropped connection rejoins the calls it was in without
 leaving or ending the session hangs up. No microphone or camera: the call goes on listening /
 watching only, with a clear message here and, as the member's ``problem``, to everybody in the call.
 
-The media itself (aiortc, PyAudio, OpenCV) is plugins/audio/agent_media.py. The video plugin's
-agent part (plugins/video/agent.py) adds the video call to the same object.
+The same controls are buttons in the Support Manager's status window, and the others' cameras show
+in a window of their own (plugins/video/video_window.py) when there is a display. The media itself
+(aiortc, PyAudio, OpenCV) is plugins/audio/agent_media.py. The video plugin's agent part
+(plugins/video/agent.py) adds the video call to the same object.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class AgentCalls:
         self.agent = agent
         self.kinds: list[str] = []
         self.media = None
+        self.window = None                      # the others' cameras (plugins/video/video_window.py)
         self.joined: dict[str, bool] = {}       # kind -> the person accepted and has not left
         self.allow_all = False                  # "allow all requests for this session" was chosen
         self.asked: dict[str, object] = {}      # kind -> the call (its started_at) already asked about
@@ -72,16 +75,35 @@ class AgentCalls:
 
     def _media(self):
         if self.media is None:
-            from .agent_media import AgentMedia, OpenCVCamera, PyAudioMicrophone, PyAudioSpeaker
+            from .agent_media import AgentMedia, OpenCVCamera, PyAudioMicrophone, PyAudioSpeaker, VideoReceiver
             cfg = self.agent.config
             mic_device = cfg.get("microphone", "pulse")
             camera = _camera_source(cfg.get("camera", 0))
+            self.window = self._video_window()
+            receiver = VideoReceiver(on_frame=self.window.show, every=0.2, on_gone=self.window.gone) \
+                if self.window is not None else None
             self.media = AgentMedia(
                 self.agent.send, (self.agent.me or {}).get("id", ""),
                 microphone=lambda: PyAudioMicrophone(mic_device),
                 speaker=PyAudioSpeaker(cfg.get("speaker", "pulse")),
-                camera=lambda limits: OpenCVCamera(camera, **limits))
+                camera=lambda limits: OpenCVCamera(camera, **limits), video_receiver=receiver)
         return self.media
+
+    def _video_window(self):
+        """A window with the others' cameras, when this computer has a display (not with --terminal)."""
+        from agent.backends_x11 import display_present
+        if self.agent.config.get("status") == "terminal" or not display_present():
+            return None
+        try:
+            import tkinter  # noqa: F401
+        except ImportError:
+            return None
+        from plugins.video.video_window import VideoWindow
+
+        def name(key):
+            member = self.media.legs["video"].members.get(key) if self.media else None
+            return (member or {}).get("name", "")
+        return VideoWindow(name)
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -191,6 +213,9 @@ class AgentCalls:
         if problem:
             self.say(f"{problem} You are in the {WHAT[kind]} without it.")
         await self._status(kind, {"problem": problem})
+        if kind == "video" and self.window is None and not rejoin:
+            self.say("This Support Manager has no window for the others' cameras here (no display, or "
+                     "--terminal): their pictures are received but not shown.")
         if not rejoin:
             hint = ("type 'mute' / 'unmute', 'leave call'" if kind == "audio"
                     else "type 'camera off' / 'camera on', 'leave video'")
@@ -274,6 +299,8 @@ class AgentCalls:
             task.cancel()
         if self.media is not None:
             await self.media.close()
+        if self.window is not None:
+            await self.window.close()
         for kind in self.kinds:
             self.joined[kind] = False
 

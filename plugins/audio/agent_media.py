@@ -344,10 +344,13 @@ def write_test_video(path: str, width: int = 640, height: int = 480, fps: int = 
 class VideoReceiver:
     """Consumes remote video tracks; keeps a frame count and the last picture per member."""
 
-    def __init__(self, on_frame: Callable[[str, np.ndarray], None] | None = None):
+    def __init__(self, on_frame: Callable[[str, np.ndarray], None] | None = None, every: float = 0.0,
+                 on_gone: Callable[[str], None] | None = None):
         self.frames: dict[str, int] = collections.Counter()
         self.last: dict[str, tuple[int, int]] = {}
-        self.on_frame = on_frame
+        self.on_frame = on_frame          # (member id, BGR picture), at most once per `every` seconds
+        self.every = every
+        self.on_gone = on_gone            # (member id): its picture stopped
         self.tasks: dict[str, asyncio.Task] = {}
 
     def play(self, key: str, track: MediaStreamTrack) -> None:
@@ -357,6 +360,7 @@ class VideoReceiver:
         self.tasks[key] = asyncio.create_task(self._run(key, track))
 
     async def _run(self, key: str, track) -> None:
+        shown = 0.0
         while True:
             try:
                 frame = await track.recv()
@@ -364,7 +368,8 @@ class VideoReceiver:
                 return
             self.frames[key] += 1
             self.last[key] = (frame.width, frame.height)
-            if self.on_frame is not None:
+            if self.on_frame is not None and time.monotonic() - shown >= self.every:
+                shown = time.monotonic()
                 self.on_frame(key, frame.to_ndarray(format="bgr24"))
 
     def stop(self, key: str | None = None) -> None:
@@ -372,6 +377,8 @@ class VideoReceiver:
             task = self.tasks.pop(k, None)
             if task:
                 task.cancel()
+                if self.on_gone is not None:
+                    self.on_gone(k)
 
 
 # -- signalling -----------------------------------------------------------------------------------
