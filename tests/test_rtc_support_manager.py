@@ -171,6 +171,13 @@ async def test_two_support_managers_in_one_call_connect_and_hear_each_other(host
         for media in (ma, mb):
             await until(lambda: media.speaker.samples().size >= 24000, "no sound after the drop", 10)
             assert tone_share(media.speaker.samples()[-24000:], TONE) > 0.5
+
+        # The rep ends the session: both Support Managers stop, hung up, microphones closed.
+        await rep_ws.send({"type": "session.end"})
+        await until(lambda: a_task.done() and b_task.done(), "the Support Managers kept running")
+        for media in (ma, mb):
+            assert not media.legs["audio"].active and not media.legs["audio"].peers and media._mic_track is None
+            assert media.speaker.tasks == {}
     finally:
         await stop(a, a_task)
         await stop(b, b_task)
