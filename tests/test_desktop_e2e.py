@@ -92,6 +92,18 @@ async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, br
         assert np.abs(shown[app_region] - screen[app_region]).mean() < 2
         assert np.abs(shown - screen).mean() < 3
 
+        # the app's window dragged elsewhere: sent as a copy of what the canvas had, decoded to the same pixels
+        win = await xscreen.wait_window("^Recorder test app$")
+        for x, y in ((37, 23), (80, 11)):
+            xscreen.xdotool("windowmove", win, str(x), str(y))
+            await asyncio.sleep(1.0)
+            shown = (await canvas_pixels(page))[:, :, :3].astype(int)
+            screen = xscreen.grab()[:, :, 2::-1].astype(int)
+            moved = (slice(y, y + 320), slice(x, x + 520))
+            assert np.abs(shown[moved] - screen[moved]).mean() < 2
+            assert np.abs(shown - screen).mean() < 3
+        assert int(await canvas.get_attribute("data-copies") or 0) >= 2
+
         # scale to fit (default) and 1:1
         viewer = page.locator(".desktop-viewer[data-plugin=desktop]")
         assert (await canvas.bounding_box())["width"] < 1280 * 1.2

@@ -47,7 +47,7 @@ class Viewer:
                     if self.canvas is None or self.canvas.shape[:2] != (header["h"], header["w"]):
                         self.canvas = np.zeros((header["h"], header["w"], 3), np.uint8)
                     apply_records(self.canvas, payload)
-                    self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (1, 2))
+                    self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (1, 2, 4))
                     self.chunks += 1
                     if header["c"] == header["n"] - 1:
                         self.frames += 1

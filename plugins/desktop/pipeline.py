@@ -1,8 +1,8 @@
 """The screen pipeline: find the tiles that changed since the last frame sent, encode each one the
 cheapest fitting way, and pack them into binary chunks small enough for one WebSocket message.
 
-Per tile (64x64): one colour -> a solid fill (3 bytes); few colours -> PNG (lossless); photo-like ->
-JPEG. Content that moved (a scroll, or a dragged window in any direction) is sent as copies of pixels the
+Per tile (64x64): one colour -> a solid fill (3 bytes); few colours -> zlib-compressed RGB (lossless;
+smaller than PNG, which spends ~60 bytes on headers per rectangle); photo-like -> JPEG. Content that moved (a scroll, or a dragged window in any direction) is sent as copies of pixels the
 viewer already has. "Standard" favours picture quality: photo-like tiles that keep changing (video) are
 sent at a lower JPEG quality while they change and again at full quality once they stand still;
 "sampling" sends half-resolution JPEG tiles at a lower quality.
@@ -18,12 +18,13 @@ import concurrent.futures
 import os
 import struct
 import time
+import zlib
 
 import cv2
 import numpy as np
 
 TILE = 64
-KIND_SOLID, KIND_PNG, KIND_JPEG, KIND_COPY = 0, 1, 2, 3
+KIND_SOLID, KIND_PNG, KIND_JPEG, KIND_COPY, KIND_ZLIB = 0, 1, 2, 3, 4
 REC = struct.Struct("<HHHHBBI")
 CHUNK_BYTES = 48 * 1024          # stays below the host's 64 KiB message limit with the header
 FEW_COLOURS = 64
@@ -292,7 +293,7 @@ class ScreenEncoder:
         self.hot: np.ndarray | None = None        # per tile: frames running in which it changed
         self.soft: np.ndarray | None = None       # per tile: sent at video quality, not yet refined
         self.changed_at: np.ndarray | None = None  # per tile: when it last changed
-        self.stats = {"frames": 0, "tiles": 0, "solid": 0, "png": 0, "jpeg": 0, "copy": 0, "moved": 0,
+        self.stats = {"frames": 0, "tiles": 0, "solid": 0, "zlib": 0, "jpeg": 0, "copy": 0, "moved": 0,
                       "video": 0, "refined": 0, "bytes": 0}
 
     def reset(self) -> None:
@@ -502,15 +503,17 @@ class ScreenEncoder:
 
     def _rect(self, frame: np.ndarray, x: int, y: int, w: int, h: int, kind: str) -> bytes:
         bgr = frame[y:y + h, x:x + w, :3]
-        if self.mode == "sampling":
+        if self.mode == "sampling" and w * h <= 1024:
+            kind = "few"                     # a typed letter: lossless is smaller than any JPEG's headers
+        if self.mode == "sampling" and kind != "few":
             small = cv2.resize(bgr, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
             ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, self.sampling_quality])
             self.stats["jpeg"] += 1
             return REC.pack(x, y, w, h, KIND_JPEG, 2, len(data)) + data.tobytes()
         if kind == "few":
-            ok, data = cv2.imencode(".png", np.ascontiguousarray(bgr), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            self.stats["png"] += 1
-            return REC.pack(x, y, w, h, KIND_PNG, 1, len(data)) + data.tobytes()
+            data = zlib.compress(bgr[:, :, ::-1].tobytes(), 6 if w * h <= 16384 else 2)
+            self.stats["zlib"] += 1
+            return REC.pack(x, y, w, h, KIND_ZLIB, 1, len(data)) + data
         quality = self.video_quality if kind == "video" else self.jpeg_quality
         ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
         self.stats["video" if kind == "video" else "jpeg"] += 1
@@ -535,6 +538,8 @@ def apply_records(canvas: np.ndarray, payload: bytes) -> None:
         elif kind == KIND_COPY:
             sx, sy = struct.unpack("<HH", data)
             canvas[y:y + h, x:x + w] = canvas[sy:sy + h, sx:sx + w].copy()
+        elif kind == KIND_ZLIB:
+            canvas[y:y + h, x:x + w] = np.frombuffer(zlib.decompress(data), np.uint8).reshape(h, w, 3)
         else:
             img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
             if scale != 1:

@@ -3,7 +3,7 @@
 // keyboard and sends them (KeyboardEvent.code + key; the Support Manager maps them to its keyboard).
 import { el } from "/static/core/client.js";
 
-const KIND_SOLID = 0, KIND_PNG = 1, KIND_JPEG = 2, KIND_COPY = 3;
+const KIND_SOLID = 0, KIND_PNG = 1, KIND_JPEG = 2, KIND_COPY = 3, KIND_ZLIB = 4;
 const REC_SIZE = 14;
 
 export function parseBinary(buffer) {
@@ -27,6 +27,18 @@ function* records(payload) {
   }
 }
 
+// zlib-compressed RGB rows (lossless text and UI) -> ImageData
+async function inflateRGB(r) {
+  const stream = new Blob([r.data]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const rgb = new Uint8Array(await new Response(stream).arrayBuffer());
+  const out = new ImageData(r.w, r.h);
+  const px = out.data;
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    px[j] = rgb[i]; px[j + 1] = rgb[i + 1]; px[j + 2] = rgb[i + 2]; px[j + 3] = 255;
+  }
+  return out;
+}
+
 export class DesktopViewer {
   constructor({ send, onError, plugin = "desktop" }) {
     this.plugin = plugin;
@@ -35,6 +47,7 @@ export class DesktopViewer {
     this.agent = null;
     this.control = false;
     this.frames = 0;
+    this.copies = 0;
     this.chain = Promise.resolve();
     this.fit = true;
     this.pending = [];
@@ -104,15 +117,19 @@ export class DesktopViewer {
     const recs = [...records(payload)];
     const images = await Promise.all(recs.map((r) => (r.kind === KIND_PNG || r.kind === KIND_JPEG)
       ? createImageBitmap(new Blob([r.data], { type: r.kind === KIND_PNG ? "image/png" : "image/jpeg" }))
-      : null));
+      : r.kind === KIND_ZLIB ? inflateRGB(r) : null));
     const ctx = this.ctx;
     recs.forEach((r, i) => {
       if (r.kind === KIND_SOLID) {
         ctx.fillStyle = `rgb(${r.data[0]},${r.data[1]},${r.data[2]})`;
         ctx.fillRect(r.x, r.y, r.w, r.h);
-      } else if (r.kind === KIND_COPY) {
+      } else if (r.kind === KIND_COPY) {   // pixels the viewer already has, moved (scroll, dragged window)
         const v = new DataView(r.data.buffer, r.data.byteOffset, 4);
         ctx.drawImage(this.canvas, v.getUint16(0, true), v.getUint16(2, true), r.w, r.h, r.x, r.y, r.w, r.h);
+        this.copies += 1;
+        this.canvas.dataset.copies = String(this.copies);
+      } else if (r.kind === KIND_ZLIB) {
+        ctx.putImageData(images[i], r.x, r.y);
       } else if (images[i]) {
         ctx.imageSmoothingEnabled = r.scale !== 1;
         ctx.drawImage(images[i], r.x, r.y, r.w, r.h);
