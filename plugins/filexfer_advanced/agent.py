@@ -23,6 +23,7 @@ from agent.consent import ConsentRequest
 from agent.hookspecs import hookimpl
 from host.router import make_binary
 
+from .ordered_writer import BlockBuffer, OrderedWriter
 from .paths import PathRefused, Root, check_name
 from .protocol import BLOCK, CHUNK, P, ACK_EVERY, MAX_ENTRIES
 
@@ -54,10 +55,14 @@ class Receiver:
     sha256: str
     temp: Path
     fd: int = -1
-    written: int = 0
-    hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
-    buffer: bytearray = field(default_factory=bytearray)
+    writer: OrderedWriter | None = None
+    received: int = 0            # bytes accepted (written, queued for writing, or buffered)
+    buffer: BlockBuffer = field(default_factory=BlockBuffer)
     acked: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.writer.written if self.writer else 0
 
 
 def _describe(exc: OSError) -> str:
@@ -260,11 +265,18 @@ class FileAccess:
         self.senders[tid] = task
 
     async def _send(self, tid: str, fd: int, st, hasher, name: str, pos: int) -> None:
+        ahead = None
         try:
             last = time.monotonic()
             started_at = pos
+            loop = asyncio.get_running_loop()
+            ahead = loop.run_in_executor(self.pool, self._read_block, fd, pos, st, hasher, name) \
+                if pos < st.st_size else None
             while pos < st.st_size:
-                block = await self._run(self._read_block, fd, pos, st, hasher, name)
+                block = await ahead    # read (and hashed) while the block before it was being sent
+                nxt = pos + len(block)
+                ahead = loop.run_in_executor(self.pool, self._read_block, fd, nxt, st, hasher, name) \
+                    if nxt < st.st_size else None
                 view = memoryview(block)
                 for i in range(0, len(block), CHUNK):
                     if not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": pos + i},
@@ -283,6 +295,10 @@ class FileAccess:
         except OSError as exc:
             await self._failed(tid, f"cannot read the file: {_describe(exc)}")
         finally:
+            if ahead is not None:   # a read still running must end before its descriptor is closed
+                await asyncio.wait([ahead])
+                if not ahead.cancelled():
+                    ahead.exception()
             os.close(fd)
             if self.senders.get(tid) is asyncio.current_task():
                 self.senders.pop(tid, None)
@@ -306,7 +322,8 @@ class FileAccess:
                                  f"({size} bytes needed): the disk is full")
         temp = folder / f".{name[:180]}.{tid[:12]}.part"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        return Receiver(tid, message["from"], folder, name, size, sha, temp, fd)
+        return Receiver(tid, message["from"], folder, name, size, sha, temp, fd,
+                        OrderedWriter(fd, hashlib.sha256()))
 
     async def on_receive_file(self, message: dict) -> None:
         if await self._refuse("write files on your computer", message):
@@ -326,26 +343,20 @@ class FileAccess:
                 return
             self.receivers[tid] = r
         else:   # resuming after a dropped link: report what is on disk
-            if not await self._flush(r):
+            if not await self._flush(r, everything=True):
                 return
+            r.received = r.written
             self.stats["resumed_at"].append(r.written)
         r.acked = r.written
         await self.agent.send({"type": f"{P}.ready", "tid": tid, "have": r.written})
 
-    def _write(self, r: Receiver, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(r.fd, view)
-            view = view[n:]
-        r.hasher.update(data)
-        r.written += len(data)
-
-    async def _flush(self, r: Receiver) -> bool:
-        if not r.buffer:
-            return True
-        data, r.buffer = bytes(r.buffer), bytearray()
+    async def _flush(self, r: Receiver, everything: bool = False) -> bool:
+        """Hand the buffer to the writer; wait while too much is queued (or for all of it)."""
+        if r.buffer:
+            data = r.buffer.take()
+            r.writer.submit(data)
         try:
-            await self._run(self._write, r, data)
+            await (r.writer.drain() if everything else r.writer.wait())
             return True
         except OSError as exc:
             await self._discard(r)
@@ -359,18 +370,19 @@ class FileAccess:
         if r.rep not in self.grants:
             await self._refuse("write files on your computer", {"type": f"{P}.put", "tid": r.tid})
             return
-        if header.get("o") != r.written + len(r.buffer):
+        if header.get("o") != r.received:
             return   # a stale frame from before a resume
-        if r.written + len(r.buffer) + len(payload) > r.size:
+        if r.received + len(payload) > r.size:
             await self._discard(r)
             await self._failed(r.tid, "more data came than the file's size")
             return
-        r.buffer += payload
+        r.buffer.add(payload)
+        r.received += len(payload)
         if len(r.buffer) >= BLOCK and not await self._flush(r):
             return
-        if r.written - r.acked >= ACK_EVERY:
-            r.acked = r.written
-            await self.agent.send({"type": f"{P}.progress", "tid": r.tid, "have": r.written})
+        if r.received - r.acked >= ACK_EVERY:
+            r.acked = r.received
+            await self.agent.send({"type": f"{P}.progress", "tid": r.tid, "have": r.received})
 
     def _commit(self, r: Receiver) -> str:
         os.fsync(r.fd)
@@ -378,7 +390,7 @@ class FileAccess:
         r.fd = -1
         if r.written != r.size:
             raise TransferFailed(f"{r.name} is incomplete ({r.written} of {r.size} bytes)")
-        if r.hasher.hexdigest() != r.sha256:
+        if r.writer.hasher.hexdigest() != r.sha256:
             raise TransferFailed(f"{r.name} does not match its SHA-256; nothing was kept")
         stem, dot, ext = r.name.rpartition(".")
         if not stem:
@@ -415,7 +427,7 @@ class FileAccess:
             await self._discard(r)
             await self._refuse("write files on your computer", message)
             return
-        if not await self._flush(r):
+        if not await self._flush(r, everything=True):
             return
         try:
             final = await self._run(self._commit, r)
@@ -445,7 +457,9 @@ class FileAccess:
 
     async def _discard(self, r: Receiver) -> None:
         self.receivers.pop(r.tid, None)
-        r.buffer = bytearray()
+        r.buffer = BlockBuffer()
+        if r.writer is not None:
+            await r.writer.settle()   # no write may land after the descriptor is closed
 
         def remove():
             if r.fd >= 0:

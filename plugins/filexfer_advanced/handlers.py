@@ -8,6 +8,7 @@ against the SHA-256 the agent computed, and only then renamed and offered to the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from host.audit import audit as write_audit
 from host.options import CUSTOMER_ROLES
 from host.router import MessageError, make_binary
 
+from .ordered_writer import OrderedWriter
 from .protocol import BLOCK, CHUNK, P, WINDOW
 from .settings import max_file_bytes
 from .state import FileAgent, Transfer, state_of
@@ -108,6 +110,8 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
     t.acked.set()
     if status != "done" and t.direction == "to_rep":
         async with t.lock:
+            if t.writer is not None:
+                await t.writer.settle()   # no write may land after the descriptor is closed
             fd, t.fd = t.fd, -1
             await _run(TransferStore.discard, fd, t.temp)
     if tell_agent and status != "done":
@@ -226,6 +230,7 @@ async def fetch(ctx, message):
     t = Transfer(tid, "to_rep", agent.id, ctx.participant.id, ctx.participant.name,
                  path.rstrip("/").split("/")[-1][:200] or "file", path, started_at=ctx.now())
     t.temp, t.fd = await _run(file_store(ctx.app).open_temp, tid)
+    t.writer = OrderedWriter(t.fd, hashlib.sha256())
     state.transfers[tid] = t
     await _db_transfer(ctx.app, ctx.session, t)
     await record(ctx.app, ctx.session, ctx.participant.id, f"{P}.transfer_started",
@@ -336,8 +341,14 @@ async def _resume_fetch(ctx, t: Transfer) -> None:
     """The receiver (the host) reports what it has; the agent goes on from there."""
     async with t.lock:
         if t.buffer:
-            data, t.buffer = bytes(t.buffer), bytearray()
-            await _run(TransferStore.write, t.fd, data, t.hasher)
+            data = t.buffer.take()
+            t.writer.submit(data)
+        try:
+            await t.writer.drain()
+        except OSError as exc:
+            await finish(ctx.app, ctx.session, t, "failed", f"the host could not store {t.name}: "
+                         f"{exc.strerror or exc}", tell_agent=True)
+            return
     t.status = "running"
     ctx.send_to(t.agent, {"type": f"{P}.send_file", "tid": t.id, "from": t.rep, "path": t.path,
                           "offset": t.done, "expect": t.expect})
@@ -411,17 +422,17 @@ async def chunk(ctx, header, payload):
     if t.size is not None and t.done + len(payload) > t.size:
         await finish(ctx.app, ctx.session, t, "failed", "more data came than the file's size", tell_agent=True)
         return
-    t.buffer += payload
+    t.buffer.add(payload)
     t.done += len(payload)
     if len(t.buffer) >= BLOCK:
-        async with t.lock:
-            data, t.buffer = bytes(t.buffer), bytearray()
-            try:
-                await _run(TransferStore.write, t.fd, data, t.hasher)
-            except OSError as exc:
-                await finish(ctx.app, ctx.session, t, "failed", f"the host could not store {t.name}: "
-                             f"{exc.strerror or exc}", tell_agent=True)
-                return
+        data = t.buffer.take()
+        t.writer.submit(data)       # written and hashed on a worker thread, in order
+        try:
+            await t.writer.wait()   # waits only when too much is queued
+        except OSError as exc:
+            await finish(ctx.app, ctx.session, t, "failed", f"the host could not store {t.name}: "
+                         f"{exc.strerror or exc}", tell_agent=True)
+            return
     _progress(ctx.app, ctx.session, t)
 
 
@@ -434,9 +445,10 @@ async def sent(ctx, message):
     async with t.lock:
         try:
             if t.buffer:
-                data, t.buffer = bytes(t.buffer), bytearray()
-                await _run(TransferStore.write, t.fd, data, t.hasher)
-            digest = t.hasher.hexdigest()
+                data = t.buffer.take()
+                t.writer.submit(data)
+            await t.writer.drain()
+            digest = t.writer.hasher.hexdigest()
             if t.done != message.get("size") or t.done != t.size:
                 raise ValueError(f"{t.name} arrived incomplete ({t.done} of {t.size} bytes)")
             if digest != message.get("sha256"):
@@ -496,6 +508,7 @@ async def ready(ctx, message):
 async def _relay(app, live, t: Transfer, pos: int) -> None:
     path = file_store(app).path_of(t.stored_name)
     fd = await _run(os.open, path, os.O_RDONLY)
+    ahead = _read_ahead(fd, pos, t.size)
     try:
         while pos < t.size:
             if t.status != "running" or (t.agent, t.rep) not in state_of(live).grants:
@@ -509,7 +522,8 @@ async def _relay(app, live, t: Transfer, pos: int) -> None:
                     return
                 if t.status != "running":
                     return
-            block = await _run(os.pread, fd, min(BLOCK, t.size - pos), pos)
+            block = await ahead      # read while the block before it was being sent
+            ahead = _read_ahead(fd, pos + len(block), t.size)
             agent = live.participants.get(t.agent)
             if agent is None or agent.conn is None:
                 t.status = "paused"     # resumes when the Support Manager is back (agent_hello)
@@ -522,7 +536,15 @@ async def _relay(app, live, t: Transfer, pos: int) -> None:
             pos += len(block)
         app[HUB].send(live, t.agent, {"type": f"{P}.end", "tid": t.id})
     finally:
+        if ahead is not None:   # a read still running must end before its descriptor is closed
+            await asyncio.wait([ahead])
         await _run(os.close, fd)
+
+
+def _read_ahead(fd: int, pos: int, size: int):
+    if pos >= size:
+        return None
+    return asyncio.get_running_loop().run_in_executor(None, os.pread, fd, min(BLOCK, size - pos), pos)
 
 
 async def progress(ctx, message):

@@ -7,10 +7,11 @@ session_events, the audit log and the plugin's table by the handlers.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .ordered_writer import BlockBuffer
 
 ATTR = "filexfer_advanced_state"
 
@@ -37,8 +38,8 @@ class Transfer:
     expect: dict | None = None   # to_rep: the file's size and mtime when it started (resume checks it)
     temp: Path | None = None     # to_rep: the host's temp file
     fd: int = -1
-    hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
-    buffer: bytearray = field(default_factory=bytearray)
+    writer: object = None        # to_rep: the OrderedWriter of the temp file
+    buffer: BlockBuffer = field(default_factory=BlockBuffer)
     sha256: str = ""
     stored_name: str = ""
     started_at: float = 0.0

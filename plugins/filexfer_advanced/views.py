@@ -15,6 +15,7 @@ from host.appkeys import CONFIG, DB, HUB
 from host.web_common import CSRF_HEADER, csrf_ok, require_user, site_of
 
 from . import handlers
+from .ordered_writer import OrderedWriter
 from .paths import PathRefused, check_name, check_relative
 from .protocol import P
 from .settings import max_file_bytes
@@ -69,7 +70,7 @@ async def upload(request):
     store_ = TransferStore(app[CONFIG].data_dir)
     tid = uuid.uuid4().hex
     temp, fd = await loop.run_in_executor(None, store_.open_temp, tid)
-    hasher = hashlib.sha256()
+    writer = OrderedWriter(fd, hashlib.sha256())
     got = 0
     buf = bytearray()
     try:
@@ -83,12 +84,14 @@ async def upload(request):
             buf += data
             if len(buf) >= 1024 * 1024:
                 block, buf = bytes(buf), bytearray()
-                await loop.run_in_executor(None, TransferStore.write, fd, block, hasher)
+                writer.submit(block)
+                await writer.wait()
         if buf:
-            await loop.run_in_executor(None, TransferStore.write, fd, bytes(buf), hasher)
+            writer.submit(bytes(buf))
+        await writer.drain()
         if got != size:
             raise ValueError(f"the upload stopped after {got} of {size} bytes")
-        digest = hasher.hexdigest()
+        digest = writer.hasher.hexdigest()
         wanted = request.headers.get("X-Content-SHA256", "").lower()
         if wanted and wanted != digest:
             raise ValueError("the upload does not match its SHA-256")
@@ -96,6 +99,7 @@ async def upload(request):
         await loop.run_in_executor(None, store_.commit, fd, temp, stored)
         fd = -1
     except (ValueError, OSError, ConnectionError, asyncio.CancelledError) as exc:
+        await writer.settle()
         await loop.run_in_executor(None, TransferStore.discard, fd, temp)
         if isinstance(exc, asyncio.CancelledError):
             raise
