@@ -239,6 +239,7 @@ class OurSide:
         lat = change_latency(stamps.between(t0, t1 - 0.2), arrivals)
         span = t1 - t0
         return {"fps": len(arrivals) / span, "bytes_per_s": nbytes / span,
+                "changes_per_s": len(stamps.between(t0, t1)) / span,
                 "latency_ms_p50": _ms(percentile(lat, 50)), "latency_ms_p95": _ms(percentile(lat, 95)),
                 "capture_to_viewer_ms_p50": _ms(percentile(capture_lat, 50)),
                 "capture_to_viewer_ms_p95": _ms(percentile(capture_lat, 95)),
@@ -299,6 +300,7 @@ class VncSide:
         lat = change_latency(stamps.between(t0, t1 - 0.2), arrivals)
         span = t1 - t0
         return {"fps": (n1 - n0) / span, "bytes_per_s": (b1 - b0) / span,
+                "changes_per_s": len(stamps.between(t0, t1)) / span,
                 "latency_ms_p50": _ms(percentile(lat, 50)), "latency_ms_p95": _ms(percentile(lat, 95)),
                 "cpu_percent": 100 * (cpu1 - cpu0) / span}
 
@@ -365,7 +367,8 @@ def format_row(workload: str, row: dict) -> str:
         r = row.get(name)
         if r is None:
             continue
-        lines.append(f"{workload:9} {name:9} fps {_fmt(r['fps'], '{:6.1f}')}  kB/s {_fmt(r['bytes_per_s'] / 1000, '{:8.1f}')}"
+        lines.append(f"{workload:9} {name:9} changes/s {_fmt(r.get('changes_per_s'), '{:5.1f}')}"
+                     f"  fps {_fmt(r['fps'], '{:6.1f}')}  kB/s {_fmt(r['bytes_per_s'] / 1000, '{:8.1f}')}"
                      f"  latency p50/p95 ms {_fmt(r['latency_ms_p50'], '{:6.1f}')}/{_fmt(r['latency_ms_p95'], '{:6.1f}')}"
                      f"  capture->viewer p50/p95 ms {_fmt(r.get('capture_to_viewer_ms_p50'), '{:5.1f}')}/"
                      f"{_fmt(r.get('capture_to_viewer_ms_p95'), '{:5.1f}')}  cpu% {_fmt(r['cpu_percent'], '{:5.1f}')}")

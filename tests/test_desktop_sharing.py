@@ -44,14 +44,15 @@ class Viewer:
                     if header["type"].endswith(".cursor_shape"):
                         self.shapes.append(header)
                         continue
-                    if self.canvas is None or self.canvas.shape[:2] != (header["h"], header["w"]):
+                    if "w" in header and (self.canvas is None or self.canvas.shape[:2] != (header["h"], header["w"])):
                         self.canvas = np.zeros((header["h"], header["w"], 3), np.uint8)
-                    apply_records(self.canvas, payload)
+                    if self.canvas is not None:           # the size comes with full frames and changes
+                        apply_records(self.canvas, payload)
                     self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (1, 2, 4))
                     self.chunks += 1
                     if header["c"] == header["n"] - 1:
                         self.frames += 1
-                        self.monitors.append(header.get("mon"))
+                        self.monitors.append(header.get("mon", self.monitors[-1] if self.monitors else None))
                         if self.ack:
                             plugin = header["type"].split(".")[0]
                             await self.sock.send({"type": f"{plugin}.ack", "agent": header["from"],

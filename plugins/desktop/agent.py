@@ -29,7 +29,8 @@ log = logging.getLogger("support_manager.desktop")
 ACK_TIMEOUT = 1.5
 MIN_INTERVAL = 1 / 60
 IDLE_INTERVAL = 1 / 30
-SWEEP_EVERY = 2.0                # compare the whole screen this often even when XDamage named parts only
+SWEEP_EVERY = 2.0
+ANNOUNCE_EVERY = 2.0             # seconds between frame headers that repeat the picture's size                # compare the whole screen this often even when XDamage named parts only
 LEVELS = ("view", "control")
 
 
@@ -345,7 +346,8 @@ class DesktopShare:
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         await self._send_screen()
-        size = None
+        size = announced = None
+        announced_at = 0.0
         try:
             while self.grants:
                 if self.inflight is not None:
@@ -384,9 +386,15 @@ class DesktopShare:
                     self.seq += 1
                     self.inflight = self.seq
                     self.acked.clear()
+                    # the picture's size and monitor ride on full frames, changes, and every few seconds
+                    announce = full or size != announced or started - announced_at > ANNOUNCE_EVERY
+                    if announce:
+                        announced, announced_at = size, started
                     for i, chunk in enumerate(chunks):
-                        header = {"type": f"{self.prefix}.frame", "seq": self.seq, "w": w, "h": h,
-                                  "mon": monitor["index"], "c": i, "n": len(chunks), "ts": round(grabbed_at, 4)}
+                        header = {"type": f"{self.prefix}.frame", "seq": self.seq, "c": i, "n": len(chunks),
+                                  "ts": round(grabbed_at, 4)}
+                        if i == 0 and announce:
+                            header.update(w=w, h=h, mon=monitor["index"])
                         if not await self.agent.send_bytes(make_binary(header, chunk)):
                             self.inflight = None
                             self.want_full = True

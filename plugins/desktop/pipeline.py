@@ -293,6 +293,8 @@ class ScreenEncoder:
         self.hot: np.ndarray | None = None        # per tile: frames running in which it changed
         self.soft: np.ndarray | None = None       # per tile: sent at video quality, not yet refined
         self.changed_at: np.ndarray | None = None  # per tile: when it last changed
+        self.photo: np.ndarray | None = None      # per tile: was photo-like when last looked at
+        self.jpeg_tile_bytes: dict[str, float] = {}
         self.stats = {"frames": 0, "tiles": 0, "solid": 0, "zlib": 0, "jpeg": 0, "copy": 0, "moved": 0,
                       "video": 0, "refined": 0, "bytes": 0}
 
@@ -322,6 +324,7 @@ class ScreenEncoder:
             self.hot = np.zeros(grid.shape, np.int16)
             self.soft = np.zeros(grid.shape, bool)
             self.changed_at = np.full(grid.shape, now)
+            self.photo = np.zeros(grid.shape, bool)
         elif dirty is not None:
             grid = self._dirty_changes(cur32, prev, dirty)
         else:
@@ -331,7 +334,8 @@ class ScreenEncoder:
         if not grid.any():
             return self.refine()
         records: list[bytes] = []
-        if not first and grid.sum() >= 8:
+        video_like = not first and (self.photo[grid] & (self.hot[grid] >= HOT_FRAMES)).mean() > 0.8
+        if not first and grid.sum() >= 8 and not video_like:
             move = find_vertical_move(cur32, prev)
             if move is not None:
                 src, dst, height = move
@@ -459,7 +463,11 @@ class ScreenEncoder:
             if c is not None:
                 c = int(c)
                 x = c * TILE
-                kind = self._classify(cur32[y:y + h, x:x + TILE])
+                if not refine and self.hot[r, c] >= HOT_FRAMES and self.photo[r, c]:
+                    kind = "photo"               # still changing, photo-like a frame ago: no need to look again
+                else:
+                    kind = self._classify(cur32[y:y + h, x:x + TILE])
+                    self.photo[r, c] = kind == "photo"
                 self.stats["tiles"] += 1
                 if kind == "solid":
                     px = frame[y, x]
@@ -494,26 +502,37 @@ class ScreenEncoder:
     def _run(self, frame: np.ndarray, cur32: np.ndarray, run: list, y: int, h: int) -> list[bytes]:
         kind, first, last = run
         x, x_end = first * TILE, min(frame.shape[1], (last + 1) * TILE)
+        if kind in ("photo", "video") and last > first:
+            # a JPEG too big for one message would be encoded twice: split by what such tiles cost lately
+            per_tile = self.jpeg_tile_bytes.get(kind, 0)
+            most = max(1, int(MAX_RECORD // per_tile)) if per_tile else MAX_RUN
+            if last - first + 1 > most:
+                out = []
+                for a in range(first, last + 1, most):
+                    out.extend(self._run(frame, cur32, [kind, a, min(last, a + most - 1)], y, h))
+                return out
         rec = self._rect(frame, *self._crop(cur32, x, y, x_end - x, h), kind)
-        if len(rec) <= MAX_RECORD or first == last:
+        if kind in ("photo", "video"):
+            self.jpeg_tile_bytes[kind] = len(rec) / (last - first + 1)
+        if len(rec) <= CHUNK_BYTES - 1024 or first == last:
             return [rec]
         # too big for one message with others: one record per tile instead
         return [self._rect(frame, *self._crop(cur32, c * TILE, y, min(frame.shape[1], (c + 1) * TILE) - c * TILE, h),
                            kind) for c in range(first, last + 1)]
 
     def _rect(self, frame: np.ndarray, x: int, y: int, w: int, h: int, kind: str) -> bytes:
-        bgr = frame[y:y + h, x:x + w, :3]
-        if self.mode == "sampling" and w * h <= 1024:
-            kind = "few"                     # a typed letter: lossless is smaller than any JPEG's headers
-        if self.mode == "sampling" and kind != "few":
+        bgra = frame[y:y + h, x:x + w]
+        if kind == "few" or (self.mode == "sampling" and w * h <= 1024):
+            # lossless (a typed letter in sampling too: smaller than any JPEG's headers)
+            data = zlib.compress(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB).tobytes(), 6 if w * h <= 16384 else 2)
+            self.stats["zlib"] += 1
+            return REC.pack(x, y, w, h, KIND_ZLIB, 1, len(data)) + data
+        bgr = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)       # contiguous BGR: JPEG encodes it twice as fast
+        if self.mode == "sampling":
             small = cv2.resize(bgr, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
             ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, self.sampling_quality])
             self.stats["jpeg"] += 1
             return REC.pack(x, y, w, h, KIND_JPEG, 2, len(data)) + data.tobytes()
-        if kind == "few":
-            data = zlib.compress(bgr[:, :, ::-1].tobytes(), 6 if w * h <= 16384 else 2)
-            self.stats["zlib"] += 1
-            return REC.pack(x, y, w, h, KIND_ZLIB, 1, len(data)) + data
         quality = self.video_quality if kind == "video" else self.jpeg_quality
         ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
         self.stats["video" if kind == "video" else "jpeg"] += 1

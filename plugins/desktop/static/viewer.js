@@ -110,7 +110,8 @@ export class DesktopViewer {
   }
 
   async drawChunk(header, payload) {
-    if (this.canvas.width !== header.w || this.canvas.height !== header.h) {
+    // the size comes with full frames and changes (not every frame: it saves bytes when typing)
+    if (header.w && header.h && (this.canvas.width !== header.w || this.canvas.height !== header.h)) {
       this.canvas.width = header.w;
       this.canvas.height = header.h;
     }
