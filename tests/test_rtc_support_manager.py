@@ -56,7 +56,13 @@ async def until(check, what, within=10.0):
         if check():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(what)
+    raise AssertionError(what() if callable(what) else what)
+
+
+def describe(media) -> str:
+    leg = media.legs["audio"]
+    return (f"me {media.me_id[:6]} epoch {leg.epoch} members {[(k[:6], m['epoch']) for k, m in leg.members.items()]} "
+            f"peers {[(k[:6], p.epoch, p.offering, p.pc.signalingState, p.pc.connectionState) for k, p in leg.peers.items()]}")
 
 
 async def members(sock, kind, match, within=10):
@@ -150,7 +156,8 @@ async def test_two_support_managers_in_one_call_connect_and_hear_each_other(host
         ma, mb = a.features["calls"].media, b.features["calls"].media
         # Exactly one of them offers (the lower id), and both connections come up.
         await until(lambda: ma.stats()["audio"].get(b.me["id"]) == "connected"
-                    and mb.stats()["audio"].get(a.me["id"]) == "connected", "the agents did not connect", 20)
+                    and mb.stats()["audio"].get(a.me["id"]) == "connected",
+                    lambda: f"the agents did not connect: {describe(ma)} / {describe(mb)}", 20)
         lower = ma if a.me["id"] < b.me["id"] else mb
         higher = mb if lower is ma else ma
         assert all(p.offering for p in lower.legs["audio"].peers.values())
@@ -167,7 +174,8 @@ async def test_two_support_managers_in_one_call_connect_and_hear_each_other(host
         for media in (ma, mb):
             media.speaker.recent.clear()
         await until(lambda: ma.stats()["audio"].get(b.me["id"]) == "connected"
-                    and mb.stats()["audio"].get(a.me["id"]) == "connected", "no connection after the drop", 20)
+                    and mb.stats()["audio"].get(a.me["id"]) == "connected",
+                    lambda: f"no connection after the drop: {describe(ma)} / {describe(mb)}", 20)
         for media in (ma, mb):
             await until(lambda: media.speaker.samples().size >= 24000, "no sound after the drop", 10)
             assert tone_share(media.speaker.samples()[-24000:], TONE) > 0.5

@@ -85,8 +85,12 @@ class XScreen:
                 child.kill()
                 child.wait()
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()      # Xvfb removes its lock and socket files on SIGTERM (not on SIGKILL)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class Recorder:
