@@ -16,7 +16,7 @@ import uuid
 
 from host import session_store as store
 from host.appkeys import CONFIG, DB, HUB, SITES
-from host.audit import audit as write_audit
+from host.audit import audit_row
 from host.options import CUSTOMER_ROLES
 from host.router import MessageError, make_binary
 
@@ -49,12 +49,17 @@ async def _run(fn, *args):
 
 
 # -- record keeping --------------------------------------------------------------------------------
-async def record(app, live, actor_pid: str | None, kind: str, details: dict) -> None:
-    """Into the session's events and the site's audit log."""
+async def record(app, live, actor_pid: str | None, kind: str, details: dict, also=None) -> None:
+    """Into the session's events and the site's audit log (and ``also(db)``), in one transaction."""
     now = app[CONFIG].clock()
-    await app[DB].write(lambda db: store.add_event(db, live.id, now, kind, actor_pid, details))
-    await write_audit(app, live.site_id, f"participant:{actor_pid}" if actor_pid else "host", kind,
-                      f"session:{live.id}", details)
+    actor = f"participant:{actor_pid}" if actor_pid else "host"
+
+    def write(db):
+        if also is not None:
+            also(db)
+        store.add_event(db, live.id, now, kind, actor_pid, details)
+        audit_row(db, live.site_id, actor, kind, f"session:{live.id}", details, now)
+    await app[DB].write(write)
 
 
 def _name(live, pid: str) -> str:
@@ -89,13 +94,13 @@ def _progress(app, live, t: Transfer, force: bool = False) -> None:
                 hub.send(live, p.id, msg)
 
 
-async def _db_transfer(app, live, t: Transfer, **changes) -> None:
-    site_id = live.site_id
-    row = {"id": t.id, "session_id": live.id, "site_id": site_id, "direction": t.direction, "name": t.name,
+def _transfer_row(live, t: Transfer, **changes):
+    """The transfer's row in advanced_transfers, as a write to run in a transaction."""
+    row = {"id": t.id, "session_id": live.id, "site_id": live.site_id, "direction": t.direction, "name": t.name,
            "path": t.path, "size": t.size, "sha256": t.sha256 or None, "stored_name": t.stored_name or None,
            "rep_id": t.rep, "rep_name": t.rep_name, "agent_id": t.agent, "status": t.status, "error": None,
            "started_at": t.started_at, "finished_at": None, **changes}
-    await app[DB].write(lambda db: db["advanced_transfers"].upsert(row, pk="id"))
+    return lambda db: db["advanced_transfers"].upsert(row, pk="id")
 
 
 async def finish(app, live, t: Transfer, status: str, error: str | None = None, actor: str | None = None,
@@ -117,12 +122,12 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
     if tell_agent and status != "done":
         app[HUB].send(live, t.agent, {"type": f"{P}.cancel", "tid": t.id})
     now = app[CONFIG].clock()
-    await _db_transfer(app, live, t, status=status, error=error, finished_at=now)
     details = {"transfer": t.id, "direction": t.direction, "name": t.name, "path": t.path, "size": t.size,
                "sha256": t.sha256 or None, "rep": t.rep_name}
     if error:
         details["error"] = error
-    await record(app, live, actor or t.rep, f"{P}.transfer_{status}", details)
+    await record(app, live, actor or t.rep, f"{P}.transfer_{status}", details,
+                 also=_transfer_row(live, t, status=status, error=error, finished_at=now))
     out = {"type": f"{P}.{'done' if status == 'done' else 'failed'}", **t.public(), "sha256": t.sha256}
     if error:
         out["error"] = error
@@ -232,9 +237,9 @@ async def fetch(ctx, message):
     t.temp, t.fd = await _run(file_store(ctx.app).open_temp, tid)
     t.writer = OrderedWriter(t.fd, hashlib.sha256())
     state.transfers[tid] = t
-    await _db_transfer(ctx.app, ctx.session, t)
     await record(ctx.app, ctx.session, ctx.participant.id, f"{P}.transfer_started",
-                 {"transfer": tid, "direction": "to_rep", "path": path, "rep": ctx.participant.name})
+                 {"transfer": tid, "direction": "to_rep", "path": path, "rep": ctx.participant.name},
+                 also=_transfer_row(ctx.session, t))
     ctx.send_to(agent.id, {"type": f"{P}.send_file", "tid": tid, "from": ctx.participant.id, "path": path,
                            "offset": 0})
     _progress(ctx.app, ctx.session, t, force=True)
@@ -484,10 +489,10 @@ def _receive_command(t: Transfer) -> dict:
 
 async def start_upload(app, live, t: Transfer) -> None:
     state_of(live).transfers[t.id] = t
-    await _db_transfer(app, live, t)
     await record(app, live, t.rep, f"{P}.transfer_started", {"transfer": t.id, "direction": "to_customer",
                                                            "name": t.name, "folder": t.path, "size": t.size,
-                                                           "sha256": t.sha256, "rep": t.rep_name})
+                                                           "sha256": t.sha256, "rep": t.rep_name},
+                 also=_transfer_row(live, t))
     app[HUB].send(live, t.agent, _receive_command(t))
     _progress(app, live, t, force=True)
 
