@@ -8,7 +8,7 @@ dashboard does after drawing); x11vnc (Debian package) on the same screen with a
 
 Per workload and pipeline: frames (updates) delivered per second, bytes per second, change-to-viewer
 latency p50/p95 (from the workload's change to the first complete frame after it), for ours also
-capture-to-viewer latency (grab time in the frame header), and the CPU of the capturing process
+capture-to-viewer latency (grab time in the frame header, ms modulo 100 s), and the CPU of the capturing process
 (our agent; x11vnc). Call ``run(["--seconds", "5"])`` or ``python -m bench.screen_pipeline``.
 """
 from __future__ import annotations
@@ -45,6 +45,7 @@ def parse_args(args=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=1.0, help="seconds before each window")
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--size", default="1920x1080")
+    p.add_argument("--period-ms", type=int, default=16, help="the workloads change the screen this often")
     p.add_argument("--out", help="results file (default bench/results/screen-<UTC time>.json)")
     return p.parse_args(args or [])
 
@@ -213,7 +214,7 @@ class OurSide:
             except TimeoutError:
                 pass
         cpu0, host0, t0 = cpu_seconds(self.agent_ps), time.process_time(), time.time()
-        arrivals, capture_lat, nbytes = [], [], 0
+        arrivals, capture_lat, nbytes, head_bytes, text_bytes = [], [], 0, 0, 0
         end = loop.time() + seconds
         while loop.time() < end:
             try:
@@ -223,15 +224,18 @@ class OurSide:
                 break
             if msg.type == aiohttp.WSMsgType.BINARY:
                 nbytes += len(msg.data)
-                header, _ = parse_binary(msg.data)
+                header, payload = parse_binary(msg.data)
+                head_bytes += len(msg.data) - len(payload)
                 if header["type"].endswith(".frame") and header["c"] == header["n"] - 1:
                     now = time.time()
                     arrivals.append(now)
-                    capture_lat.append(now - header["ts"])
+                    # "t": the grab's wall-clock time in ms, modulo 100 s (short, for every frame)
+                    capture_lat.append(((int(now * 1000) - header["t"]) % 100000) / 1000)
                     await self.ws.send_str(json.dumps({"type": "desktop.ack", "agent": header["from"],
                                                        "seq": header["seq"]}))
             elif msg.type == aiohttp.WSMsgType.TEXT:
                 nbytes += len(msg.data)
+                text_bytes += len(msg.data)
         t1 = time.time()
         cpu1, host1 = cpu_seconds(self.agent_ps), time.process_time()
         await self.ws.send_str(json.dumps({"type": "desktop.release"}))
@@ -240,6 +244,7 @@ class OurSide:
         span = t1 - t0
         return {"fps": len(arrivals) / span, "bytes_per_s": nbytes / span,
                 "changes_per_s": len(stamps.between(t0, t1)) / span,
+                "frame_header_bytes_per_s": head_bytes / span, "text_message_bytes_per_s": text_bytes / span,
                 "latency_ms_p50": _ms(percentile(lat, 50)), "latency_ms_p95": _ms(percentile(lat, 95)),
                 "capture_to_viewer_ms_p50": _ms(percentile(capture_lat, 50)),
                 "capture_to_viewer_ms_p95": _ms(percentile(capture_lat, 95)),
@@ -317,7 +322,7 @@ async def _run(opts) -> dict:
     xvfb, display = start_xvfb(opts.size)
     ours, vnc = OurSide(display), VncSide(display)
     results: dict = {"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "screen": opts.size,
-                     "seconds": opts.seconds, "load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
+                     "seconds": opts.seconds, "period_ms": opts.period_ms, "load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
                      "workloads": {}}
     print(f"screen pipeline benchmark: {opts.size}, {opts.seconds:g} s per window; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
@@ -325,7 +330,7 @@ async def _run(opts) -> dict:
         await ours.start()
         vnc.start()
         for workload in [w for w in opts.workloads.split(",") if w]:
-            proc = subprocess.Popen([sys.executable, "-m", "bench.screen_workload", workload],
+            proc = subprocess.Popen([sys.executable, "-m", "bench.screen_workload", workload, str(opts.period_ms)],
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=HERE.parent,
                                     env={**os.environ, "DISPLAY": display})
             stamps = Stamps(proc)

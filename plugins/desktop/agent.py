@@ -392,7 +392,7 @@ class DesktopShare:
                         announced, announced_at = size, started
                     for i, chunk in enumerate(chunks):
                         header = {"type": f"{self.prefix}.frame", "seq": self.seq, "c": i, "n": len(chunks),
-                                  "ts": round(grabbed_at, 4)}
+                                  "t": int(grabbed_at * 1000) % 100000}
                         if i == 0 and announce:
                             header.update(w=w, h=h, mon=monitor["index"])
                         if not await self.agent.send_bytes(make_binary(header, chunk)):

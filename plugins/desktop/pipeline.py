@@ -1,7 +1,7 @@
 """The screen pipeline: find the tiles that changed since the last frame sent, encode each one the
 cheapest fitting way, and pack them into binary chunks small enough for one WebSocket message.
 
-Per tile (64x64): one colour -> a solid fill (3 bytes); few colours -> zlib-compressed RGB (lossless;
+Per tile (64x64): one colour -> a solid fill (3 bytes); few colours -> deflate-compressed RGB (lossless;
 smaller than PNG, which spends ~60 bytes on headers per rectangle); photo-like -> JPEG. Content that moved (a scroll, or a dragged window in any direction) is sent as copies of pixels the
 viewer already has. "Standard" favours picture quality: photo-like tiles that keep changing (video) are
 sent at a lower JPEG quality while they change and again at full quality once they stand still;
@@ -98,11 +98,14 @@ def find_move(cur32: np.ndarray, prev32: np.ndarray, grid: np.ndarray, probes: i
         if ranked and ranked[0] >= 3 and (len(ranked) == 1 or ranked[0] >= 2 * ranked[1]):
             break                           # the probes agree: enough
     best = None
+    total = int(grid.sum())
     for d in sorted(votes, key=votes.get, reverse=True)[:3]:
         same = _tiles_equal_shifted(cur32, prev32, grid, *d)
         n = int(same.sum())
         if n >= 4 and (best is None or n > best[0]):
             best = (n, d, same)
+        if best is not None and best[0] * 2 >= total:
+            break                           # most of the change is explained: no need to try others
     if best is None:
         return None
     n, (dx, dy), same = best
@@ -144,12 +147,17 @@ def _run_matches(prev32: np.ndarray, py: int, px: int, run: np.ndarray, block=No
             cy, cx = cy[keep], cx[keep]
     if len(cy) > 256:                       # a run found everywhere (a repeated pattern) says nothing
         return []
-    found = []
-    for y, x in zip(cy, cx):                # the rows below must match too (text repeats along a line)
-        sy, sx = y0 + int(y), x0 + int(x)
-        if block is None or np.array_equal(prev32[sy:sy + block.shape[0], sx:sx + RUN], block):
-            found.append((px - sx, py - sy))
-    return found if len(found) <= 16 else []
+    sy, sx = y0 + cy, x0 + cx
+    if block is not None:                   # the rows below must match too (text repeats along a line)
+        span = np.arange(RUN)
+        for k in range(1, block.shape[0]):
+            inside = sy + k < h
+            sy, sx = sy[inside], sx[inside]
+            keep = (prev32[(sy + k)[:, None], sx[:, None] + span] == block[k]).all(axis=1)
+            sy, sx = sy[keep], sx[keep]
+    if len(sy) > 16:
+        return []
+    return [(px - int(x), py - int(y)) for y, x in zip(sy, sx)]
 
 
 def _tiles_equal_shifted(cur32: np.ndarray, prev32: np.ndarray, grid: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -178,32 +186,34 @@ def _tiles_equal_shifted(cur32: np.ndarray, prev32: np.ndarray, grid: np.ndarray
 
 def grow_copy_rect(cur32: np.ndarray, prev32: np.ndarray, same: np.ndarray, dx: int, dy: int):
     """One rectangle for a moved window: the tiles that moved whole, grown pixel by pixel on each side
-    while the pixels still equal their source (x, y, w, h); None when those tiles are not one block."""
+    (up to a tile) while the pixels still equal their source (x, y, w, h); None when those tiles are
+    not one block."""
     h, w = cur32.shape
     rows, cols = np.nonzero(same.any(axis=1))[0], np.nonzero(same.any(axis=0))[0]
     x0, x1 = int(cols[0]) * TILE, min(w, (int(cols[-1]) + 1) * TILE)
     y0, y1 = int(rows[0]) * TILE, min(h, (int(rows[-1]) + 1) * TILE)
-    if not np.array_equal(cur32[y0:y1, x0:x1], prev32[y0 - dy:y1 - dy, x0 - dx:x1 - dx]):
+    # which pixels around the block equal their source, computed once (no source: not equal)
+    ax0, ax1 = max(0, x0 - TILE, dx), min(w, x1 + TILE, w + dx)
+    ay0, ay1 = max(0, y0 - TILE, dy), min(h, y1 + TILE, h + dy)
+    if ax0 > x0 or ax1 < x1 or ay0 > y0 or ay1 < y1:
         return None
+    eq = cur32[ay0:ay1, ax0:ax1] == prev32[ay0 - dy:ay1 - dy, ax0 - dx:ax1 - dx]
+    x0, x1, y0, y1 = x0 - ax0, x1 - ax0, y0 - ay0, y1 - ay0          # now inside eq
+    if not eq[y0:y1, x0:x1].all():
+        return None
+    def run(ok_lines: np.ndarray) -> int:   # how many lines from the start are all equal
+        bad = np.flatnonzero(~ok_lines)
+        return int(bad[0]) if bad.size else len(ok_lines)
 
-    def ok(ya, yb, xa, xb):
-        if ya - dy < 0 or yb - dy > h or xa - dx < 0 or xb - dx > w or ya < 0 or xa < 0 or yb > h or xb > w:
-            return False
-        return np.array_equal(cur32[ya:yb, xa:xb], prev32[ya - dy:yb - dy, xa - dx:xb - dx])
-
-    for _ in range(TILE):
-        grown = False
-        if ok(y0 - 1, y0, x0, x1):
-            y0, grown = y0 - 1, True
-        if ok(y1, y1 + 1, x0, x1):
-            y1, grown = y1 + 1, True
-        if ok(y0, y1, x0 - 1, x0):
-            x0, grown = x0 - 1, True
-        if ok(y0, y1, x1, x1 + 1):
-            x1, grown = x1 + 1, True
-        if not grown:
+    for _ in range(8):                      # each side as far as it goes, until none moves
+        before = (x0, x1, y0, y1)
+        y0 -= run(eq[:y0, x0:x1].all(axis=1)[::-1])
+        y1 += run(eq[y1:, x0:x1].all(axis=1))
+        x0 -= run(eq[y0:y1, :x0].all(axis=0)[::-1])
+        x1 += run(eq[y0:y1, x1:].all(axis=0))
+        if (x0, x1, y0, y1) == before:
             break
-    return x0, y0, x1 - x0, y1 - y0
+    return ax0 + x0, ay0 + y0, x1 - x0, y1 - y0
 
 
 def copy_records(same: np.ndarray, dx: int, dy: int, shape: tuple[int, int]) -> list[bytes]:
@@ -223,18 +233,20 @@ def copy_records(same: np.ndarray, dx: int, dy: int, shape: tuple[int, int]) -> 
     return [REC.pack(x, y, rw, rh, KIND_COPY, 1, 4) + struct.pack("<HH", x - dx, y - dy) for x, y, rw, rh in rects]
 
 
-def row_hashes(frame32: np.ndarray) -> np.ndarray:
-    """One 64-bit fingerprint per pixel row (cheap, for finding a vertical move)."""
-    sample = frame32[:, ::5]
+def row_hashes(frame32: np.ndarray, x0: int = 0, x1: int | None = None) -> np.ndarray:
+    """One 64-bit fingerprint per pixel row, of columns x0..x1 (cheap, for finding a vertical move)."""
+    sample = frame32[:, x0:x1:5]
     weights = np.arange(1, sample.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B1)
     return (sample.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
 
 
-def find_vertical_move(cur32: np.ndarray, prev32: np.ndarray, max_shift: int = 400):
-    """Find a scroll: a band of rows that moved up or down. Returns (src_y, dst_y, height) or None."""
+def find_vertical_move(cur32: np.ndarray, prev32: np.ndarray, max_shift: int = 400, hc=None, hp=None):
+    """Find a scroll: a band of rows that moved up or down. Returns (src_y, dst_y, height) or None.
+    hc, hp: the row fingerprints of both frames when known (row_hashes)."""
     if prev32 is None or prev32.shape != cur32.shape:
         return None
-    hc, hp = row_hashes(cur32), row_hashes(prev32)
+    hc = row_hashes(cur32) if hc is None else hc
+    hp = row_hashes(prev32) if hp is None else hp
     changed = np.nonzero(hc != hp)[0]
     if len(changed) < 2 * TILE:
         return None
@@ -295,6 +307,7 @@ class ScreenEncoder:
         self.changed_at: np.ndarray | None = None  # per tile: when it last changed
         self.photo: np.ndarray | None = None      # per tile: was photo-like when last looked at
         self.jpeg_tile_bytes: dict[str, float] = {}
+        self._hashes = None                       # (frame number, columns, row fingerprints) of the last frame
         self.stats = {"frames": 0, "tiles": 0, "solid": 0, "zlib": 0, "jpeg": 0, "copy": 0, "moved": 0,
                       "video": 0, "refined": 0, "bytes": 0}
 
@@ -336,15 +349,23 @@ class ScreenEncoder:
         records: list[bytes] = []
         video_like = not first and (self.photo[grid] & (self.hot[grid] >= HOT_FRAMES)).mean() > 0.8
         if not first and grid.sum() >= 8 and not video_like:
-            move = find_vertical_move(cur32, prev)
-            if move is not None:
+            cols = np.nonzero(grid.any(axis=0))[0]
+            x0, x1 = int(cols[0]) * TILE, min(w, (int(cols[-1]) + 1) * TILE)
+            hc = row_hashes(cur32, x0, x1)
+            cached = self._hashes
+            hp = cached[2] if cached is not None and cached[:2] == (self.stats["frames"], (x0, x1)) else None
+            move = find_vertical_move(cur32, prev, hc=hc, hp=row_hashes(prev, x0, x1) if hp is None else hp)
+            self._hashes = (self.stats["frames"] + 1, (x0, x1), hc)     # the next frame's prev is this one
+            if move is not None:            # scrolled: the columns that changed, moved up or down
                 src, dst, height = move
-                records.append(REC.pack(0, dst, w, height, KIND_COPY, 1, 4) + struct.pack("<HH", 0, src))
+                records.append(REC.pack(x0, dst, x1 - x0, height, KIND_COPY, 1, 4) + struct.pack("<HH", x0, src))
                 self.stats["copy"] += 1
-                moved = prev.copy()
-                moved[dst:dst + height] = prev[src:src + height]
-                grid = tile_grid_changes(cur32, moved)
-                prev = moved
+                prev[dst:dst + height, x0:x1] = prev[src:src + height, x0:x1]     # in place: ours
+                rows = np.nonzero(grid.any(axis=1))[0]
+                r0, r1 = min(int(rows[0]), dst // TILE), max(int(rows[-1]) + 1, -(-(dst + height) // TILE))
+                c0, c1 = x0 // TILE, -(-x1 // TILE)
+                grid = np.zeros_like(grid)
+                grid[r0:r1, c0:c1] = tiles_any(cur32[r0 * TILE:r1 * TILE, x0:x1] != prev[r0 * TILE:r1 * TILE, x0:x1])
             else:
                 found = find_move(cur32, prev, grid)
                 if found is not None:
@@ -355,14 +376,15 @@ class ScreenEncoder:
                         copies = [REC.pack(x, y, rw, rh, KIND_COPY, 1, 4) + struct.pack("<HH", x - dx, y - dy)]
                     else:
                         copies = copy_records(same, dx, dy, (h, w))
-                    moved = prev.copy()
-                    for rec in copies:
+                    for rec in copies:          # in place, in the same order as the viewer
                         x, y, rw, rh = REC.unpack_from(rec)[:4]
-                        moved[y:y + rh, x:x + rw] = prev[y - dy:y - dy + rh, x - dx:x - dx + rw]
+                        prev[y:y + rh, x:x + rw] = prev[y - dy:y - dy + rh, x - dx:x - dx + rw]
                     records.extend(copies)
                     self.stats["moved"] += len(copies)
-                    grid = grid & tile_grid_changes(cur32, moved)
-                    prev = moved
+                    rows, cols = np.nonzero(grid.any(axis=1))[0], np.nonzero(grid.any(axis=0))[0]
+                    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+                    sub = (slice(r0 * TILE, r1 * TILE), slice(c0 * TILE, c1 * TILE))
+                    grid[r0:r1, c0:c1] &= tiles_any(cur32[sub] != prev[sub])
         if first:
             prev = cur32.copy()
         self._base = prev
@@ -524,7 +546,8 @@ class ScreenEncoder:
         bgra = frame[y:y + h, x:x + w]
         if kind == "few" or (self.mode == "sampling" and w * h <= 1024):
             # lossless (a typed letter in sampling too: smaller than any JPEG's headers)
-            data = zlib.compress(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB).tobytes(), 6 if w * h <= 16384 else 2)
+            z = zlib.compressobj(6 if w * h <= 16384 else 2, zlib.DEFLATED, -15)     # raw deflate: no header
+            data = z.compress(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB).tobytes()) + z.flush()
             self.stats["zlib"] += 1
             return REC.pack(x, y, w, h, KIND_ZLIB, 1, len(data)) + data
         bgr = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)       # contiguous BGR: JPEG encodes it twice as fast
@@ -558,7 +581,7 @@ def apply_records(canvas: np.ndarray, payload: bytes) -> None:
             sx, sy = struct.unpack("<HH", data)
             canvas[y:y + h, x:x + w] = canvas[sy:sy + h, sx:sx + w].copy()
         elif kind == KIND_ZLIB:
-            canvas[y:y + h, x:x + w] = np.frombuffer(zlib.decompress(data), np.uint8).reshape(h, w, 3)
+            canvas[y:y + h, x:x + w] = np.frombuffer(zlib.decompress(data, -15), np.uint8).reshape(h, w, 3)
         else:
             img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
             if scale != 1:

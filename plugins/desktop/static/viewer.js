@@ -27,9 +27,9 @@ function* records(payload) {
   }
 }
 
-// zlib-compressed RGB rows (lossless text and UI) -> ImageData
+// deflate-compressed (raw, no zlib header) RGB rows (lossless text and UI) -> ImageData
 async function inflateRGB(r) {
-  const stream = new Blob([r.data]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const stream = new Blob([r.data]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
   const rgb = new Uint8Array(await new Response(stream).arrayBuffer());
   const out = new ImageData(r.w, r.h);
   const px = out.data;
