@@ -39,6 +39,7 @@ class VideoWindow:
         self.busy: set[str] = set()
         self.lock = asyncio.Lock()
         self.shown = 0
+        self.closed = False
 
     def show(self, key: str, image) -> None:
         if key in self.busy:
@@ -60,6 +61,8 @@ class VideoWindow:
 
     async def _write(self, message: dict) -> None:
         async with self.lock:
+            if self.closed:          # a picture encoded while the Support Manager stopped: no new window
+                return
             try:
                 if self.proc is None or self.proc.returncode is not None:
                     if message.get("gone"):
@@ -73,6 +76,7 @@ class VideoWindow:
 
     async def close(self) -> None:
         async with self.lock:
+            self.closed = True
             if self.proc is not None and self.proc.returncode is None:
                 self.proc.stdin.close()
                 try:
