@@ -40,6 +40,21 @@ def register_all(register) -> None:
     register(f"{P}.chunk", chunk, binary=True)
 
 
+_background: set = set()   # strong references to tasks running on their own
+
+
+def in_background(coro) -> None:
+    task = asyncio.create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background_done)
+
+
+def _background_done(task: asyncio.Task) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("file transfer task failed", exc_info=task.exception())
+
+
 def file_store(app) -> TransferStore:
     return TransferStore(app[CONFIG].data_dir)
 
@@ -121,6 +136,11 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
             await _run(TransferStore.discard, fd, t.temp)
     if tell_agent and status != "done":
         app[HUB].send(live, t.agent, {"type": f"{P}.cancel", "tid": t.id})
+    if t.started is not None:
+        try:
+            await t.started
+        except Exception:
+            log.exception("recording the start of transfer %s failed", t.id)
     now = app[CONFIG].clock()
     details = {"transfer": t.id, "direction": t.direction, "name": t.name, "path": t.path, "size": t.size,
                "sha256": t.sha256 or None, "rep": t.rep_name}
@@ -237,9 +257,10 @@ async def fetch(ctx, message):
     t.temp, t.fd = await _run(file_store(ctx.app).open_temp, tid)
     t.writer = OrderedWriter(t.fd, hashlib.sha256())
     state.transfers[tid] = t
-    await record(ctx.app, ctx.session, ctx.participant.id, f"{P}.transfer_started",
-                 {"transfer": tid, "direction": "to_rep", "path": path, "rep": ctx.participant.name},
-                 also=_transfer_row(ctx.session, t))
+    # written while the file already flows (finish() waits for it, so the rows stay in order)
+    t.started = asyncio.create_task(record(ctx.app, ctx.session, ctx.participant.id, f"{P}.transfer_started",
+                                           {"transfer": tid, "direction": "to_rep", "path": path,
+                                            "rep": ctx.participant.name}, also=_transfer_row(ctx.session, t)))
     ctx.send_to(agent.id, {"type": f"{P}.send_file", "tid": tid, "from": ctx.participant.id, "path": path,
                            "offset": 0})
     _progress(ctx.app, ctx.session, t, force=True)
@@ -335,7 +356,7 @@ async def agent_hello(ctx, message):
             continue
         if (me.id, t.rep) not in state.grants:
             await finish(ctx.app, ctx.session, t, "failed", "file access ended", actor=me.id)
-        elif t.direction == "to_rep":
+        elif t.direction == "to_rep" and t.status != "checking":
             await _resume_fetch(ctx, t)
         else:
             ctx.send_to(me.id, _receive_command(t))
@@ -442,10 +463,16 @@ async def chunk(ctx, header, payload):
 
 
 async def sent(ctx, message):
-    """The agent read the whole file: check size and SHA-256, then give it its final name."""
+    """The agent read the whole file: check size and SHA-256, then give it its final name. Done in the
+    background, so the Support Manager's other transfers go on meanwhile (fsync takes a while)."""
     t = _transfer_of(ctx, message.get("tid"), "to_rep")
     if t is None or t.status != "running":
         return
+    t.status = "checking"
+    in_background(_complete(ctx, t, message))
+
+
+async def _complete(ctx, t: Transfer, message: dict) -> None:
     store_ = file_store(ctx.app)
     async with t.lock:
         try:

@@ -34,7 +34,7 @@ class Transfer:
     path: str                    # to_rep: the file's path under the root; to_customer: the target folder
     size: int | None = None
     done: int = 0                # to_rep: bytes the host has; to_customer: bytes the agent acknowledged
-    status: str = "running"      # running | paused | done | failed
+    status: str = "running"      # running | paused | checking (to_rep: being verified) | done | failed
     expect: dict | None = None   # to_rep: the file's size and mtime when it started (resume checks it)
     temp: Path | None = None     # to_rep: the host's temp file
     fd: int = -1
@@ -46,6 +46,7 @@ class Transfer:
     last_progress: float = 0.0
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     relay: asyncio.Task | None = None
+    started: asyncio.Task | None = None   # the write of its "started" record
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def public(self) -> dict:
