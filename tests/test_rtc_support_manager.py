@@ -125,6 +125,10 @@ async def test_asked_first_decline_sends_nothing_no_camera_is_told_mute_rejoin_a
         await until(lambda: calls.media._mic_track is None, "the microphone stayed open")
         agent._terminal_command("unmute")
         await until(lambda: agent.reports[-1] == "You are not in a VoIP call.", "unmute outside a call")
+        # Changed their mind: "join audio" joins again without another question.
+        agent._terminal_command("join audio")
+        await members(rep_ws, "audio", lambda ms: any(m["id"] == me for m in ms))
+        assert len(consent.asked) == 3
 
         # Quitting the Support Manager leaves the session: the video call loses it too.
         await agent.quit()

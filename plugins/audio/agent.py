@@ -4,7 +4,7 @@ When a rep starts VoIP (or video), the person at this computer is asked first, w
 prompt as desktop sharing (a dialog, or the terminal without a display). Nothing is opened (microphone,
 speaker, camera) and nothing is sent before they accept; declining sends nothing at all. Once in a
 call they can type ``mute``, ``unmute``, ``camera off``, ``camera on``, ``leave call`` (or ``calls``
-to see where they are). A dropped connection rejoins the calls it was in without asking again;
+to see where they are); ``join call`` joins a running call after all (typing it is the consent). A dropped connection rejoins the calls it was in without asking again;
 leaving or ending the session hangs up. No microphone or camera: the call goes on listening /
 watching only, with a clear message here and, as the member's ``problem``, to everybody in the call.
 
@@ -25,7 +25,8 @@ from agent.hookspecs import hookimpl
 log = logging.getLogger("support_manager.calls")
 KEY = "calls"
 WHAT = {"audio": "VoIP call", "video": "video call"}
-COMMANDS = ("mute", "unmute", "camera off", "camera on", "leave call", "leave audio", "leave video", "calls")
+COMMANDS = ("mute", "unmute", "camera off", "camera on", "leave call", "leave audio", "leave video", "calls",
+            "join call", "join audio", "join video")
 
 
 @dataclass
@@ -274,6 +275,23 @@ class AgentCalls:
                 problem = await self._camera_on()
                 await self._status("video", {"problem": problem})
                 self.say(problem or "Your camera is on.")
+        elif words.startswith("join"):
+            kinds = [k for k in self.kinds if words == "join call" or words == f"join {k}"]
+            joined = []
+            for kind in kinds:
+                if self.joined.get(kind):
+                    continue
+                try:
+                    state = await media.request({"type": f"{kind}.state"})
+                except Exception as exc:
+                    self.say(f"Could not join the {WHAT[kind]}: {exc}")
+                    continue
+                if state.get("active") and state.get("allowed"):
+                    await self._join(kind)
+                    joined.append(kind)
+            if not joined:
+                self.say("There is no call to join right now." if not any(self.joined.get(k) for k in kinds)
+                         else "You are in the call already.")
         else:
             kinds = [k for k in self.kinds if words == "leave call" or words == f"leave {k}"]
             left = [k for k in kinds if self.joined.get(k)]
