@@ -46,6 +46,8 @@ def parse_args(args=None) -> argparse.Namespace:
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--size", default="1920x1080")
     p.add_argument("--period-ms", type=int, default=16, help="the workloads change the screen this often")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="measure each workload this many times, the three pipelines taking turns; medians reported")
     p.add_argument("--out", help="results file (default bench/results/screen-<UTC time>.json)")
     return p.parse_args(args or [])
 
@@ -56,6 +58,16 @@ def percentile(values, q):
     values = sorted(values)
     k = min(len(values) - 1, max(0, int(round(q / 100 * (len(values) - 1)))))
     return values[k]
+
+
+def median_of(runs: list[dict]) -> dict:
+    """Per metric, the median over repeated measurements (None where a run had no value)."""
+    out = {}
+    for key in runs[0]:
+        values = sorted(r[key] for r in runs if r.get(key) is not None)
+        out[key] = None if not values else (values[len(values) // 2] if len(values) % 2
+                                            else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2)
+    return out
 
 
 def free_port() -> int:
@@ -322,7 +334,8 @@ async def _run(opts) -> dict:
     xvfb, display = start_xvfb(opts.size)
     ours, vnc = OurSide(display), VncSide(display)
     results: dict = {"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "screen": opts.size,
-                     "seconds": opts.seconds, "period_ms": opts.period_ms, "load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
+                     "seconds": opts.seconds, "period_ms": opts.period_ms, "repeat": opts.repeat,
+                     "load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
                      "workloads": {}}
     print(f"screen pipeline benchmark: {opts.size}, {opts.seconds:g} s per window; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
@@ -335,15 +348,19 @@ async def _run(opts) -> dict:
                                     env={**os.environ, "DISPLAY": display})
             stamps = Stamps(proc)
             await asyncio.sleep(2.0)
-            row = {}
+            runs: dict[str, list[dict]] = {name: [] for name in PIPELINES}
             try:
-                for mode in ("standard", "sampling"):
-                    row[mode] = await ours.measure(mode, stamps, opts.warmup, opts.seconds)
-                row["x11vnc"] = await vnc.measure(stamps, opts.warmup, opts.seconds)
+                for _ in range(max(1, opts.repeat)):     # taking turns: a busy moment hits all three alike
+                    for mode in ("standard", "sampling"):
+                        runs[mode].append(await ours.measure(mode, stamps, opts.warmup, opts.seconds))
+                    runs["x11vnc"].append(await vnc.measure(stamps, opts.warmup, opts.seconds))
             finally:
                 proc.terminate()
                 proc.wait(5)
+            row = {name: median_of(rs) for name, rs in runs.items()}
             results["workloads"][workload] = row
+            if opts.repeat > 1:
+                results.setdefault("runs", {})[workload] = runs
             print(format_row(workload, row), flush=True)
     finally:
         try:
