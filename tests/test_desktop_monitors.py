@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 
 import mss
 import numpy as np
@@ -103,3 +104,56 @@ async def test_rep_picks_the_second_monitor_sees_only_it_and_input_lands_there(h
         assert len([c for c in inputs.calls if c[0] == "button"]) == 2
     finally:
         await stop_agent(agent, task)
+
+
+@pytest.mark.browser
+async def test_dashboard_offers_the_monitors_and_shows_the_one_picked(host, browser, two_monitors, tmp_path):
+    """The rep's dashboard in Chromium: a monitor picker appears for two monitors; picking the second one
+    redraws the canvas with exactly that monitor's pixels."""
+    from test_desktop_e2e import ALLOW, canvas_pixels, rep_dashboard
+    screen = two_monitors
+    screen.spawn([sys.executable, "-c", COVER, "Left", "800x600+0+0", "#ff00ff"])
+    app = Recorder(screen, tmp_path / "rec.jsonl", geometry="520x320+900+100")
+    await app.ready()
+    await screen.wait_window("^Left$")
+    ctx, page, number = await rep_dashboard(browser, host)
+    log = open(tmp_path / "agent.log", "w")
+    agent = screen.spawn([str(Path(sys.executable).parent / "support-manager"), "join", f"{host.base}/s/demo",
+                          number, "--name", "Carla"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        await page.wait_for_selector(".roster .name:text('Carla')", timeout=15000)
+        await page.click("button.tab[data-tab=desktop]")
+        await page.click("[data-open='desktop.request_view']")
+        panel = page.locator("section.panel[data-option='desktop.request_view']")
+        await panel.locator("text=Support Manager: Carla").wait_for(timeout=10000)
+        await panel.locator("button.desktop-request").click()
+        dialog = await screen.wait_window("permission request")
+        await asyncio.sleep(0.3)
+        await screen.click_in_window(dialog, *ALLOW)
+        viewer = page.locator(".desktop-viewer[data-plugin=desktop]")
+        await viewer.locator("canvas[data-frames]").wait_for(timeout=15000)
+        picker = viewer.locator("select.desktop-monitor")
+        await picker.wait_for(state="visible", timeout=10000)
+        options = await picker.locator("option").all_text_contents()
+        assert len(options) == 2 and all("800x600" in o for o in options)
+        await asyncio.sleep(1.0)
+        assert (await canvas_pixels(page))[::9, ::9, :3].reshape(-1, 3).tolist().count([255, 0, 255]) > 1000
+
+        await picker.select_option(index=1)
+        for _ in range(60):                     # until the canvas shows the other monitor
+            await asyncio.sleep(0.25)
+            shown = (await canvas_pixels(page))[:, :, :3]
+            if [255, 0, 255] not in shown[::9, ::9].reshape(-1, 3).tolist():
+                break
+        await asyncio.sleep(1.0)
+        shown = (await canvas_pixels(page))[:, :, :3].astype(int)
+        assert shown.shape[:2] == (600, 800)
+        assert np.abs(shown - whole_screen(screen.display)[:, 800:1600].astype(int)).mean() < 2
+    finally:
+        await ctx.close()
+        agent.terminate()
+        try:
+            agent.wait(5)
+        except Exception:
+            agent.kill()
+        log.close()
