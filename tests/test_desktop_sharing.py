@@ -450,3 +450,33 @@ async def test_a_second_request_while_the_customer_decides_is_refused(host, xscr
         assert kinds.count("desktop.requested") == 1 and "desktop.denied" in kinds
     finally:
         await stop_agent(agent, task)
+
+
+async def test_xdamage_names_the_rectangles_drawn_and_nothing_when_idle(xscreen):
+    """The capture backend's damage(): what the X server says was drawn, so only that is grabbed."""
+    import subprocess
+    import sys
+
+    from agent.backends_x11 import MssCapture
+    cover = "import tkinter as tk; r = tk.Tk(); r.geometry('100x80+300+200'); r.configure(background='#00ff00'); r.mainloop()"
+    import concurrent.futures
+    cap = MssCapture()
+    loop = asyncio.get_running_loop()
+    one = concurrent.futures.ThreadPoolExecutor(1)       # the backend is used from one thread, as the agent does
+    try:
+        assert await loop.run_in_executor(one, cap.damage, 0) is None     # first call: start listening
+        await asyncio.sleep(0.3)
+        await loop.run_in_executor(one, cap.damage, 0)                    # drain the start-up
+        xscreen.spawn([sys.executable, "-c", cover], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rects = []
+        for _ in range(50):
+            rects += await loop.run_in_executor(one, cap.damage, 0.2)
+            if any(x <= 300 and y <= 200 and x + w >= 400 and y + h >= 280 for x, y, w, h in rects):
+                break
+        assert any(x <= 300 and y <= 200 and x + w >= 400 and y + h >= 280 for x, y, w, h in rects), rects
+        await asyncio.sleep(0.5)
+        await loop.run_in_executor(one, cap.damage, 0)
+        assert await loop.run_in_executor(one, cap.damage, 0.3) == []      # nothing drawn: nothing named
+    finally:
+        await loop.run_in_executor(one, cap.close)
+        one.shutdown()

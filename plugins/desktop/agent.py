@@ -292,8 +292,8 @@ class DesktopShare:
                 self._swept = now
             else:
                 rects = damage(IDLE_INTERVAL)                   # sleeps until something is drawn
-                self.waited = True
                 if rects is not None:
+                    self.waited = True
                     left, top, width, height = place[:4]
                     dirty = [(x - left, y - top, w, h) for x, y, w, h in rects
                              if x < left + width and y < top + height and x + w > left and y + h > top]
