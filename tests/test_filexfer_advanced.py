@@ -155,3 +155,28 @@ async def test_support_manager_stop_revokes_at_once(host, tmp_path):
         assert revoked[0]["by"] == "Support Manager"
     finally:
         await stop_files_agent(agent, task)
+
+
+async def test_ending_the_session_stops_transfers_and_leaves_no_partial_file(host, tmp_path):
+    root = make_tree(tmp_path / "home")
+    with open(root / "big.iso", "wb") as f:
+        f.truncate(600 * 1024 * 1024)
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        await ws.request({"type": f"{P}.fetch", "path": "big.iso"})
+        r = await upload(rep, s["id"], bytes(160 * 1024 * 1024), "update.bin", folder="docs")
+        assert r.status == 202
+        await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer" and m["done"])
+        await ws.send({"type": "session.end"})
+        await asyncio.wait_for(task, 10)               # the Support Manager stops with the session
+        for _ in range(100):                            # the host cleans up once everybody was told
+            if f"{P}.revoked" in [k for k, _ in await events_of(host, s["id"])]:
+                break
+            await asyncio.sleep(0.05)
+        assert not [p for p in root.rglob("*") if p.name.endswith(".part")]
+        assert not (root / "docs" / "update.bin").exists()
+        assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+        kinds = [k for k, _ in await events_of(host, s["id"])]
+        assert kinds.count(f"{P}.transfer_failed") == 2 and f"{P}.revoked" in kinds
+    finally:
+        await stop_files_agent(agent, task)

@@ -63,6 +63,11 @@ async def participant_left(app, session, participant, reason):
 
 
 @hookimpl
+async def session_ended(app, session):
+    await handlers.on_session_ended(app, session)
+
+
+@hookimpl
 def session_record(session, db):
     sid = session["id"] if isinstance(session, dict) else session.id
     rows = list(db["advanced_transfers"].rows_where("session_id = ? and status = 'done'", [sid],

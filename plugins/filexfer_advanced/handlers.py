@@ -632,3 +632,16 @@ async def on_participant_left(app, live, participant, reason) -> None:
             del state.pending[k]
     if reason != "ended":
         announce(app, live)
+
+
+async def on_session_ended(app, live) -> None:
+    """Transfers still in flight stop; their temp files go. Grants end with the session."""
+    state = getattr(live, "filexfer_advanced_state", None)
+    if state is None:
+        return
+    for t in list(state.transfers.values()):
+        await finish(app, live, t, "failed", "the session ended before the transfer was complete")
+    if state.grants:
+        await record(app, live, None, f"{P}.revoked", {"by": "the session ended",
+                                                      "reps": [n for n in state.grants.values()]})
+        state.grants.clear()
