@@ -180,3 +180,20 @@ async def test_ending_the_session_stops_transfers_and_leaves_no_partial_file(hos
         assert kinds.count(f"{P}.transfer_failed") == 2 and f"{P}.revoked" in kinds
     finally:
         await stop_files_agent(agent, task)
+
+
+async def test_typed_stop_files_ends_file_access_only(host, tmp_path):
+    root = make_tree(tmp_path / "home")
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        shown = []
+        agent.status.controls = lambda key, text, buttons: shown.append((key, text, buttons))
+        agent._terminal_command("stop files")          # typed, or the status window's button
+        state = await ws.expect(lambda m: m.get("type") == f"{P}.state" and not m["grants"])
+        assert state["agents"] and not agent.features[P].grants
+        assert shown[-1] == (P, "", [])
+        refused = await ws.request({"type": f"{P}.list", "path": ""})
+        assert refused["type"] == "error" and "not allowed you" in refused["error"]
+        assert agent.link.ws is not None and not agent.link.finished    # the Support Manager stays
+    finally:
+        await stop_files_agent(agent, task)

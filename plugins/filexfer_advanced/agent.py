@@ -59,6 +59,7 @@ class Receiver:
     received: int = 0            # bytes accepted (written, queued for writing, or buffered)
     buffer: BlockBuffer = field(default_factory=BlockBuffer)
     acked: int = 0
+    shown: float = 0.0
 
     @property
     def written(self) -> int:
@@ -120,7 +121,19 @@ class FileAccess:
             await self.agent.send({"type": f"{P}.consent", "request_id": request_id, "allow": allow})
         if allow:
             self.agent.report(f"{self.grants[viewer['id']]} may now browse and copy files in {self.root}. "
-                              "Type 'stop' (or use the session page) to take it back.")
+                              "Type 'stop files' (or use the session page) to take it back.")
+            self._show()
+
+    def _show(self) -> None:
+        """A line and a Stop button in the Support Manager's status window while anyone has file access."""
+        controls = getattr(self.agent.status, "controls", None)
+        if controls is None:
+            return
+        if self.grants:
+            controls(P, f"{', '.join(self.grants.values())} can reach your files in {self.root}.",
+                     [{"id": "stop files", "label": "Stop file access"}])
+        else:
+            controls(P, "", [])
 
     async def on_revoked(self, message: dict) -> None:
         viewers = message.get("viewers")
@@ -131,6 +144,7 @@ class FileAccess:
         await self._abort_of(gone, "file access was revoked")
         if gone:
             self.agent.report("File access was taken back: nobody can reach your files now.")
+            self._show()
 
     async def stop_all(self, reason: str = "stopped") -> None:
         """The person stopped everything here (terminal 'stop' / the status window): locally first."""
@@ -140,6 +154,7 @@ class FileAccess:
         if had:
             await self.agent.send({"type": f"{P}.revoke", "reason": reason})
             self.agent.report("File access stopped.")
+            self._show()
 
     async def _abort_of(self, reps: list[str], why: str) -> None:
         for tid, task in list(self.senders.items()):
@@ -382,6 +397,10 @@ class FileAccess:
             return
         if r.received - r.acked >= ACK_EVERY:
             r.acked = r.received
+            now = time.monotonic()
+            if now - r.shown > 1.0:
+                r.shown = now
+                print(f"[Support Manager] receiving {r.name}: {r.received * 100 // max(r.size, 1)} %", flush=True)
             await self.agent.send({"type": f"{P}.progress", "tid": r.tid, "have": r.received})
 
     def _commit(self, r: Receiver) -> str:
@@ -498,6 +517,16 @@ def agent_message_handlers(agent, register):
     register(f"{P}.end", files.on_end)
     register(f"{P}.cancel", files.on_cancel)
     register(f"{P}.put", files.on_put, binary=True)
+
+
+@hookimpl
+def agent_command(agent, line):
+    """`stop files` (typed, or the status window's button): file access ends at once, the rest goes on."""
+    files = agent.features.get(P)
+    if files is None or line.strip().lower() not in ("stop files", "files stop"):
+        return None
+    asyncio.ensure_future(files.stop_all("stopped by the customer"))
+    return True
 
 
 @hookimpl
