@@ -401,10 +401,34 @@ def format_row(workload: str, row: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(results: dict) -> str:
+    """The results as a Markdown table (docs/performance.md), with the ratios to x11vnc."""
+    out = ["| workload | pipeline | changes/s | frames/s | kB/s | change→viewer p50 / p95 ms | agent CPU % "
+           "| fps vs x11vnc | bytes vs x11vnc |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for workload, row in results["workloads"].items():
+        v = row.get("x11vnc") or {}
+        for name in PIPELINES:
+            r = row.get(name)
+            if r is None:
+                continue
+            fps_ratio = bytes_ratio = "-"
+            if name != "x11vnc" and v:
+                fps_ratio = f"{r['fps'] / v['fps']:.2f}x" if v["fps"] else ("same (0)" if not r["fps"] else "-")
+                bytes_ratio = (f"{r['bytes_per_s'] / v['bytes_per_s']:.2f}x" if v["bytes_per_s"] >= 1
+                               else f"{r['bytes_per_s']:.0f} vs {v['bytes_per_s']:.0f} B/s")
+            out.append(f"| {workload} | {name} | {_fmt(r.get('changes_per_s'), '{:.1f}')} | {r['fps']:.1f} "
+                       f"| {r['bytes_per_s'] / 1000:.1f} | {_fmt(r['latency_ms_p50'], '{:.1f}')} / "
+                       f"{_fmt(r['latency_ms_p95'], '{:.1f}')} | {r['cpu_percent']:.0f} | {fps_ratio} | {bytes_ratio} |")
+    return "\n".join(out)
+
+
 def run(args=None) -> dict:
     """Run the benchmark; ``args``: a list of command-line arguments (see parse_args) or a Namespace."""
     return asyncio.run(_run(parse_args(args)))
 
 
 if __name__ == "__main__":
-    run(sys.argv[1:])
+    if sys.argv[1:2] == ["--table"]:          # print the table of an earlier run
+        print(markdown_table(json.loads(Path(sys.argv[2]).read_text())))
+    else:
+        print(markdown_table(run(sys.argv[1:])))
