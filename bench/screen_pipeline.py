@@ -416,9 +416,10 @@ def markdown_table(results: dict) -> str:
                 fps_ratio = f"{r['fps'] / v['fps']:.2f}x" if v["fps"] else ("same (0)" if not r["fps"] else "-")
                 bytes_ratio = (f"{r['bytes_per_s'] / v['bytes_per_s']:.2f}x" if v["bytes_per_s"] >= 1
                                else f"{r['bytes_per_s']:.0f} vs {v['bytes_per_s']:.0f} B/s")
+            lat = f"{_fmt(r['latency_ms_p50'], '{:.1f}')} / {_fmt(r['latency_ms_p95'], '{:.1f}')}"
             out.append(f"| {workload} | {name} | {_fmt(r.get('changes_per_s'), '{:.1f}')} | {r['fps']:.1f} "
-                       f"| {r['bytes_per_s'] / 1000:.1f} | {_fmt(r['latency_ms_p50'], '{:.1f}')} / "
-                       f"{_fmt(r['latency_ms_p95'], '{:.1f}')} | {r['cpu_percent']:.0f} | {fps_ratio} | {bytes_ratio} |")
+                       f"| {r['bytes_per_s'] / 1000:.1f} | {lat} | {r['cpu_percent']:.0f} | {fps_ratio} "
+                       f"| {bytes_ratio} |")
     return "\n".join(out)
 
 

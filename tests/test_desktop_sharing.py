@@ -458,7 +458,8 @@ async def test_xdamage_names_the_rectangles_drawn_and_nothing_when_idle(xscreen)
     import sys
 
     from agent.backends_x11 import MssCapture
-    cover = "import tkinter as tk; r = tk.Tk(); r.geometry('100x80+300+200'); r.configure(background='#00ff00'); r.mainloop()"
+    cover = ("import tkinter as tk; r = tk.Tk(); r.geometry('100x80+300+200'); "
+             "r.configure(background='#00ff00'); r.mainloop()")
     import concurrent.futures
     cap = MssCapture()
     loop = asyncio.get_running_loop()

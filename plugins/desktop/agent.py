@@ -29,8 +29,8 @@ log = logging.getLogger("support_manager.desktop")
 ACK_TIMEOUT = 1.5
 MIN_INTERVAL = 1 / 60
 IDLE_INTERVAL = 1 / 30
-SWEEP_EVERY = 2.0
-ANNOUNCE_EVERY = 2.0             # seconds between frame headers that repeat the picture's size                # compare the whole screen this often even when XDamage named parts only
+SWEEP_EVERY = 2.0                # compare the whole screen this often even when XDamage named parts only
+ANNOUNCE_EVERY = 2.0             # seconds between frame headers that repeat the picture's size
 LEVELS = ("view", "control")
 
 

@@ -2,15 +2,17 @@
 cheapest fitting way, and pack them into binary chunks small enough for one WebSocket message.
 
 Per tile (64x64): one colour -> a solid fill (3 bytes); few colours -> deflate-compressed RGB (lossless;
-smaller than PNG, which spends ~60 bytes on headers per rectangle); photo-like -> JPEG. Content that moved (a scroll, or a dragged window in any direction) is sent as copies of pixels the
-viewer already has. "Standard" favours picture quality: photo-like tiles that keep changing (video) are
+smaller than PNG, which spends ~60 bytes on headers per rectangle); photo-like -> JPEG. Content that
+moved (a scroll, or a dragged window in any direction) is sent as copies of pixels the viewer already
+has. "Standard" favours picture quality: photo-like tiles that keep changing (video) are
 sent at a lower JPEG quality while they change and again at full quality once they stand still;
 "sampling" sends half-resolution JPEG tiles at a lower quality.
 
 The capture backend may say which rectangles were drawn (XDamage): then only those are compared.
 
 Chunk payload: a sequence of records, each ``REC`` (x, y, w, h, kind, scale, length) + data.
-The frame header (JSON, separate) carries seq, screen size and whether this chunk ends the frame.
+The frame header (JSON, separate) carries seq, chunk c of n, the grab time ("t", ms modulo 100 s) and,
+on full frames and changes, the picture's size and monitor.
 """
 from __future__ import annotations
 
