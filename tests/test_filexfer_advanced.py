@@ -197,3 +197,29 @@ async def test_typed_stop_files_ends_file_access_only(host, tmp_path):
         assert agent.link.ws is not None and not agent.link.finished    # the Support Manager stays
     finally:
         await stop_files_agent(agent, task)
+
+
+async def test_rep_cancels_a_transfer_in_flight(host, tmp_path):
+    root = make_tree(tmp_path / "home")
+    with open(root / "big.iso", "wb") as f:
+        f.truncate(600 * 1024 * 1024)
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        started = await ws.request({"type": f"{P}.fetch", "path": "big.iso"})
+        await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"])
+        reply = await ws.request({"type": f"{P}.cancel", "transfer": started["transfer"]["id"]})
+        assert reply["type"] == f"{P}.cancelled"
+        failed = await ws.expect(lambda m: m.get("type") in (f"{P}.failed", f"{P}.done"))
+        assert failed["type"] == f"{P}.failed" and failed["error"] == "cancelled by Rita Rep"
+        for _ in range(50):
+            if not agent.features[P].senders:
+                break
+            await asyncio.sleep(0.05)
+        assert not agent.features[P].senders              # the Support Manager stopped reading it
+        assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+        again = await ws.request({"type": f"{P}.cancel", "transfer": started["transfer"]["id"]})
+        assert again["type"] == "error" and "no such transfer" in again["error"]
+        listing = await ws.request({"type": f"{P}.list", "path": ""})   # access itself goes on
+        assert listing["type"] == f"{P}.listing"
+    finally:
+        await stop_files_agent(agent, task)

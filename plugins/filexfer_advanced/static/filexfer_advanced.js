@@ -27,8 +27,10 @@ function transfersView(api, { downloads }) {
       const bar = el("progress", { class: "fxa-progress", max: 100, value: 0 });
       const note = el("span", { class: "fxa-note" });
       const label = el("span", { class: "fxa-name" });
-      const li = el("li", { class: "fxa-transfer", "data-id": t.id, "data-direction": t.direction }, label, " ", bar, " ", note);
-      r = { li, bar, note, label };
+      const stop = el("button", { class: "fxa-cancel", text: "Cancel",
+        onclick: () => api.request({ type: `${P}.cancel`, transfer: t.id }).catch((err) => api.notice(err.message, "error")) });
+      const li = el("li", { class: "fxa-transfer", "data-id": t.id, "data-direction": t.direction }, label, " ", bar, " ", note, " ", stop);
+      r = { li, bar, note, label, stop };
       rows.set(t.id, r);
       list.prepend(li);
     }
@@ -43,6 +45,7 @@ function transfersView(api, { downloads }) {
   }
   function done(m) {
     const r = row(m);
+    r.stop.hidden = true;
     r.li.dataset.status = m.type.endsWith(".done") ? "done" : "failed";
     if (m.type.endsWith(".failed")) {
       r.note.textContent = m.error || "failed";
