@@ -58,5 +58,6 @@ async def test_large_transfers_resume_after_the_connection_is_cut(host, tmp_path
         assert sha256_of(root / "inbox" / "copy.img") == digest
         assert sorted(p.name for p in (root / "inbox").iterdir()) == ["copy.img"]
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+        assert [p.name for p in host.data_dir.joinpath(P, "files").iterdir()] == [stored.name]  # relayed copy gone
     finally:
         await stop_files_agent(agent, task)

@@ -28,6 +28,7 @@ from .storage import TransferStore
 
 log = logging.getLogger("supporthost.filexfer_advanced")
 PROGRESS_EVERY = 0.25   # seconds between progress messages to the rep
+MAX_IN_FLIGHT = 100     # transfers at once in one session
 
 
 def register_all(register) -> None:
@@ -134,6 +135,10 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
                 await t.writer.settle()   # no write may land after the descriptor is closed
             fd, t.fd = t.fd, -1
             await _run(TransferStore.discard, fd, t.temp)
+            if t.stored_name:   # it failed (revoked) just as its check ended: its copy goes too
+                await _run(TransferStore.discard, -1, file_store(app).path_of(t.stored_name))
+    if t.direction == "to_customer" and t.stored_name:   # the host's copy of a relayed upload is not kept
+        await _run(TransferStore.discard, -1, file_store(app).path_of(t.stored_name))
     if tell_agent and status != "done":
         app[HUB].send(live, t.agent, {"type": f"{P}.cancel", "tid": t.id})
     if t.started is not None:
@@ -251,6 +256,8 @@ async def fetch(ctx, message):
     if not isinstance(path, str) or not path or len(path) > 4096:
         raise MessageError("say which file (its path in the shared folder)")
     state = state_of(ctx.session)
+    if len(state.transfers) >= MAX_IN_FLIGHT:
+        raise MessageError(f"at most {MAX_IN_FLIGHT} transfers at once; wait for some to finish")
     tid = uuid.uuid4().hex
     t = Transfer(tid, "to_rep", agent.id, ctx.participant.id, ctx.participant.name,
                  path.rstrip("/").split("/")[-1][:200] or "file", path, started_at=ctx.now())
