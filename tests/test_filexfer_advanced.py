@@ -223,3 +223,29 @@ async def test_rep_cancels_a_transfer_in_flight(host, tmp_path):
         assert listing["type"] == f"{P}.listing"
     finally:
         await stop_files_agent(agent, task)
+
+
+async def test_copies_stay_downloadable_after_the_session_until_the_retention_ends(host, tmp_path):
+    import time
+
+    from plugins.filexfer_advanced import cleanup
+    root = make_tree(tmp_path / "home")
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        await ws.request({"type": f"{P}.fetch", "path": "docs/report.txt"})
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"))
+        await ws.send({"type": "session.end"})
+        await asyncio.wait_for(task, 10)
+        r = await rep.http.get(rep.url(done["url"]))
+        assert r.status == 200 and await r.read() == b"quarterly numbers\n"
+        other = await host.rep("rep2")                  # not in that session
+        assert (await other.http.get(other.url(done["url"]))).status == 403
+        assert await cleanup.run_once(host.app) == []   # within the 24 hours
+        host.config.clock = lambda: time.time() + 25 * 3600
+        assert await cleanup.run_once(host.app) == [done["id"]]
+        assert not list(host.data_dir.joinpath(P, "files").iterdir())
+        rep = await host.rep("rep1")                    # a day later: a fresh login
+        r = await rep.http.get(rep.url(done["url"]))
+        assert r.status == 410 and "deleted" in await r.text()
+    finally:
+        await stop_files_agent(agent, task)

@@ -8,12 +8,13 @@ the audit log and the table advanced_transfers (the activity report shows them).
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 from host.appkeys import CONFIG
 from host.hookspecs import hookimpl
 from host.options import CUSTOMER_ROLES, DashboardOption
 
-from . import handlers, views
+from . import cleanup, handlers, views
 from .migrations import migrations as filexfer_migrations
 from .settings import SETTINGS
 from .storage import TransferStore
@@ -51,10 +52,25 @@ def register_routes(register):
     register("GET", "/files/{tid}", views.download)
 
 
+_cleanup_tasks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # app -> its cleanup task
+
+
 @hookimpl
 async def startup(app):
     store = TransferStore(app[CONFIG].data_dir)
     await asyncio.get_running_loop().run_in_executor(None, store.remove_temps)
+    _cleanup_tasks[app] = asyncio.get_running_loop().create_task(cleanup.cleanup_loop(app))
+
+
+@hookimpl
+async def shutdown(app):
+    task = _cleanup_tasks.pop(app, None)
+    if task is not None:
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
 
 
 @hookimpl

@@ -12,3 +12,8 @@ def m001_advanced_transfers(db):
         "error": str, "started_at": float, "finished_at": float,
     }, pk="id")
     db["advanced_transfers"].create_index(["session_id"])
+
+
+@migrations()
+def m002_deleted_at(db):
+    db["advanced_transfers"].add_column("deleted_at", float)

@@ -8,7 +8,9 @@ from .protocol import P
 
 MB = 1024 * 1024
 SETTINGS = [Setting("max_file_mb", "Largest file transferred to or from a customer's computer (MB)", "int", 4096,
-                    min=1, max=1_000_000)]
+                    min=1, max=1_000_000),
+            Setting("retention_hours", "Keep files copied from customers after the session ends (hours)", "int", 24,
+                    min=0, max=24 * 365)]
 
 
 def max_file_bytes(app, site) -> int:

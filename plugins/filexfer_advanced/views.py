@@ -122,7 +122,13 @@ async def download(request):
     site = site_of(request)
     if row is None or row["site_id"] != site.id or row["direction"] != "to_rep" or row["status"] != "done":
         raise web.HTTPNotFound(text="There is no such file.")
-    await _rep_in(request, row["session_id"])
+    user = await require_user(request, site)
+    was_in = await app[DB].read(lambda db: db["participants"].count_where(
+        "session_id = ? and user_id = ?", [row["session_id"], user["id"]]))
+    if not was_in:   # a rep of that session, also after it ended (until the retention is over)
+        raise web.HTTPForbidden(text="Only a rep of this session can download its files.")
+    if row.get("deleted_at") is not None:
+        raise web.HTTPGone(text="This file was deleted: the time the site keeps transferred files is over.")
     path = TransferStore(app[CONFIG].data_dir).path_of(row["stored_name"])
     ascii_name = row["name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return web.FileResponse(path, headers={
