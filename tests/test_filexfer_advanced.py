@@ -249,3 +249,21 @@ async def test_copies_stay_downloadable_after_the_session_until_the_retention_en
         assert r.status == 410 and "deleted" in await r.text()
     finally:
         await stop_files_agent(agent, task)
+
+
+async def test_a_folder_with_thousands_of_files_is_listed_whole(host, tmp_path):
+    """Its listing is far over the host's 64 KiB message limit: the Support Manager sends it in pages."""
+    root = tmp_path / "home"
+    big = root / "photos"
+    big.mkdir(parents=True)
+    for i in range(3000):
+        (big / f"holiday-{i:04d}-with-a-rather-long-descriptive-name.jpg").write_bytes(b"x")
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        connections = agent.link.connections
+        listing = await ws.request({"type": f"{P}.list", "path": "photos"})
+        assert listing["type"] == f"{P}.listing" and len(listing["entries"]) == 3000
+        assert listing["entries"][0]["name"] == "holiday-0000-with-a-rather-long-descriptive-name.jpg"
+        assert agent.link.connections == connections      # no message too big, no reconnect
+    finally:
+        await stop_files_agent(agent, task)

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import errno
 import hashlib
+import json
 import logging
 import os
 import stat
@@ -25,7 +26,7 @@ from host.router import make_binary
 
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .paths import PathRefused, Root, check_name
-from .protocol import BLOCK, CHUNK, P, ACK_EVERY, MAX_ENTRIES
+from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, P
 
 log = logging.getLogger("support_manager.filexfer")
 
@@ -216,7 +217,9 @@ class FileAccess:
             out["error"] = str(exc)
         except OSError as exc:
             out["error"] = f"cannot list this folder: {_describe(exc)}"
-        await self.agent.send(out)
+        pages = _pages(out.pop("entries", []))
+        for i, page in enumerate(pages):   # each message stays well under the host's 64 KiB limit
+            await self.agent.send({**out, "entries": page, "part": i, "last": i == len(pages) - 1})
 
     # -- sending a file to the rep ---------------------------------------------------------------
     def _open_for_send(self, rel, offset: int, expect: dict | None):
@@ -497,6 +500,20 @@ class FileAccess:
         for r in list(self.receivers.values()):
             await self._discard(r)
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pages(entries: list, budget: int = LISTING_PAGE_BYTES) -> list[list]:
+    """Entries split so that each page's JSON stays under budget bytes (at least one page)."""
+    pages, page, used = [], [], 0
+    for e in entries:
+        size = len(json.dumps(e)) + 2
+        if page and used + size > budget:
+            pages.append(page)
+            page, used = [], 0
+        page.append(e)
+        used += size
+    pages.append(page)
+    return pages
 
 
 def shutil_free(folder: Path) -> int:

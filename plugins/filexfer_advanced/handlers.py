@@ -21,7 +21,7 @@ from host.options import CUSTOMER_ROLES
 from host.router import MessageError, make_binary
 
 from .ordered_writer import OrderedWriter
-from .protocol import BLOCK, CHUNK, P, WINDOW
+from .protocol import BLOCK, CHUNK, MAX_ENTRIES, P, WINDOW
 from .settings import max_file_bytes
 from .state import FileAgent, Transfer, state_of
 from .storage import TransferStore
@@ -408,20 +408,32 @@ async def consent(ctx, message):
 
 
 async def listing(ctx, message):
+    """A folder listing from the agent, in pages (each under the message limit): to the rep when complete."""
     _only_agent(ctx)
     state = state_of(ctx.session)
-    who = state.listings.pop(str(message.get("req", "")), None)
+    req = str(message.get("req", ""))
+    who = state.listings.get(req)
     if who is None:
         return
     rep, mid = who
     if (ctx.participant.id, rep) not in state.grants:
+        state.listings.pop(req, None)
+        state.listing_parts.pop(req, None)
         return
     if message.get("error"):
+        state.listings.pop(req, None)
+        state.listing_parts.pop(req, None)
         ctx.send_to(rep, {"type": "error", "code": "bad_request", "re": mid, "error": str(message["error"])[:300]})
         return
-    entries = message.get("entries") if isinstance(message.get("entries"), list) else []
+    entries = state.listing_parts.setdefault(req, [])
+    page = message.get("entries") if isinstance(message.get("entries"), list) else []
+    entries.extend(page[:MAX_ENTRIES - len(entries)])
+    if message.get("last") is False:
+        return
+    state.listings.pop(req, None)
+    state.listing_parts.pop(req, None)
     ctx.send_to(rep, {"type": f"{P}.listing", "re": mid, "agent": ctx.participant.id,
-                      "path": str(message.get("path", "")), "entries": entries[:5000],
+                      "path": str(message.get("path", "")), "entries": entries,
                       "truncated": bool(message.get("truncated"))})
 
 

@@ -10,3 +10,4 @@ BLOCK = 4 * 1024 * 1024             # read / write block
 ACK_EVERY = 1024 * 1024
 WINDOW = 8 * 1024 * 1024
 MAX_ENTRIES = 5000              # entries listed per folder
+LISTING_PAGE_BYTES = 40 * 1024  # a folder listing goes to the host in pages of at most this much JSON

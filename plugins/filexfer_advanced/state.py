@@ -61,6 +61,7 @@ class FilesState:
     grants: dict[tuple[str, str], str] = field(default_factory=dict)   # (agent, rep) -> rep name
     pending: dict[str, tuple[str, str]] = field(default_factory=dict)   # request id -> (agent, rep)
     listings: dict[str, tuple[str, object]] = field(default_factory=dict)  # req -> (rep, the rep's message id)
+    listing_parts: dict[str, list] = field(default_factory=dict)         # req -> entries received so far
     transfers: dict[str, Transfer] = field(default_factory=dict)
 
     @staticmethod
