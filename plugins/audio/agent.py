@@ -4,7 +4,10 @@ When a rep starts VoIP (or video), the person at this computer is asked first, w
 prompt as desktop sharing (a dialog, or the terminal without a display). Nothing is opened (microphone,
 speaker, camera) and nothing is sent before they accept; declining sends nothing at all. Once in a
 call they can type ``mute``, ``unmute``, ``camera off``, ``camera on``, ``leave call`` (or ``calls``
-to see where they are); ``join call`` joins a running call after all (typing it is the consent). A dropped connection rejoins the calls it was in without asking again;
+to see where they are); ``join call`` joins a running call after all (typing it is the consent).
+``devices`` lists the microphones and speakers with numbers; ``microphone <n>`` / ``speaker <n>`` switch
+to another one, also during a call (the call goes on). While in VoIP the status line (window and terminal)
+says who is speaking now, from the level of the sound itself (theirs as received, and this microphone). A dropped connection rejoins the calls it was in without asking again;
 leaving or ending the session hangs up. No microphone or camera: the call goes on listening /
 watching only, with a clear message here and, as the member's ``problem``, to everybody in the call.
 
@@ -26,7 +29,9 @@ log = logging.getLogger("support_manager.calls")
 KEY = "calls"
 WHAT = {"audio": "VoIP call", "video": "video call"}
 COMMANDS = ("mute", "unmute", "camera off", "camera on", "leave call", "leave audio", "leave video", "calls",
-            "join call", "join audio", "join video")
+            "join call", "join audio", "join video", "devices")
+DEVICE_WORDS = {"microphone": "microphone", "mic": "microphone", "speaker": "speaker"}
+SPEAKING_EVERY = 0.25      # seconds between looks at who is speaking (the line changes at most this often)
 
 
 @dataclass
@@ -59,6 +64,10 @@ class AgentCalls:
         self.question_lock = asyncio.Lock()
         self.connections = 0
         self.tasks: set[asyncio.Task] = set()
+        cfg = agent.config
+        self.devices = {"microphone": cfg.get("microphone", "pulse"), "speaker": cfg.get("speaker", "pulse")}
+        self.speaking: list[str] = []           # names of who is speaking now ("you" for this microphone)
+        self.speaking_task: asyncio.Task | None = None
 
     # -- set-up ----------------------------------------------------------------------------------
     def add_kind(self, kind: str, register) -> None:
@@ -78,15 +87,14 @@ class AgentCalls:
         if self.media is None:
             from .agent_media import AgentMedia, OpenCVCamera, PyAudioMicrophone, PyAudioSpeaker, VideoReceiver
             cfg = self.agent.config
-            mic_device = cfg.get("microphone", "pulse")
             camera = _camera_source(cfg.get("camera", 0))
             self.window = self._video_window()
             receiver = VideoReceiver(on_frame=self.window.show, every=0.2, on_gone=self.window.gone) \
                 if self.window is not None else None
             self.media = AgentMedia(
                 self.agent.send, (self.agent.me or {}).get("id", ""),
-                microphone=lambda: PyAudioMicrophone(mic_device),
-                speaker=PyAudioSpeaker(cfg.get("speaker", "pulse")),
+                microphone=lambda: PyAudioMicrophone(self.devices["microphone"]),
+                speaker=PyAudioSpeaker(self.devices["speaker"]),
                 camera=lambda limits: OpenCVCamera(camera, **limits), video_receiver=receiver)
         return self.media
 
@@ -128,7 +136,37 @@ class AgentCalls:
                            else {"id": "camera on", "label": "Start camera"})
         if buttons:
             buttons.append({"id": "leave call", "label": "Leave call"})
-        controls(KEY, self.describe() if buttons else "", buttons)
+        text = self.describe()
+        if self.joined.get("audio"):
+            text += " " + self.speaking_line()
+        controls(KEY, text if buttons else "", buttons)
+
+    def speaking_line(self) -> str:
+        return f"Speaking now: {', '.join(self.speaking)}." if self.speaking else "Nobody is speaking."
+
+    async def _watch_speaking(self) -> None:
+        """While in VoIP: who is speaking, looked at a few times a second; the status window's line
+        and the terminal change only when the set of speakers does."""
+        try:
+            while self.joined.get("audio") and self.media is not None:
+                ids = self.media.speaking()
+                members = self.media.legs["audio"].members
+                names = sorted(str(members[i].get("name") or "someone")[:40] for i in ids if i in members)
+                if "me" in ids:
+                    names.append("you")
+                if names != self.speaking:
+                    self.speaking = names
+                    print(f"[Support Manager] {self.speaking_line()}", flush=True)
+                    self.show()
+                await asyncio.sleep(SPEAKING_EVERY)
+        finally:
+            self.speaking = []
+
+    def _start_speaking(self) -> None:
+        if self.speaking_task is None or self.speaking_task.done():
+            self.speaking_task = asyncio.ensure_future(self._watch_speaking())
+            self.tasks.add(self.speaking_task)
+            self.speaking_task.add_done_callback(self.tasks.discard)
 
     # -- messages --------------------------------------------------------------------------------
     async def on_hello(self, message: dict) -> None:
@@ -206,6 +244,7 @@ class AgentCalls:
         self.joined[kind] = True
         problem = ""
         if kind == "audio":
+            self._start_speaking()
             problem = media.problems.get("audio", "")
             if media.muted:
                 await self._status("audio", {"muted": True})
@@ -249,15 +288,56 @@ class AgentCalls:
     # -- what the person types ---------------------------------------------------------------------
     def command(self, line: str) -> bool:
         words = " ".join(line.lower().split())
+        first, _, rest = words.partition(" ")
+        if first in DEVICE_WORDS and rest:
+            self._spawn(self._switch_device(DEVICE_WORDS[first], rest))
+            return True
         if words not in COMMANDS:
             return False
         self._spawn(self._command(words))
         return True
 
+    async def _list_devices(self) -> None:
+        from .agent_media import list_devices
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(None, list_devices)
+        except Exception as exc:
+            self.say(f"The sound devices could not be listed ({exc}).")
+            return
+        lines = []
+        for what, key in (("Microphones", "microphone"), ("Speakers", "speaker")):
+            chosen = self.devices[key]
+            items = [f"{d['index']} {d['name']}" + (" (in use)" if chosen in (d["index"], d["name"]) else "")
+                     for d in found[f"{key}s"]]
+            lines.append(f"{what}: " + ("; ".join(items) if items else "none found"))
+        lines.append("Type 'microphone <number>' or 'speaker <number>' to switch.")
+        self.say("\n".join(lines))
+
+    async def _switch_device(self, what: str, number: str) -> None:
+        from .agent_media import NoDeviceError, check_device
+        if not number.isdigit():
+            self.say(f"'{what} {number[:20]}': give the {what}'s number (type 'devices' to see the numbers).")
+            return
+        index = int(number)
+        try:
+            if self.media is None:      # not in a call yet: just checked and kept for the next one
+                name = await asyncio.get_running_loop().run_in_executor(None, check_device, index, what == "microphone")
+            elif what == "microphone":
+                name = await self.media.switch_microphone(index)
+            else:
+                name = await self.media.switch_speaker(index)
+        except NoDeviceError as exc:
+            self.say(str(exc))
+            return
+        self.devices[what] = index
+        self.say(f"Your {what} is now {index} {name}.")
+
     async def _command(self, words: str) -> None:
         media = self._media()
         if words == "calls":
             self.say(self.describe())
+        elif words == "devices":
+            await self._list_devices()
         elif words in ("mute", "unmute"):
             if not self.joined.get("audio"):
                 self.say("You are not in a VoIP call.")

@@ -113,6 +113,21 @@ def _device_index(pa, name: str | int | None, want_input: bool) -> int | None:
     raise NoDeviceError(f"No {'microphone' if want_input else 'speaker'} named {name!r} was found.")
 
 
+def check_device(index: int, want_input: bool) -> str:
+    """The name of PyAudio device number ``index`` if it can record (want_input) or play; else a
+    NoDeviceError saying so (the numbers are those ``list_devices`` gives)."""
+    what = "microphone" if want_input else "speaker"
+    pa = _pa_acquire()
+    try:
+        if isinstance(index, int) and 0 <= index < pa.get_device_count():
+            info = pa.get_device_info_by_index(index)
+            if info["maxInputChannels" if want_input else "maxOutputChannels"] > 0:
+                return str(info["name"])
+    finally:
+        _pa_release()
+    raise NoDeviceError(f"There is no {what} number {index}: type 'devices' to see the numbers.")
+
+
 def list_devices() -> dict:
     """Microphones and speakers PyAudio sees, to let the user pick."""
     pa = _pa_acquire()
@@ -127,6 +142,44 @@ def list_devices() -> dict:
         return out
     finally:
         _pa_release()
+
+
+# -- who is speaking ------------------------------------------------------------------------------
+class SpeakingMeter:
+    """Who is speaking, from the sound itself: the RMS level of each source's decoded samples over a
+    short window; a source is speaking while a window above ``threshold`` (of full scale) was seen in
+    the last ``hold`` seconds. Decided by time, so a source that stops sending (muted) stops speaking."""
+
+    def __init__(self, window: float = 0.1, threshold: float = 0.01, hold: float = 0.6,
+                 clock: Callable[[], float] = time.monotonic):
+        self.window_samples = int(window * RATE)
+        self.threshold = threshold
+        self.hold = hold
+        self.clock = clock
+        self.rms: dict[str, float] = {}           # key -> RMS of its last full window
+        self._sums: dict[str, list] = {}          # key -> [sum of squares, samples] of the window so far
+        self._loud_at: dict[str, float] = {}
+
+    def feed(self, key: str, pcm: np.ndarray) -> None:
+        """int16 mono samples (48 kHz) of one source."""
+        acc = self._sums.setdefault(key, [0.0, 0])
+        x = pcm.astype(np.float32) / 32768.0
+        acc[0] += float(np.dot(x, x))
+        acc[1] += x.size
+        if acc[1] >= self.window_samples:
+            rms = (acc[0] / acc[1]) ** 0.5
+            self.rms[key] = rms
+            acc[0], acc[1] = 0.0, 0
+            if rms >= self.threshold:
+                self._loud_at[key] = self.clock()
+
+    def forget(self, key: str) -> None:
+        for d in (self.rms, self._sums, self._loud_at):
+            d.pop(key, None)
+
+    def speaking(self) -> set[str]:
+        now = self.clock()
+        return {k for k, t in self._loud_at.items() if now - t <= self.hold}
 
 
 # -- local audio: PyAudio microphone --------------------------------------------------------------
@@ -153,6 +206,29 @@ class PyAudioMicrophone(MediaStreamTrack):
             raise NoDeviceError(f"No microphone could be opened ({exc}).") from exc
         self._pts = 0
         self._reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mic")
+        self.on_pcm: Callable[[np.ndarray], None] | None = None    # every frame read (for the level)
+
+    async def switch(self, device: int) -> None:
+        """Record from another PyAudio device from the next frame on; the track (and so the call)
+        goes on. The new stream is opened first: if it cannot be, the old one stays."""
+        if self.readyState != "live":
+            return
+        await asyncio.get_running_loop().run_in_executor(self._reader, self._swap, device)
+
+    def _swap(self, device: int) -> None:
+        pa_mod = _pyaudio()
+        _pa_acquire()
+        try:
+            new = _pa_open(self._pa, format=pa_mod.paInt16, channels=1, rate=self.rate, input=True,
+                           input_device_index=device, frames_per_buffer=self.samples)
+        except Exception as exc:
+            _pa_release()
+            raise NoDeviceError(f"Microphone number {device} could not be opened ({exc}).") from exc
+        old, self._stream = self._stream, new
+        _close_stream(old)
+
+    def _read(self) -> bytes:
+        return self._stream.read(self.samples, False)
 
     def _has(self, name: str) -> bool:
         return any(self._pa.get_device_info_by_index(i)["name"] == name for i in range(self._pa.get_device_count()))
@@ -162,10 +238,13 @@ class PyAudioMicrophone(MediaStreamTrack):
             raise MediaStreamError
         loop = asyncio.get_running_loop()
         try:
-            data = await loop.run_in_executor(self._reader, self._stream.read, self.samples, False)
+            # self._stream looked up on the reader thread: a switch() queued before this read applies to it
+            data = await loop.run_in_executor(self._reader, self._read)
         except (OSError, RuntimeError) as exc:   # device gone, or stopped meanwhile
             raise MediaStreamError from exc
         samples = np.frombuffer(data, dtype=np.int16).reshape(1, -1)
+        if self.on_pcm is not None:
+            self.on_pcm(samples[0])
         frame = AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = self.rate
         frame.pts = self._pts
@@ -193,7 +272,14 @@ class PyAudioSpeaker:
         self.play_out = play
         self.recent: collections.deque = collections.deque(maxlen=int(keep_seconds / PTIME))
         self.levels: dict[str, float] = {}
+        self.meter = SpeakingMeter()
         self.tasks: dict[str, asyncio.Task] = {}
+        self.generation = 0        # bumped by switch(): the playing streams reopen on the new device
+
+    def switch(self, device: int) -> None:
+        """Play to another PyAudio device: each remote track's stream is reopened there at its next frame."""
+        self.device = device
+        self.generation += 1
 
     def play(self, key: str, track: MediaStreamTrack) -> None:
         old = self.tasks.pop(key, None)
@@ -205,22 +291,35 @@ class PyAudioSpeaker:
         """What was played recently (int16 mono, 48 kHz)."""
         return np.concatenate(list(self.recent)) if self.recent else np.zeros(0, np.int16)
 
+    def _open(self, pa, old):
+        """(On the writer thread) close `old` and open a stream on the current device; None if none can be."""
+        if old is not None:
+            with _PA_LOCK:
+                old.stop_stream()
+                old.close()
+        try:
+            index = _device_index(pa, self.device, False) if self.device != "pulse" or any(
+                pa.get_device_info_by_index(i)["name"] == "pulse" for i in range(pa.get_device_count())) else None
+            return _pa_open(pa, format=_pyaudio().paInt16, channels=1, rate=RATE, output=True,
+                            output_device_index=index, frames_per_buffer=int(RATE * PTIME))
+        except Exception as exc:
+            log.warning("no speaker (%s): remote audio is received but not played", exc)
+            return None
+
+    def _finish(self, stream) -> None:
+        try:
+            if stream is not None:
+                with _PA_LOCK:
+                    stream.stop_stream()
+                    stream.close()
+        finally:
+            _pa_release()
+
     async def _run(self, key: str, track: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()
         writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="speaker")
-        stream = pa = None
-        if self.play_out:
-            pa_mod = _pyaudio()
-            pa = _pa_acquire()
-            try:
-                index = _device_index(pa, self.device, False) if self.device != "pulse" or any(
-                    pa.get_device_info_by_index(i)["name"] == "pulse" for i in range(pa.get_device_count())) else None
-                stream = _pa_open(pa, format=pa_mod.paInt16, channels=1, rate=RATE, output=True,
-                                 output_device_index=index, frames_per_buffer=int(RATE * PTIME))
-            except Exception as exc:
-                log.warning("no speaker (%s): remote audio is received but not played", exc)
-                _pa_release()
-                pa = None
+        pa = _pa_acquire() if self.play_out else None
+        stream, opened_for = None, None
         resampler = AudioResampler(format="s16", layout="mono", rate=RATE)
         try:
             while True:
@@ -228,16 +327,21 @@ class PyAudioSpeaker:
                     frame = await track.recv()
                 except MediaStreamError:
                     return
+                if pa is not None and opened_for != self.generation:
+                    opened_for = self.generation
+                    stream = await loop.run_in_executor(writer, self._open, pa, stream)
                 for out in resampler.resample(frame):
                     pcm = out.to_ndarray().reshape(-1).astype(np.int16)
                     self.recent.append(pcm)
                     self.levels[key] = float(np.abs(pcm).max()) / 32768.0 if pcm.size else 0.0
+                    self.meter.feed(key, pcm)
                     if stream is not None:
                         await loop.run_in_executor(writer, stream.write, pcm.tobytes())
         finally:
             self.levels.pop(key, None)
-            if stream is not None:
-                await loop.run_in_executor(writer, _close_stream, stream)
+            self.meter.forget(key)
+            if pa is not None:
+                await loop.run_in_executor(writer, self._finish, stream)
             writer.shutdown(wait=False)
 
     def stop(self, key: str | None = None) -> None:
@@ -579,6 +683,7 @@ class AgentMedia:
         self.muted = False
         self.errors: list[str] = []
         self.problems: dict[str, str] = {}    # kind -> why no microphone / camera is sent
+        self.mic_meter = SpeakingMeter()       # the level of what our own microphone records
 
     # -- the WebSocket ---------------------------------------------------------------------------
     async def _send(self, message: dict) -> None:
@@ -647,6 +752,8 @@ class AgentMedia:
             try:
                 self._mic_track = (self.microphone if isinstance(self.microphone, MediaStreamTrack)
                                    else await loop.run_in_executor(None, self.microphone))
+                if hasattr(self._mic_track, "on_pcm"):
+                    self._mic_track.on_pcm = lambda pcm: self.mic_meter.feed("me", pcm)
                 self.problems.pop("audio", None)
             except NoDeviceError as exc:     # join anyway: listening only
                 self.problems["audio"] = str(exc)
@@ -691,6 +798,7 @@ class AgentMedia:
         if kind == "audio" and self._mic_track is not None:
             self._mic_track.stop()
             self._mic_track = None
+            self.mic_meter.forget("me")
         if kind == "video" and self._camera_track is not None:
             self._camera_track.stop()
             self._camera_track = None
@@ -715,6 +823,31 @@ class AgentMedia:
             self.speaker.stop(pid)
         elif kind == "video":
             self.video.stop(pid)
+
+    def speaking(self) -> set[str]:
+        """Who is speaking now: member ids whose audio we receive loud enough, and "me" for our own
+        microphone (not while muted: nothing is read from it then)."""
+        heard = set(self.speaker.meter.speaking()) if self.speaker is not None else set()
+        heard &= set(self.legs["audio"].members)
+        if self._mic_track is not None and not self.muted:
+            heard |= self.mic_meter.speaking()
+        return heard
+
+    async def switch_microphone(self, device: int) -> str:
+        """Record from PyAudio input device number `device` (the running call goes on); its name.
+        A bad number raises NoDeviceError and changes nothing."""
+        loop = asyncio.get_running_loop()
+        name = await loop.run_in_executor(None, check_device, device, True)
+        if self._mic_track is not None and hasattr(self._mic_track, "switch"):
+            await self._mic_track.switch(device)
+        return name
+
+    async def switch_speaker(self, device: int) -> str:
+        """Play to PyAudio output device number `device` (the running call goes on); its name."""
+        name = await asyncio.get_running_loop().run_in_executor(None, check_device, device, False)
+        if self.speaker is not None:
+            self.speaker.switch(device)
+        return name
 
     def stats(self) -> dict:
         """Connection states per member and call, frames received, audio levels."""
