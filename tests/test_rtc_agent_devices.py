@@ -187,3 +187,27 @@ async def test_status_says_who_speaks_and_microphone_and_speaker_switch_mid_call
                     task.cancel()
             await browser.close()
     assert errors == []
+
+
+def test_speaking_meter_threshold_and_hold():
+    """The rule itself, on generated samples and a stepped clock: loud windows make a source speak,
+    a quiet source or one that stops sending stops speaking after the hold time, not before."""
+    import numpy as np
+
+    from plugins.audio.agent_media import SpeakingMeter
+    now = [100.0]
+    meter = SpeakingMeter(window=0.1, threshold=0.01, hold=0.6, clock=lambda: now[0])
+    t = np.arange(960)
+    loud = (3000 * np.sin(2 * np.pi * 440 * t / 48000)).astype(np.int16)     # RMS ~0.065
+    hiss = (np.random.default_rng(1).normal(0, 60, 960)).astype(np.int16)    # RMS ~0.002
+    for _ in range(5):                      # one 100 ms window of each
+        meter.feed("rep", loud)
+        meter.feed("fan", hiss)
+    assert meter.speaking() == {"rep"} and meter.rms["rep"] > 0.05 and meter.rms["fan"] < 0.005
+    meter.feed("rep", loud[:480])           # half a window: not judged yet
+    now[0] += 0.5
+    assert meter.speaking() == {"rep"}      # within the hold time
+    now[0] += 0.2                           # the rep sent nothing more (muted): past the hold time
+    assert meter.speaking() == set()
+    meter.forget("rep")
+    assert "rep" not in meter.rms
