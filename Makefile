@@ -1,5 +1,5 @@
 # The three doors: run, test, bench.
-.PHONY: run test bench bench-chat bench-webacd bench-rtc bench-screen clean
+.PHONY: run test bench bench-chat bench-webacd bench-rtc bench-screen bench-filexfer clean
 
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -15,7 +15,7 @@ test:
 
 # Each benchmark stops by itself; results go to bench/results/ and docs/performance.md explains them.
 # BENCH_ARGS go to the chat benchmark (e.g. --quick); `make bench-chat` etc. run one alone.
-bench: bench-chat bench-webacd bench-rtc bench-screen
+bench: bench-chat bench-webacd bench-rtc bench-screen bench-filexfer
 
 bench-chat:
 	bash scripts/setup.sh test
@@ -32,6 +32,10 @@ bench-rtc:
 bench-screen:
 	bash scripts/setup.sh test
 	.venv/bin/python -m bench.screen_pipeline
+
+bench-filexfer:
+	bash scripts/setup.sh test
+	.venv/bin/python -m bench.filexfer
 
 clean:
 	rm -rf .venv data .pytest_cache
