@@ -201,7 +201,7 @@ class OurSide:
     async def _ack(self, frame: bytes):
         from host.router import parse_binary
         header, _ = parse_binary(frame)
-        if header["type"].endswith(".frame") and header["c"] == header["n"] - 1:
+        if header["type"].endswith(".frame") and header.get("c", 0) == header.get("n", 1) - 1:
             await self.ws.send_str(json.dumps({"type": "desktop.ack", "agent": header["from"], "seq": header["seq"]}))
         return header
 
@@ -238,7 +238,7 @@ class OurSide:
                 nbytes += len(msg.data)
                 header, payload = parse_binary(msg.data)
                 head_bytes += len(msg.data) - len(payload)
-                if header["type"].endswith(".frame") and header["c"] == header["n"] - 1:
+                if header["type"].endswith(".frame") and header.get("c", 0) == header.get("n", 1) - 1:
                     now = time.time()
                     arrivals.append(now)
                     # "t": the grab's wall-clock time in ms, modulo 100 s (short, for every frame)

@@ -153,7 +153,7 @@ class MediaSocket:
                     if header["type"].endswith(".cursor_shape"):
                         continue
                     self.chunks += 1
-                    if header["c"] == header["n"] - 1:
+                    if header.get("c", 0) == header.get("n", 1) - 1:
                         self.frames += 1
                         if self.ack:
                             await self.send({"type": "desktop.ack", "agent": header["from"], "seq": header["seq"]})

@@ -50,7 +50,7 @@ class Viewer:
                         apply_records(self.canvas, payload)
                     self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (1, 2, 4))
                     self.chunks += 1
-                    if header["c"] == header["n"] - 1:
+                    if header.get("c", 0) == header.get("n", 1) - 1:
                         self.frames += 1
                         self.monitors.append(header.get("mon", self.monitors[-1] if self.monitors else None))
                         if self.ack:

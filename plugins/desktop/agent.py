@@ -391,8 +391,10 @@ class DesktopShare:
                     if announce:
                         announced, announced_at = size, started
                     for i, chunk in enumerate(chunks):
-                        header = {"type": f"{self.prefix}.frame", "seq": self.seq, "c": i, "n": len(chunks),
+                        header = {"type": f"{self.prefix}.frame", "seq": self.seq,
                                   "t": int(grabbed_at * 1000) % 100000}
+                        if len(chunks) > 1:          # chunk c of n; a frame in one chunk says neither
+                            header.update(c=i, n=len(chunks))
                         if i == 0 and announce:
                             header.update(w=w, h=h, mon=monitor["index"])
                         if not await self.agent.send_bytes(make_binary(header, chunk)):

@@ -255,7 +255,7 @@ async def frame(ctx, header, payload):
     """A chunk of a screen frame from an agent: to covered viewers that are not still busy."""
     state = state_of(ctx.session, ctx.plugin)
     agent = _only_agent(ctx, state)
-    seq, chunk, count = header.get("seq"), header.get("c"), header.get("n")
+    seq, chunk, count = header.get("seq"), header.get("c", 0), header.get("n", 1)   # one chunk: neither
     if not all(isinstance(v, int) for v in (seq, chunk, count)) or not 0 <= chunk < count:
         raise MessageError("a frame header needs integer seq, c and n")
     state.frames_in += 1

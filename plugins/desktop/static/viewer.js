@@ -137,7 +137,7 @@ export class DesktopViewer {
         images[i].close();
       }
     });
-    if (header.c === header.n - 1) {
+    if ((header.c ?? 0) === (header.n ?? 1) - 1) {     // the last chunk (a one-chunk frame says neither)
       this.frames += 1;
       this.canvas.dataset.frames = String(this.frames);
       this.send({ type: `${this.plugin}.ack`, agent: header.from, seq: header.seq });
