@@ -175,8 +175,9 @@ async def test_the_cleanup_task_runs_by_itself_when_the_host_starts(tmp_path):
     clock.advance(25 * 3600)
     host = await start_host(tmp_path / "data", clock=clock)
     try:
-        async with asyncio.timeout(10):
-            while stored(host)[0]:
+        # The pass deletes the file, then records why: wait for both (the file goes a moment earlier).
+        async with asyncio.timeout(20):
+            while stored(host)[0] or (await rows(host, s["id"]))[0]["delete_reason"] is None:
                 await asyncio.sleep(0.05)
         assert (await rows(host, s["id"]))[0]["delete_reason"] == "retention"
     finally:
