@@ -9,9 +9,11 @@ run:
 	bash scripts/setup.sh run
 	.venv/bin/supporthost run --data $(DATA) --host $(HOST) --port $(PORT)
 
+# A test that fails is run once more before it counts as failed: these machines are shared and a
+# browser, WebRTC or X test can miss a deadline under load. A real failure fails twice; reruns are listed.
 test:
 	bash scripts/setup.sh test
-	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -q --reruns 1 --reruns-delay 2 $(PYTEST_ARGS)
 
 # Each benchmark stops by itself; results go to bench/results/ and docs/performance.md explains them.
 # BENCH_ARGS go to the chat benchmark (e.g. --quick); `make bench-chat` etc. run one alone.
