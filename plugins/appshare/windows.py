@@ -1,8 +1,10 @@
 """Application windows on X11 through python-xlib: the list a person picks from, and what of one window is
 visible (its rectangle minus the windows stacked above it). Uses the window manager's _NET_CLIENT_LIST
-when there is one, else the top-level windows of the X tree. One Xlib connection per thread."""
+when there is one, else the top-level windows of the X tree. One Xlib connection per thread.
+On Windows the same functions come from windows_win32.py (Win32 API through ctypes)."""
 from __future__ import annotations
 
+import sys
 import threading
 
 _local = threading.local()
@@ -87,24 +89,34 @@ def visible_region(window_id: int) -> dict | None:
     rect = _rect(d, win)
     if rect is None:
         return None
-    x, y, w, h = rect
-    # clip to the screen
-    x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(screen.width_in_pixels, x + w), min(screen.height_in_pixels, y + h)
-    if x1 <= x0 or y1 <= y0:
-        return None
     top = _top_level(d, win)
     siblings = screen.root.query_tree().children          # bottom to top
     ids = [c.id for c in siblings]
-    covered = []
+    above = []
     if top.id in ids:
-        for other in siblings[ids.index(top.id) + 1:]:
-            r = _rect(d, other)
-            if r is None:
-                continue
-            ox0, oy0 = max(x0, r[0]), max(y0, r[1])
-            ox1, oy1 = min(x1, r[0] + r[2]), min(y1, r[1] + r[3])
-            if ox1 > ox0 and oy1 > oy0:
-                covered.append((ox0 - x0, oy0 - y0, ox1 - x0, oy1 - y0))
-    return {"index": int(window_id), "left": x0, "top": y0, "width": x1 - x0, "height": y1 - y0,
+        above = [r for r in (_rect(d, other) for other in siblings[ids.index(top.id) + 1:]) if r is not None]
+    return visible_part(int(window_id), rect, above, (0, 0, screen.width_in_pixels, screen.height_in_pixels))
+
+
+def visible_part(window_id, rect, above, screen) -> dict | None:
+    """A window's rectangle (x, y, width, height) clipped to the screen's, and the parts of it (relative
+    to its clipped top-left, as x0, y0, x1, y1) that the windows stacked above it cover. Shared by the
+    X11 and Win32 window listings."""
+    x, y, w, h = rect
+    sx, sy, sw, sh = screen
+    x0, y0 = max(sx, x), max(sy, y)
+    x1, y1 = min(sx + sw, x + w), min(sy + sh, y + h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    covered = []
+    for r in above:
+        ox0, oy0 = max(x0, r[0]), max(y0, r[1])
+        ox1, oy1 = min(x1, r[0] + r[2]), min(y1, r[1] + r[3])
+        if ox1 > ox0 and oy1 > oy0:
+            covered.append((ox0 - x0, oy0 - y0, ox1 - x0, oy1 - y0))
+    return {"index": window_id, "left": x0, "top": y0, "width": x1 - x0, "height": y1 - y0,
             "covered": covered}
+
+
+if sys.platform == "win32":  # the same three functions through the Win32 API (windows_win32.py)
+    from .windows_win32 import close, list_windows, visible_region  # noqa: E402,F401,F811
