@@ -7,7 +7,7 @@ from aiohttp import web
 
 from . import session_store as store
 from .appkeys import CONFIG, DB, HUB, JOIN_LIMIT, PLUGINS, SITES
-from .web_common import client_address, form_with_csrf, render, site_of
+from .web_common import client_address, form_with_csrf, render, site_of, site_url
 
 routes = web.RouteTableDef()
 
@@ -27,6 +27,14 @@ async def host_index(request: web.Request):
 async def site_home(request: web.Request):
     site = site_of(request)
     return await render(request, "join.html", site=site, page="join", number=request.query.get("n", ""))
+
+
+@routes.get("/s/{site}/downloads")
+async def downloads(request: web.Request):
+    """How a customer (or a rep) installs the Support Manager, per platform."""
+    site = site_of(request)
+    return await render(request, "downloads.html", site=site, page="downloads",
+                        site_address=site_url(request, site))
 
 
 @routes.get("/s/{site}/join")

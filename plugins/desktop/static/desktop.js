@@ -85,7 +85,10 @@ function commandBox(c, api, intro) {
       catch (err) { api.notice(err.message, "error"); }
     } });
   return el("div", { class: "desktop-run" }, el("p", { text: intro }), get, " ", copy, el("pre", {}, code),
-    el("p", { class: "small", text: "Install: pip install supporthost[agent] (Linux, Windows, macOS; see the Downloads page). Nothing is shared until you click Allow on your computer." }));
+    el("p", { class: "small" }, "Install it first: ",
+      el("a", { href: `${api.sitePrefix}/downloads`, target: "_blank", rel: "noopener", class: "downloads-link",
+        text: "Downloads page (Linux, Windows, macOS)" }),
+      ". Nothing is shared until you click Allow on your computer."));
 }
 
 function listGrants(grants) {
