@@ -30,11 +30,15 @@ class OrderedWriter:
         self._last_write = None
         self._last_hash = None
 
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view):]
-        self.written += len(data)
+    def _write(self, data) -> None:
+        if isinstance(data, list):   # a block's frames as they came: one writev, no joined copy
+            size = _writev_all(self.fd, data)
+        else:
+            view = memoryview(data)
+            size = len(view)
+            while view:
+                view = view[os.write(self.fd, view):]
+        self.written += size
         if self.written - self._flushed >= self.flush_every and hasattr(os, "posix_fadvise"):
             try:   # start writing this range out now, in the background
                 os.posix_fadvise(self.fd, self._flushed, self.written - self._flushed, os.POSIX_FADV_DONTNEED)
@@ -53,11 +57,20 @@ class OrderedWriter:
         finally:
             self.queued -= size
 
-    def submit(self, data: bytes) -> None:
-        self.queued += len(data)
+    def _hash(self, data) -> None:
+        if isinstance(data, list):
+            for part in data:
+                self.hasher.update(part)
+        else:
+            self.hasher.update(data)
+
+    def submit(self, data) -> None:
+        """Queue ``data`` (bytes, or a list of bytes-like parts written and hashed in order)."""
+        size = sum(len(p) for p in data) if isinstance(data, list) else len(data)
+        self.queued += size
         self._last_write = asyncio.ensure_future(self._chain(self._last_write, self._write, data))
-        self._last_hash = asyncio.ensure_future(self._chain(self._last_hash, self.hasher.update, data))
-        self._pending.append(asyncio.ensure_future(self._both(self._last_write, self._last_hash, len(data))))
+        self._last_hash = asyncio.ensure_future(self._chain(self._last_hash, self._hash, data))
+        self._pending.append(asyncio.ensure_future(self._both(self._last_write, self._last_hash, size)))
 
     async def wait(self, limit: int | None = None) -> None:
         """Until at most ``limit`` bytes are queued (default: the writer's limit)."""
@@ -80,8 +93,24 @@ class OrderedWriter:
         self._pending.clear()
 
 
+def _writev_all(fd: int, parts: list) -> int:
+    """Write every part, in order, with as few writev calls as the kernel allows (short writes resumed)."""
+    views = [memoryview(p) for p in parts if len(p)]
+    total = sum(len(v) for v in views)
+    while views:
+        n = os.writev(fd, views[:1024])   # IOV_MAX
+        while n:
+            if n >= len(views[0]):
+                n -= len(views[0])
+                views.pop(0)
+            else:
+                views[0] = views[0][n:]
+                n = 0
+    return total
+
+
 class BlockBuffer:
-    """Frames gathered into one block, joined once (one copy) when the block is handed on."""
+    """Frames gathered into one block, handed on as the list of frames (written with writev, no copy)."""
 
     def __init__(self):
         self.parts: list = []
@@ -94,7 +123,7 @@ class BlockBuffer:
         self.parts.append(data)
         self.size += len(data)
 
-    def take(self) -> bytes:
-        data = b"".join(self.parts)
+    def take(self) -> list:
+        data = self.parts
         self.parts, self.size = [], 0
         return data
