@@ -118,8 +118,10 @@ async def test_customer_page_revokes_and_transfers_in_flight_stop_cleanly(host, 
         ends = [await ws.expect(lambda m: m.get("type") in (f"{P}.failed", f"{P}.done")) for _ in range(2)]
         assert [m["type"] for m in ends] == [f"{P}.failed"] * 2
         assert all("revoked" in m["error"] for m in ends)
-        for _ in range(50):
-            if not agent.features[P].receivers and not agent.features[P].senders:
+        # The revocation reaches the Support Manager as a message of its own: wait (bounded) until it has
+        # stopped its transfers and dropped the grant, then check.
+        for _ in range(200):
+            if not agent.features[P].receivers and not agent.features[P].senders and not agent.features[P].grants:
                 break
             await asyncio.sleep(0.05)
         assert not (root / "docs" / "update.bin").exists()
