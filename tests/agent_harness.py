@@ -93,6 +93,11 @@ async def start_agent(host, number: str, consent=None, extra=(), name: str = "Ca
         consent = ScriptedConsent()
     agent = SupportManager(f"{host.base}/s/{site}", number, name, pm=pm, consent=consent,
                            status=TerminalStatus(lambda: None), pair=pair)
+    return await launch(agent)
+
+
+async def launch(agent):
+    """Run a Support Manager in this event loop until it has joined; returns (agent, its task)."""
     task = asyncio.create_task(agent.run())
     for _ in range(200):
         if agent.link.connected.is_set() and agent.me is not None:

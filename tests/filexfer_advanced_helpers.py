@@ -13,7 +13,7 @@ from agent.app import SupportManager
 from agent.consent import Answer
 from agent.plugin_manager import make_plugin_manager
 from agent.status import TerminalStatus
-from agent_harness import ScriptedConsent
+from agent_harness import ScriptedConsent, launch, stop_agent
 
 P = "filexfer_advanced"
 
@@ -30,24 +30,10 @@ async def start_files_agent(host, number: str, root, consent=None, name: str = "
     agent = SupportManager(f"{host.base}/s/demo", number, name, pm=make_plugin_manager(),
                            consent=consent or ScriptedConsent(Answer(True)),
                            status=TerminalStatus(lambda: None), config={"files_root": str(root)})
-    task = asyncio.create_task(agent.run())
-    for _ in range(200):
-        if agent.link.connected.is_set() and agent.me is not None:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the Support Manager did not connect")
-    return agent, task
+    return await launch(agent)
 
 
-async def stop_files_agent(agent, task) -> None:
-    await agent.link.stop()
-    try:
-        await asyncio.wait_for(task, 5)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
-        task.cancel()
+stop_files_agent = stop_agent
 
 
 class RepSocket:
