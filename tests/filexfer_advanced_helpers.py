@@ -97,6 +97,24 @@ async def upload(rep, session_id, data: bytes, name: str, folder: str = "", agen
                                headers={"X-CSRF-Token": token, "Content-Type": "application/octet-stream"})
 
 
+async def open_upload(rep, session_id, name: str, size: int, folder: str = "") -> dict:
+    """A resumable upload, as the rep's browser opens it: the transfer starts before any byte is sent."""
+    token = await rep.csrf("/s/demo/")
+    r = await rep.http.post(rep.url(f"/s/demo/p/{P}/sessions/{session_id}/uploads"),
+                            params={"dir": folder, "name": name, "size": str(size)}, headers={"X-CSRF-Token": token})
+    assert r.status == 201, await r.text()
+    return (await r.json())["transfer"]
+
+
+async def put_part(rep, session_id, tid: str, offset: int, data: bytes, headers=None):
+    """Bytes of a resumable upload from ``offset``; returns the response."""
+    token = await rep.csrf("/s/demo/")
+    return await rep.http.put(rep.url(f"/s/demo/p/{P}/sessions/{session_id}/uploads/{tid}"),
+                              params={"offset": str(offset)}, data=data,
+                              headers={"X-CSRF-Token": token, "Content-Type": "application/octet-stream",
+                                       **(headers or {})})
+
+
 def kill_connection(agent) -> None:
     """Cut the Support Manager's TCP connection at once (no closing handshake), as a network drop would."""
     agent.link.ws._writer.transport.abort()   # aiohttp has no public accessor for it

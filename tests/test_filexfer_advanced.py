@@ -7,7 +7,8 @@ import os
 
 from agent.consent import Answer
 from agent_harness import ScriptedConsent
-from filexfer_advanced_helpers import (P, events_of, granted_session, sha256_of, stop_files_agent, upload)
+from filexfer_advanced_helpers import (P, events_of, granted_session, open_upload, put_part, sha256_of, stop_files_agent,
+                                       upload)
 
 
 def make_tree(root):
@@ -109,8 +110,9 @@ async def test_customer_page_revokes_and_transfers_in_flight_stop_cleanly(host, 
         await page.expect(lambda m: m.get("type") == f"{P}.state" and m["grants"])
 
         await ws.request({"type": f"{P}.fetch", "path": "big.iso"})
-        r = await upload(rep, s["id"], bytes(160 * 1024 * 1024), "update.bin", folder="docs")
-        assert r.status == 202
+        # the rep's upload is half-way: the customer already receives what has arrived
+        up = await open_upload(rep, s["id"], "update.bin", 160 * 1024 * 1024, folder="docs")
+        assert (await put_part(rep, s["id"], up["id"], 0, bytes(80 * 1024 * 1024))).status == 200
         await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer" and m["done"])
         await page.expect(lambda m: m.get("type") == f"{P}.progress")      # the customer sees it too
         reply = await page.request({"type": f"{P}.revoke"})
@@ -166,8 +168,8 @@ async def test_ending_the_session_stops_transfers_and_leaves_no_partial_file(hos
     rep, s, ws, agent, task, _ = await granted_session(host, root)
     try:
         await ws.request({"type": f"{P}.fetch", "path": "big.iso"})
-        r = await upload(rep, s["id"], bytes(160 * 1024 * 1024), "update.bin", folder="docs")
-        assert r.status == 202
+        up = await open_upload(rep, s["id"], "update.bin", 160 * 1024 * 1024, folder="docs")
+        assert (await put_part(rep, s["id"], up["id"], 0, bytes(80 * 1024 * 1024))).status == 200
         await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer" and m["done"])
         await ws.send({"type": "session.end"})
         await asyncio.wait_for(task, 10)               # the Support Manager stops with the session

@@ -15,8 +15,55 @@ from agent.consent import Answer
 from agent_harness import ScriptedConsent
 from conftest import PASSWORD
 from filexfer_advanced_helpers import P, start_files_agent, stop_files_agent
+from host.appkeys import HUB
+from plugins.filexfer_advanced.state import state_of
 
 pytestmark = pytest.mark.browser
+
+
+class Dashboard:
+    """The rep's dashboard and the customer's page in Chromium, the customer's Support Manager serving
+    ``root``, file access requested by the rep and allowed by the customer."""
+
+    async def open(self, host, browser, root):
+        self.rep_ctx = await browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        self.cust_ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
+        self.agent = self.task = None
+        rep = self.rep = await self.rep_ctx.new_page()
+        await rep.goto(f"{host.base}/s/demo/login")
+        await rep.fill("input[name=username]", "rep1")
+        await rep.fill("input[name=password]", PASSWORD)
+        await rep.click("form.login-form button[type=submit]")
+        await rep.click(".start-session")
+        number = (await rep.locator(".session-number").first.text_content()).strip()
+
+        cust = self.cust = await self.cust_ctx.new_page()
+        await cust.goto(f"{host.base}/s/demo/join?n={number}")
+        await cust.fill("input[name=name]", "Carla")
+        await cust.click("form.join-form button[type=submit]")
+        await cust.click(f"[data-open='{P}.customer']")
+        cpanel = self.cpanel = cust.locator(f"section.panel[data-option='{P}.customer']")
+        await cpanel.locator("button.fxa-show-command").click()
+        await cpanel.locator("code.fxa-command:not(:empty)").wait_for()
+        args = shlex.split(await cpanel.locator("code.fxa-command").text_content())
+        assert args[:3] == ["support-manager", "join", f"{host.base}/s/demo"]
+        self.consent = ScriptedConsent(Answer(True))
+        self.agent, self.task = await start_files_agent(host, args[3], root, consent=self.consent,
+                                                        name="Carla's laptop")
+        await cpanel.locator(".fxa-who:text('Nobody can reach your files.')").wait_for()
+
+        await rep.click("button.tab[data-tab=tools]")
+        await rep.click(f"[data-open='{P}.browse']")
+        panel = self.panel = rep.locator(f"section.panel[data-option='{P}.browse']")
+        await panel.locator("button.fxa-request").click()
+        self.listing = panel.locator("table.fxa-listing")
+        return self
+
+    async def close(self):
+        if self.agent is not None:
+            await stop_files_agent(self.agent, self.task)
+        await self.rep_ctx.close()
+        await self.cust_ctx.close()
 
 
 async def test_rep_browses_and_transfers_both_ways_from_the_dashboard(host, browser, tmp_path):
@@ -28,37 +75,10 @@ async def test_rep_browses_and_transfers_both_ways_from_the_dashboard(host, brow
     outgoing = tmp_path / "fix-it.sh"
     outgoing.write_bytes(os.urandom(1_500_000))
 
-    rep_ctx = await browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    cust_ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
-    agent = task = None
+    d = Dashboard()
     try:
-        rep = await rep_ctx.new_page()
-        await rep.goto(f"{host.base}/s/demo/login")
-        await rep.fill("input[name=username]", "rep1")
-        await rep.fill("input[name=password]", PASSWORD)
-        await rep.click("form.login-form button[type=submit]")
-        await rep.click(".start-session")
-        number = (await rep.locator(".session-number").first.text_content()).strip()
-
-        cust = await cust_ctx.new_page()
-        await cust.goto(f"{host.base}/s/demo/join?n={number}")
-        await cust.fill("input[name=name]", "Carla")
-        await cust.click("form.join-form button[type=submit]")
-        await cust.click(f"[data-open='{P}.customer']")
-        cpanel = cust.locator(f"section.panel[data-option='{P}.customer']")
-        await cpanel.locator("button.fxa-show-command").click()
-        await cpanel.locator("code.fxa-command:not(:empty)").wait_for()
-        args = shlex.split(await cpanel.locator("code.fxa-command").text_content())
-        assert args[:3] == ["support-manager", "join", f"{host.base}/s/demo"]
-        consent = ScriptedConsent(Answer(True))
-        agent, task = await start_files_agent(host, args[3], root, consent=consent, name="Carla's laptop")
-        await cpanel.locator(".fxa-who:text('Nobody can reach your files.')").wait_for()
-
-        await rep.click("button.tab[data-tab=tools]")
-        await rep.click(f"[data-open='{P}.browse']")
-        panel = rep.locator(f"section.panel[data-option='{P}.browse']")
-        await panel.locator("button.fxa-request").click()
-        listing = panel.locator("table.fxa-listing")
+        await d.open(host, browser, root)
+        rep, panel, cpanel, listing, agent, consent = d.rep, d.panel, d.cpanel, d.listing, d.agent, d.consent
         await listing.locator("button.fxa-dir[data-name=docs]").wait_for()
         assert "Rita Rep" in consent.asked[0].question()
         assert await listing.locator(".fxa-file[data-name='todo.txt']").text_content() == "todo.txt"
@@ -97,7 +117,42 @@ async def test_rep_browses_and_transfers_both_ways_from_the_dashboard(host, brow
         assert not agent.features[P].grants
         assert sorted(p.name for p in (root / "docs").iterdir()) == ["fix-it.sh", "old", "report.pdf"]
     finally:
-        if agent is not None:
-            await stop_files_agent(agent, task)
-        await rep_ctx.close()
-        await cust_ctx.close()
+        await d.close()
+
+
+async def test_the_reps_upload_resumes_after_the_connection_drops(host, browser, tmp_path):
+    root = tmp_path / "home"
+    (root / "inbox").mkdir(parents=True)
+    outgoing = tmp_path / "big-update.bin"
+    data = os.urandom(96 * 1024 * 1024)
+    outgoing.write_bytes(data)
+    d = Dashboard()
+    try:
+        await d.open(host, browser, root)
+        await d.listing.locator("button.fxa-dir[data-name=inbox]").click()
+        await d.panel.locator(".fxa-path button.fxa-crumb[data-path=inbox]").wait_for()
+        await d.panel.locator("input.fxa-upload-input").set_input_files(str(outgoing))
+        await d.panel.locator("button.fxa-send").click()
+        # the rep's network drops once a quarter of the file is up: the host's end of that connection dies
+        upload = None
+        for _ in range(4000):
+            live = next(iter(host.app[HUB].sessions.values()), None)
+            t = next(iter(state_of(live).transfers.values()), None) if live else None
+            upload = t.upload if t is not None else None
+            if upload is not None and upload.have >= len(data) // 4 and upload.transport is not None:
+                upload.transport.abort()
+                break
+            await asyncio.sleep(0.002)
+        else:
+            raise AssertionError(f"the upload was never caught in flight: {upload}")
+        cut_at = upload.have
+        await d.panel.locator("li.fxa-transfer[data-direction=to_customer][data-status=done]").wait_for(timeout=60_000)
+        assert upload.resumed_at and cut_at <= upload.resumed_at[0] < len(data)     # went on from what the host had
+        assert hashlib.sha256((root / "inbox" / "big-update.bin").read_bytes()).hexdigest() == \
+            hashlib.sha256(data).hexdigest()
+        sha = await d.panel.locator("li.fxa-transfer[data-direction=to_customer] code.sha256").text_content()
+        assert sha == hashlib.sha256(data).hexdigest()
+        assert not [p for p in root.rglob("*") if p.name.endswith(".part")]
+        assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+    finally:
+        await d.close()

@@ -49,6 +49,9 @@ def register_message_handlers(register):
 @hookimpl
 def register_routes(register):
     register("POST", "/sessions/{sid}/send", views.upload)
+    register("POST", "/sessions/{sid}/uploads", views.create_upload)
+    register("PUT", "/sessions/{sid}/uploads/{tid}", views.put_upload)
+    register("GET", "/sessions/{sid}/uploads/{tid}", views.upload_status)
     register("GET", "/files/{tid}", views.download)
 
 

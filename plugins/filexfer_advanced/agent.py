@@ -53,7 +53,7 @@ class Receiver:
     folder: Path
     name: str
     size: int
-    sha256: str
+    sha256: str | None           # known at the start, or sent with the end of the stream
     temp: Path
     fd: int = -1
     writer: OrderedWriter | None = None
@@ -333,8 +333,10 @@ class FileAccess:
             raise PathRefused(f"{message.get('dir')!r} is not a folder")
         name = check_name(message.get("name"))
         size, sha = message.get("size"), message.get("sha256")
-        if not isinstance(size, int) or size < 0 or not isinstance(sha, str) or len(sha) != 64:
-            raise TransferFailed("the file's size and SHA-256 are needed")
+        if not isinstance(size, int) or size < 0:
+            raise TransferFailed("the file's size is needed")
+        if sha is not None and not _is_sha256(sha):   # it may come only with the end of the stream
+            raise TransferFailed("the file's SHA-256 is malformed")
         if shutil_free(folder) < size:
             raise TransferFailed(f"not enough space for {name} on the customer's computer "
                                  f"({size} bytes needed): the disk is full")
@@ -449,6 +451,13 @@ class FileAccess:
             await self._discard(r)
             await self._refuse("write files on your computer", message)
             return
+        sha = message.get("sha256")
+        if sha is not None and _is_sha256(sha) and r.sha256 is None:
+            r.sha256 = sha
+        if r.sha256 is None:
+            await self._discard(r)
+            await self._failed(r.tid, f"{r.name} came without its SHA-256; nothing was kept")
+            return
         if not await self._flush(r, everything=True):
             return
         try:
@@ -514,6 +523,10 @@ def _pages(entries: list, budget: int = LISTING_PAGE_BYTES) -> list[list]:
         used += size
     pages.append(page)
     return pages
+
+
+def _is_sha256(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def shutil_free(folder: Path) -> int:

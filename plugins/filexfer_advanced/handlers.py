@@ -137,8 +137,12 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
             await _run(TransferStore.discard, fd, t.temp)
             if t.stored_name:   # it failed (revoked) just as its check ended: its copy goes too
                 await _run(TransferStore.discard, -1, file_store(app).path_of(t.stored_name))
-    if t.direction == "to_customer" and t.stored_name:   # the host's copy of a relayed upload is not kept
-        await _run(TransferStore.discard, -1, file_store(app).path_of(t.stored_name))
+    if t.upload is not None:   # the host's copy of a relayed upload is a buffer, never kept
+        up = t.upload
+        up.arrived.set()          # a relay waiting for more sees the end
+        await up.writer.settle()  # no write may land after the descriptor is closed
+        fd, up.fd = up.fd, -1
+        await _run(TransferStore.discard, fd, up.temp)
     if tell_agent and status != "done":
         app[HUB].send(live, t.agent, {"type": f"{P}.cancel", "tid": t.id})
     if t.started is not None:
@@ -530,7 +534,7 @@ async def failed(ctx, message):
 # -- rep -> customer: the relay ---------------------------------------------------------------------
 def _receive_command(t: Transfer) -> dict:
     return {"type": f"{P}.receive_file", "tid": t.id, "from": t.rep, "dir": t.path, "name": t.name,
-            "size": t.size, "sha256": t.sha256}
+            "size": t.size, "sha256": t.sha256 or None}
 
 
 async def start_upload(app, live, t: Transfer) -> None:
@@ -557,13 +561,22 @@ async def ready(ctx, message):
 
 
 async def _relay(app, live, t: Transfer, pos: int) -> None:
-    path = file_store(app).path_of(t.stored_name)
-    fd = await _run(os.open, path, os.O_RDONLY)
-    ahead = _read_ahead(fd, pos, t.size)
+    """Send the rep's file on to the Support Manager from ``pos``, as fast as the upload brings it in and
+    the agent acknowledges it (at most WINDOW bytes ahead); the last message carries the SHA-256."""
+    up = t.upload
+    fd = await _run(os.open, up.temp, os.O_RDONLY)
     try:
-        while pos < t.size:
+        while True:
             if t.status != "running" or (t.agent, t.rep) not in state_of(live).grants:
                 return
+            if pos >= t.size and up.complete:
+                app[HUB].send(live, t.agent, {"type": f"{P}.end", "tid": t.id, "sha256": t.sha256})
+                return
+            if pos >= up.have:   # the relay caught up with the upload: wait for more
+                up.arrived.clear()
+                if pos >= up.have and not (pos >= t.size and up.complete):
+                    await up.arrived.wait()
+                continue
             while pos - t.done > WINDOW:
                 t.acked.clear()
                 try:
@@ -573,29 +586,20 @@ async def _relay(app, live, t: Transfer, pos: int) -> None:
                     return
                 if t.status != "running":
                     return
-            block = await ahead      # read while the block before it was being sent
-            ahead = _read_ahead(fd, pos + len(block), t.size)
+            block = await _run(os.pread, fd, min(BLOCK, up.have - pos), pos)
             agent = live.participants.get(t.agent)
             if agent is None or agent.conn is None:
                 t.status = "paused"     # resumes when the Support Manager is back (agent_hello)
                 return
+            view = memoryview(block)
             for i in range(0, len(block), CHUNK):
                 if not agent.conn.send(make_binary({"type": f"{P}.put", "tid": t.id, "o": pos + i},
-                                                   block[i:i + CHUNK])):
+                                                   view[i:i + CHUNK])):
                     t.status = "paused"
                     return
             pos += len(block)
-        app[HUB].send(live, t.agent, {"type": f"{P}.end", "tid": t.id})
     finally:
-        if ahead is not None:   # a read still running must end before its descriptor is closed
-            await asyncio.wait([ahead])
         await _run(os.close, fd)
-
-
-def _read_ahead(fd: int, pos: int, size: int):
-    if pos >= size:
-        return None
-    return asyncio.get_running_loop().run_in_executor(None, os.pread, fd, min(BLOCK, size - pos), pos)
 
 
 async def progress(ctx, message):

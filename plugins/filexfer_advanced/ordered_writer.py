@@ -5,7 +5,8 @@ thread (also in order), so writing and hashing overlap each other and the networ
 receiving meanwhile and waits only when more than ``limit`` bytes are queued (backpressure). Every
 ``flush_every`` bytes the kernel is asked to start writing the data out (posix_fadvise DONTNEED starts
 writeback on Linux without waiting), so the final fsync before the rename has little left to do.
-A write error is raised by the next ``wait()`` / ``drain()``.
+A write error is raised by the next ``wait()`` / ``drain()``. ``written_event``, if given, is set each
+time another block is on disk (a reader of the same file can follow the writer).
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ QUEUED_LIMIT = 16 * 1024 * 1024
 
 
 class OrderedWriter:
-    def __init__(self, fd: int, hasher, flush_every: int = FLUSH_EVERY, limit: int = QUEUED_LIMIT):
+    def __init__(self, fd: int, hasher, flush_every: int = FLUSH_EVERY, limit: int = QUEUED_LIMIT,
+                 written_event: asyncio.Event | None = None):
         self.fd = fd
+        self.written_event = written_event
         self.hasher = hasher
         self.flush_every = flush_every
         self.limit = limit
@@ -50,6 +53,8 @@ class OrderedWriter:
         if previous is not None:
             await previous
         await asyncio.get_running_loop().run_in_executor(None, fn, data)
+        if fn == self._write and self.written_event is not None:
+            self.written_event.set()
 
     async def _both(self, write, digest, size: int) -> None:
         try:

@@ -24,6 +24,25 @@ class FileAgent:
 
 
 @dataclass
+class Upload:
+    """A file the rep is sending (to_customer): its bytes land in the host's temp file, which the relay reads
+    as they arrive; the rep's browser resumes a dropped upload from ``have``. Not fsynced: it is a buffer,
+    deleted when the transfer ends (the customer's copy is the one made durable)."""
+    temp: Path
+    fd: int
+    writer: object                          # OrderedWriter of the temp file
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)   # set whenever more is on disk
+    complete: bool = False                  # every byte is there and hashed (Transfer.sha256 is set)
+    busy: bool = False                      # a request is streaming into it now
+    resumed_at: list = field(default_factory=list)   # offsets the rep's uploads went on from
+    transport: object = None                # the connection of the request in progress
+
+    @property
+    def have(self) -> int:
+        return self.writer.written
+
+
+@dataclass
 class Transfer:
     id: str
     direction: str               # "to_rep" (customer's file to the host, for the rep) | "to_customer"
@@ -48,11 +67,16 @@ class Transfer:
     relay: asyncio.Task | None = None
     started: asyncio.Task | None = None   # the write of its "started" record
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    upload: Upload | None = None          # to_customer: the rep's upload feeding the relay
 
     def public(self) -> dict:
-        return {"id": self.id, "direction": self.direction, "agent": self.agent, "rep": self.rep,
-                "name": self.name, "path": self.path, "size": self.size, "done": self.done,
-                "status": self.status}
+        out = {"id": self.id, "direction": self.direction, "agent": self.agent, "rep": self.rep,
+               "name": self.name, "path": self.path, "size": self.size, "done": self.done,
+               "status": self.status}
+        if self.upload is not None:
+            out.update(uploaded=self.upload.have, upload_complete=self.upload.complete,
+                       upload_resumed_at=list(self.upload.resumed_at))
+        return out
 
 
 @dataclass

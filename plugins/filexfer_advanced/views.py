@@ -1,10 +1,8 @@
-"""HTTP routes: the rep uploads a file for the customer's computer (raw body, streamed to a temp file,
-hashed, renamed; then relayed to the Support Manager), and downloads a file fetched from it."""
+"""HTTP routes: the rep uploads a file for the customer's computer (resumable, relayed to the Support Manager
+while it arrives: uploads.py), and downloads a file fetched from it."""
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import re
+import json
 import uuid
 from urllib.parse import quote
 
@@ -14,16 +12,12 @@ from host import session_store as store
 from host.appkeys import CONFIG, DB, HUB
 from host.web_common import CSRF_HEADER, csrf_ok, require_user, site_of
 
-from . import handlers
-from .ordered_writer import OrderedWriter
+from . import handlers, uploads
 from .paths import PathRefused, check_name, check_relative
 from .protocol import P
 from .settings import max_file_bytes
 from .state import Transfer, state_of
 from .storage import TransferStore
-
-SHA = re.compile(r"^[0-9a-f]{64}$")
-
 
 async def _rep_in(request, sid: str):
     site = site_of(request)
@@ -38,9 +32,9 @@ def _error(text: str, status: int = 400):
     return web.json_response({"error": text}, status=status)
 
 
-async def upload(request):
-    """POST /sessions/{sid}/send?agent=&dir=&name= with the file as the body (the rep's browser)."""
-    sid = request.match_info["sid"]
+async def _rep_upload_target(request, sid: str):
+    """The checks before an upload starts: a rep of this live session, CSRF, a grant, a sane folder and
+    name, a size within the site's limit. Returns (app, live, agent, rep, folder, name)."""
     site, user, rep = await _rep_in(request, sid)
     if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
         raise web.HTTPForbidden(text="This upload did not come from this site (CSRF check failed).")
@@ -52,65 +46,107 @@ async def upload(request):
     q = request.query
     agent = state.agents.get(q.get("agent", "")) or next(iter(state.agents.values()), None)
     if agent is None:
-        return _error("the customer's Support Manager is not connected", 409)
+        raise _json_error("the customer's Support Manager is not connected", 409)
     if (agent.id, rep["id"]) not in state.grants:
-        return _error("the customer has not allowed you to access their files (request file access first)", 403)
+        raise _json_error("the customer has not allowed you to access their files (request file access first)", 403)
     try:
         folder = "/".join(check_relative(q.get("dir", "")))
         name = check_name(q.get("name", ""))
     except PathRefused as exc:
-        return _error(str(exc))
-    size = request.content_length
-    limit = max_file_bytes(app, site)
+        raise _json_error(str(exc))
+    return site, live, agent, rep, folder, name
+
+
+class _JSONError(web.HTTPClientError):
+    """A refusal whose body is {"error": text}, as the page shows it."""
+
+    def __init__(self, text: str, status: int):
+        self.status_code = status
+        super().__init__(text=json.dumps({"error": text}), content_type="application/json")
+
+
+def _json_error(text: str, status: int = 400) -> web.HTTPException:
+    return _JSONError(text, status)
+
+
+def _size_of(request, site, name: str, size) -> int:
+    limit = max_file_bytes(request.app, site)
     if size is None:
-        return _error("the upload needs a Content-Length")
+        raise _json_error("the upload needs the file's size", 411)
     if size > limit:
-        return _error(f"{name} is larger than {limit // (1024 * 1024)} MB, the limit on this site", 413)
-    loop = asyncio.get_running_loop()
-    store_ = TransferStore(app[CONFIG].data_dir)
-    tid = uuid.uuid4().hex
-    temp, fd = await loop.run_in_executor(None, store_.open_temp, tid)
-    writer = OrderedWriter(fd, hashlib.sha256())
-    got = 0
-    buf = bytearray()
+        raise _json_error(f"{name} is larger than {limit // (1024 * 1024)} MB, the limit on this site", 413)
+    return size
+
+
+async def _new_upload(request, live, agent, rep, folder: str, name: str, size: int) -> Transfer:
+    app = request.app
+    t = Transfer(uuid.uuid4().hex, "to_customer", agent.id, rep["id"], rep["name"], name, folder, size=size,
+                 started_at=app[CONFIG].clock())
+    return await uploads.open_upload(app, live, TransferStore(app[CONFIG].data_dir), t)
+
+
+async def create_upload(request):
+    """POST /sessions/{sid}/uploads?agent=&dir=&name=&size=: a resumable upload (the rep's browser). The
+    transfer starts at once; the bytes follow with PUT .../uploads/{tid}?offset=."""
+    site, live, agent, rep, folder, name = await _rep_upload_target(request, request.match_info["sid"])
     try:
-        while True:
-            data = await request.content.readany()
-            if not data:
-                break
-            got += len(data)
-            if got > size:
-                raise ValueError("more data came than announced")
-            buf += data
-            if len(buf) >= 1024 * 1024:
-                block, buf = bytes(buf), bytearray()
-                writer.submit(block)
-                await writer.wait()
-        if buf:
-            writer.submit(bytes(buf))
-        await writer.drain()
-        if got != size:
-            raise ValueError(f"the upload stopped after {got} of {size} bytes")
-        digest = writer.hasher.hexdigest()
-        wanted = request.headers.get("X-Content-SHA256", "").lower()
-        if wanted and wanted != digest:
-            raise ValueError("the upload does not match its SHA-256")
-        stored = uuid.uuid4().hex
-        await loop.run_in_executor(None, store_.commit, fd, temp, stored)
-        fd = -1
-    except (ValueError, OSError, ConnectionError, asyncio.CancelledError) as exc:
-        await writer.settle()
-        await loop.run_in_executor(None, TransferStore.discard, fd, temp)
-        if isinstance(exc, asyncio.CancelledError):
-            raise
-        return _error(f"{name}: {exc}; nothing was sent")
-    if (agent.id, rep["id"]) not in state.grants:   # revoked while uploading
-        await loop.run_in_executor(None, TransferStore.discard, -1, store_.path_of(stored))
-        return _error("file access was revoked; nothing was sent", 403)
-    t = Transfer(tid, "to_customer", agent.id, rep["id"], rep["name"], name, folder, size=size, sha256=digest,
-                 stored_name=stored, started_at=app[CONFIG].clock())
-    await handlers.start_upload(app, live, t)
-    return web.json_response({"transfer": t.public(), "sha256": digest}, status=202)
+        size = int(request.query.get("size", ""))
+        if size < 0:
+            raise ValueError
+    except ValueError:
+        return _error("the upload needs the file's size in bytes")
+    _size_of(request, site, name, size)
+    t = await _new_upload(request, live, agent, rep, folder, name, size)
+    return web.json_response({"transfer": t.public(), "have": 0}, status=201)
+
+
+async def _rep_transfer(request) -> tuple:
+    sid, tid = request.match_info["sid"], request.match_info["tid"]
+    _site, _user, rep = await _rep_in(request, sid)
+    live = await request.app[HUB].get(sid)
+    t = state_of(live).transfers.get(tid) if live is not None else None
+    if t is None or t.upload is None or t.rep != rep["id"]:
+        raise _json_error("there is no such upload of yours in progress (it ended or was stopped)", 404)
+    return live, t
+
+
+async def put_upload(request):
+    """PUT /sessions/{sid}/uploads/{tid}?offset=N: the file's bytes from N on (N = what the host has)."""
+    if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
+        raise web.HTTPForbidden(text="This upload did not come from this site (CSRF check failed).")
+    live, t = await _rep_transfer(request)
+    try:
+        offset = int(request.query.get("offset", "0"))
+    except ValueError:
+        return _error("offset must be a number of bytes")
+    try:
+        state = await uploads.receive(request.app, live, t, request, offset,
+                                      request.headers.get("X-Content-SHA256", ""))
+    except uploads.UploadRefused as exc:
+        return web.json_response({"error": str(exc), "have": t.upload.have if t.upload else 0}, status=exc.status)
+    return web.json_response({**state, "transfer": t.public()})
+
+
+async def upload_status(request):
+    """GET /sessions/{sid}/uploads/{tid}: how much of the file the host has (to resume from there)."""
+    _live, t = await _rep_transfer(request)
+    return web.json_response({"have": t.upload.have, "size": t.size, "complete": t.upload.complete,
+                              "transfer": t.public()})
+
+
+async def upload(request):
+    """POST /sessions/{sid}/send?agent=&dir=&name= with the whole file as the body (scripts, or a browser
+    that does not resume): the same upload, opened and streamed in one request."""
+    site, live, agent, rep, folder, name = await _rep_upload_target(request, request.match_info["sid"])
+    size = _size_of(request, site, name, request.content_length)
+    t = await _new_upload(request, live, agent, rep, folder, name, size)
+    try:
+        state = await uploads.receive(request.app, live, t, request, 0, request.headers.get("X-Content-SHA256", ""))
+    except uploads.UploadRefused as exc:
+        if t.status not in ("done", "failed"):   # a one-shot upload cannot be resumed: it ends here
+            await handlers.finish(request.app, live, t, "failed", f"{exc}; nothing was kept", tell_agent=True)
+        return _error(f"{name}: {exc}; nothing was sent", exc.status)
+    return web.json_response({"transfer": t.public(), "sha256": state["sha256"]}, status=202)
 
 
 async def download(request):

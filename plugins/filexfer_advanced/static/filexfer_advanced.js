@@ -42,6 +42,7 @@ function transfersView(api, { downloads }) {
     r.li.dataset.status = t.status;
     if (t.size) r.bar.value = Math.round((t.done / t.size) * 100);
     r.note.textContent = t.size ? `${size(t.done)} of ${size(t.size)}` : "starting…";
+    if (t.direction === "to_customer" && t.upload_complete === false && t.size) r.note.textContent += ` (uploaded ${size(t.uploaded)})`;
   }
   function done(m) {
     const r = row(m);
@@ -138,27 +139,82 @@ function repPanel(api) {
     .then(() => { status.textContent = "Waiting for the customer to allow it on their computer…"; })
     .catch((err) => { status.textContent = err.message; }));
 
+  // The file goes up in one request from where the host is; if the connection drops, the page asks the host
+  // how much it has and goes on from there (the customer's computer meanwhile receives what has arrived).
+  const uploadsUrl = () => `${api.sitePrefix}/p/${P}/sessions/${api.session.id}/uploads`;
+  class Refused extends Error {}
+  function putFrom(id, file, offset, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("PUT", `${uploadsUrl()}/${id}?offset=${offset}`);
+      xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.upload.onprogress = (e) => onProgress(offset + e.loaded);
+      xhr.onload = () => {
+        let body = {};
+        try { body = JSON.parse(xhr.responseText); } catch { body = { error: xhr.responseText }; }
+        if (xhr.status === 200) resolve(body);
+        else if (xhr.status === 409 && typeof body.have === "number") resolve(body);   // go on from what the host has
+        else if (xhr.status >= 500 || (xhr.status === 400 && /cut off/.test(body.error || ""))) reject(new Error(body.error || `error ${xhr.status}`));
+        else reject(new Refused(body.error || `Sending failed (${xhr.status}).`));
+      };
+      xhr.onerror = () => reject(new Error("the connection dropped"));
+      xhr.send(file.slice(offset));
+    });
+  }
+  async function hostHas(id) {
+    const r = await fetch(`${uploadsUrl()}/${id}`, { credentials: "same-origin" });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Refused(body.error || `Sending failed (${r.status}).`);
+    return body.have;
+  }
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  async function sendFile(file) {
+    const q = new URLSearchParams({ agent: agent()?.id || "", dir: path, name: file.name, size: String(file.size) });
+    const r = await fetch(`${uploadsUrl()}?${q}`, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken() } });
+    const body = await r.json().catch(() => ({}));
+    if (r.status !== 201) throw new Refused(body.error || `Sending failed (${r.status}).`);
+    const id = body.transfer.id;
+    transfers.update(body.transfer);
+    let have = 0;
+    let failures = 0;
+    const shown = (n) => { upBar.value = file.size ? Math.round((n / file.size) * 100) : 100; };
+    while (have < file.size) {
+      try {
+        const answer = await putFrom(id, file, have, shown);
+        if (answer.have > have || answer.complete) failures = 0;
+        else {   // the host had nothing new (another request was still finishing): wait a little
+          failures += 1;
+          if (failures > 20) throw new Refused(answer.error || "The upload does not go on; try again.");
+          await pause(Math.min(500 * failures, 5000));
+        }
+        have = answer.have;
+      } catch (err) {
+        if (err instanceof Refused) throw err;
+        failures += 1;
+        if (failures > 20) throw new Refused(`The upload kept failing (${err.message}); try again.`);
+        status.textContent = `The connection dropped; resuming ${file.name}…`;
+        await pause(Math.min(500 * failures, 5000));
+        try { have = await hostHas(id); } catch (again) { if (again instanceof Refused) throw again; }
+        status.textContent = `Resuming ${file.name} from ${size(have)}…`;
+      }
+    }
+    shown(file.size);
+    return id;
+  }
+
   send.addEventListener("click", () => {
     const file = input.files[0];
     if (!file) { status.textContent = "Choose a file first."; return; }
-    const q = new URLSearchParams({ agent: agent()?.id || "", dir: path, name: file.name });
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", `${api.sitePrefix}/p/${P}/sessions/${api.session.id}/send?${q}`);
-    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
-    xhr.setRequestHeader("Content-Type", "application/octet-stream");
     upBar.hidden = false;
     upBar.value = 0;
     send.disabled = true;
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) upBar.value = Math.round((e.loaded / e.total) * 100); };
-    xhr.onload = () => {
-      send.disabled = false;
-      let body = {};
-      try { body = JSON.parse(xhr.responseText); } catch { body = { error: xhr.responseText }; }
-      if (xhr.status === 202) { transfers.update(body.transfer); input.value = ""; upBar.value = 100; status.textContent = `Sending ${file.name} to the customer…`; }
-      else { upBar.hidden = true; status.textContent = body.error || `Sending failed (${xhr.status}).`; api.notice(status.textContent, "error"); }
-    };
-    xhr.onerror = () => { send.disabled = false; upBar.hidden = true; status.textContent = "The upload was interrupted; try again."; };
-    xhr.send(file);
+    status.textContent = `Sending ${file.name} to the customer…`;
+    sendFile(file)
+      .then(() => { input.value = ""; status.textContent = `${file.name} is uploaded; the customer's computer is receiving it…`; })
+      .catch((err) => { upBar.hidden = true; status.textContent = err.message; api.notice(err.message, "error"); })
+      .finally(() => { send.disabled = false; });
   });
 
   api.on(`${P}.state`, (m) => { state = m; update(); });
