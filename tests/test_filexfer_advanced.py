@@ -46,6 +46,8 @@ async def test_rep_browses_and_copies_both_ways_after_local_approval(host, tmp_p
         r = await rep.http.get(rep.url(done["url"]))
         assert r.status == 200 and await r.read() == (root / "notes.md").read_bytes()
         assert r.headers["X-Content-SHA256"] == done["sha256"]
+        r = await rep.http.get(rep.url(done["url"]), headers={"Range": "bytes=150000-"})   # a download resumed
+        assert r.status == 206 and await r.read() == (root / "notes.md").read_bytes()[150000:]
 
         # rep -> customer: into the folder the rep picked
         data = os.urandom(3 * 1024 * 1024 + 17)
