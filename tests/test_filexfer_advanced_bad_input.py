@@ -147,18 +147,23 @@ async def test_a_file_that_changes_while_it_is_read(host, tmp_path):
         await stop_files_agent(agent, task)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 2 MB file system (tmpfs) as the customer's folder, so its disk really fills up."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
+def mount_small_disk(mnt, size: str = "2m"):
+    """A real small file system (tmpfs) at ``mnt``, so a disk really fills up; unmount with the result."""
+    mnt.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    return lambda: subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB disk as the customer's folder."""
+    unmount = mount_small_disk(tmp_path / "small")
     try:
-        yield mnt
+        yield tmp_path / "small"
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+        unmount()
 
 
 async def test_full_disk_on_the_customers_side(host, tmp_path, small_disk):
@@ -186,3 +191,32 @@ async def test_full_disk_on_the_customers_side(host, tmp_path, small_disk):
         assert hashlib.sha256(data).hexdigest() == good["sha256"]
     finally:
         await stop_files_agent(agent, task)
+
+
+async def test_full_disk_on_the_hosts_side(host, tmp_path):
+    """The host's disk fills up while it receives a file from the customer's computer (and while it buffers
+    the rep's upload): the transfer fails with a clear error, nothing partial stays, the host goes on."""
+    root, _ = tree(tmp_path)
+    (root / "docs" / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    (root / "docs" / "small.txt").write_bytes(b"fits")
+    unmount = mount_small_disk(host.data_dir / P, "2m")
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        await ws.request({"type": f"{P}.fetch", "path": "docs/big.bin"})
+        failed = await failure(ws)
+        assert failed["type"] == f"{P}.failed" and "could not store big.bin" in failed["error"]
+        assert "No space left" in failed["error"]
+        r = await upload(rep, s["id"], os.urandom(3 * 1024 * 1024), "huge.bin", folder="docs")
+        assert r.status in (400, 410), await r.text()
+        failed = await failure(ws)
+        assert failed["type"] == f"{P}.failed" and "could not store huge.bin" in failed["error"]
+        assert not list((host.data_dir / P).rglob("*.part")) and not list((host.data_dir / P).rglob("*.bin"))
+        assert not (root / "docs" / "huge.bin").exists()
+        assert not [p for p in root.rglob("*") if p.name.endswith(".part")]
+        # the space is back: a file that fits goes through
+        await ws.request({"type": f"{P}.fetch", "path": "docs/small.txt"})
+        done = await failure(ws)
+        assert done["type"] == f"{P}.done", done
+    finally:
+        await stop_files_agent(agent, task)
+        unmount()
