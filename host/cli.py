@@ -14,7 +14,16 @@ from .passwords import generate_password, hash_password
 
 def _config(args) -> Config:
     return Config(data_dir=Path(args.data), host=getattr(args, "host", "127.0.0.1"),
-                  port=getattr(args, "port", 8080), secure_cookies=getattr(args, "secure_cookies", False))
+                  port=getattr(args, "port", 8080), secure_cookies=getattr(args, "secure_cookies", False),
+                  trusted_proxies=tuple(getattr(args, "trusted_proxy", None) or ()))
+
+
+def _network(text: str) -> str:
+    import ipaddress
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or network")
 
 
 def tune_gc() -> None:
@@ -124,6 +133,8 @@ def main(argv=None) -> int:
     run.add_argument("--data", default=argparse.SUPPRESS)
     run.add_argument("--secure-cookies", action="store_true",
                      help="mark cookies Secure (set this when users reach the host over https)")
+    run.add_argument("--trusted-proxy", action="append", type=_network, metavar="ADDRESS",
+                     help="a reverse proxy (address or network) whose X-Forwarded-For is believed; repeatable")
     sub.add_parser("plugins", help="list plugins with their state; exit 1 when one failed")
     site = sub.add_parser("create-site", help="create a site and its first admin")
     site.add_argument("slug")

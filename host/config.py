@@ -26,6 +26,9 @@ class Config:
     login_attempts_per_minute_per_address: int = 20
     auth_session_ttl: float = 12 * 3600
     secure_cookies: bool = False         # set when served over https
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g. "127.0.0.1"): the
+    # per-address limits then count the customer's address, not the proxy's. Empty: the header is ignored.
+    trusted_proxies: tuple = ()
     # Connections
     max_message_bytes: int = 64 * 1024
     send_queue_size: int = 512

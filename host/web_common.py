@@ -1,8 +1,10 @@
 """Helpers every view uses: the site of a request, the logged-in user, CSRF, Origin, rendering."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
@@ -133,4 +135,33 @@ async def render(request: web.Request, template: str, status: int = 200, page: s
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The address a request came from, as the per-address limits count it. Behind a trusted reverse
+    proxy that is the nearest hop in X-Forwarded-For that is not itself a trusted proxy (the hops to its
+    left were written by the client and may be forged); anywhere else the header is ignored."""
+    peer = request.remote or "unknown"
+    trusted = trusted_networks(request.app[CONFIG].trusted_proxies)
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for part in request.headers.getall("X-Forwarded-For", []) for h in part.split(",")]
+    for hop in reversed([h for h in hops if h]):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return peer          # a malformed hop: nothing further left can be believed
+        if not _within(str(address), trusted):
+            return str(address)
+        peer = str(address)
+    return peer
+
+
+@functools.lru_cache(maxsize=16)
+def trusted_networks(spec: tuple) -> tuple:
+    return tuple(ipaddress.ip_network(s, strict=False) for s in spec)
+
+
+def _within(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in networks)

@@ -2,6 +2,7 @@
 account changes (audited), and the generated first admin password of `supporthost run`."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from conftest import PASSWORD, FakeClock, start_host, stop_host
 
@@ -294,3 +296,55 @@ async def test_fresh_run_generates_and_prints_an_admin_password_never_a_default(
             if proc.returncode is None:
                 proc.terminate()
                 await proc.wait()
+
+
+async def _login_via(client, username: str, password: str, forwarded: str):
+    token = await client.csrf("/s/demo/login")
+    return await client.http.post(client.url("/s/demo/login"), allow_redirects=False,
+                                  data={"username": username, "password": password, "csrf_token": token},
+                                  headers={"X-Forwarded-For": forwarded})
+
+
+async def test_behind_a_trusted_proxy_the_limit_counts_the_customers_address(tmp_path):
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock, login_attempts_per_minute_per_address=3,
+                            trusted_proxies=("127.0.0.0/8",))
+    try:
+        c = await host.client()
+        for name in ("a1", "a2", "a3"):      # one person behind the proxy guesses
+            assert (await _login_via(c, name, "guess", "198.51.100.7, 203.0.113.5")).status == 401
+        r = await _login_via(c, "rep1", PASSWORD, "203.0.113.5")
+        assert r.status == 429
+        # somebody else behind the same proxy is not blocked by it
+        assert (await _login_via(c, "rep1", PASSWORD, "203.0.113.9")).status == 302
+        # a forged hop to the left of the one the proxy wrote changes nothing
+        r = await _login_via(c, "rep2", PASSWORD, "10.9.9.9, 203.0.113.5")
+        assert r.status == 429
+        # a malformed header counts as the proxy itself (which is then limited as one address)
+        for _ in range(3):
+            await _login_via(c, "b1", "guess", "not-an-address")
+        assert (await _login_via(c, "rep1", PASSWORD, "junk")).status == 429
+    finally:
+        await stop_host(host)
+
+
+async def test_without_trusted_proxies_x_forwarded_for_is_ignored(tmp_path):
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock, login_attempts_per_minute_per_address=3)
+    try:
+        c = await host.client()
+        for i in range(3):                   # a different forged address each time does not help
+            assert (await _login_via(c, f"a{i}", "guess", f"203.0.113.{i}")).status == 401
+        assert (await _login_via(c, "rep1", PASSWORD, "203.0.113.200")).status == 429
+    finally:
+        await stop_host(host)
+
+
+def test_the_command_line_takes_trusted_proxies_and_refuses_bad_ones(capsys):
+    from host.cli import _config, main
+    args = argparse.Namespace(data="d", host="127.0.0.1", port=8080, secure_cookies=False,
+                              trusted_proxy=["127.0.0.1/32", "10.0.0.0/8"])
+    assert _config(args).trusted_proxies == ("127.0.0.1/32", "10.0.0.0/8")
+    with pytest.raises(SystemExit):
+        main(["run", "--trusted-proxy", "proxy.example"])
+    assert "is not an IP address or network" in capsys.readouterr().err
