@@ -1,6 +1,7 @@
 """The app factory: create_app(config) builds one independent host (its own plugin manager, db, hub)."""
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
@@ -13,9 +14,10 @@ import jinja2
 from aiohttp import web
 
 from . import core_plugin, views_admin, views_auth, views_customer, views_meta, views_rep, views_ws
-from .appkeys import CONFIG, CSRF_NEW, DB, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
+from .appkeys import CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
 from .config import Config
 from .db import Database
+from .expiry import expiry_loop
 from .hub import Hub
 from .plugins import PluginRegistry, call_impl
 from .ratelimit import RateLimiter
@@ -133,6 +135,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
 
 
 async def _startup(app: web.Application) -> None:
+    app[EXPIRY] = asyncio.get_running_loop().create_task(expiry_loop(app))
     registry = app[PLUGINS]
     for name in list(registry.active()):
         for impl in registry._impls("startup", name):
@@ -145,6 +148,7 @@ async def _startup(app: web.Application) -> None:
 
 
 async def _shutdown(app: web.Application) -> None:
+    app[EXPIRY].cancel()
     await app[HUB].close_all()
     await app[PLUGINS].call("shutdown", app=app)
 

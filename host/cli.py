@@ -15,7 +15,8 @@ from .passwords import generate_password, hash_password
 def _config(args) -> Config:
     return Config(data_dir=Path(args.data), host=getattr(args, "host", "127.0.0.1"),
                   port=getattr(args, "port", 8080), secure_cookies=getattr(args, "secure_cookies", False),
-                  trusted_proxies=tuple(getattr(args, "trusted_proxy", None) or ()))
+                  trusted_proxies=tuple(getattr(args, "trusted_proxy", None) or ()),
+                  abandoned_after=getattr(args, "abandoned_after", 120) * 60.0)
 
 
 def _network(text: str) -> str:
@@ -24,6 +25,16 @@ def _network(text: str) -> str:
         return str(ipaddress.ip_network(text, strict=False))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or network")
+
+
+def _minutes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes (1 or more)")
+    return value
 
 
 def tune_gc() -> None:
@@ -135,6 +146,8 @@ def main(argv=None) -> int:
                      help="mark cookies Secure (set this when users reach the host over https)")
     run.add_argument("--trusted-proxy", action="append", type=_network, metavar="ADDRESS",
                      help="a reverse proxy (address or network) whose X-Forwarded-For is believed; repeatable")
+    run.add_argument("--abandoned-after", type=_minutes, default=120, metavar="MINUTES",
+                     help="end a session nobody has been connected to for this long (default 120)")
     sub.add_parser("plugins", help="list plugins with their state; exit 1 when one failed")
     site = sub.add_parser("create-site", help="create a site and its first admin")
     site.add_argument("slug")

@@ -19,6 +19,8 @@ class Config:
     number_digits: int = 9
     number_ttl: float = 30 * 60          # an unused session number expires after this
     grace_period: float = 30.0           # a dropped participant keeps identity and role this long
+    abandoned_after: float = 2 * 3600    # a session nobody is connected to ends after this ("abandoned")
+    expiry_check_every: float = 60.0     # how often abandoned sessions are looked for
     join_attempts_per_minute: int = 5    # wrong numbers from one address before joins are refused
     # Accounts
     login_failures_before_lockout: int = 5

@@ -52,6 +52,7 @@ class LiveSession:
     created_at: float
     meta: dict = field(default_factory=dict)
     participants: dict[str, LiveParticipant] = field(default_factory=dict)
+    idle_since: float | None = None      # when its last connection went (None: somebody is connected)
 
     def primary(self) -> LiveParticipant | None:
         return next((p for p in self.participants.values() if p.role == "primary_rep"), None)
@@ -105,6 +106,7 @@ class Hub:
                 lp = LiveParticipant(p["id"], p["role"], p["name"], p["user_id"], p["joined_at"])
                 live.participants[lp.id] = lp
                 self._start_grace(live, lp)  # everybody must come back after a restart
+            live.idle_since = self.config.clock()
             self.sessions[session_id] = live
         self._loading.pop(session_id, None)
         return live
@@ -161,6 +163,7 @@ class Hub:
             lp.grace = None
         old = lp.conn
         lp.conn = conn
+        live.idle_since = None
         if old is not None:  # the same person opened the session again: the newest socket wins
             asyncio.create_task(old.close(WSCloseCode.POLICY_VIOLATION, "replaced by a newer connection"))
         conn.send({"type": "session.hello", "you": lp.public(), "session": live.public()})
@@ -170,6 +173,8 @@ class Hub:
         if lp.conn is not conn:
             return
         lp.conn = None
+        if not any(p.conn is not None for p in live.participants.values()):
+            live.idle_since = self.config.clock()
         if live.state != "ended" and lp.id in live.participants:
             self._start_grace(live, lp)
             self._roster(live)
@@ -231,10 +236,11 @@ class Hub:
         self._roster(live)
         await self._hook(live, "control_transferred", from_participant=from_p, to_participant=to_p)
 
-    async def end(self, live: LiveSession, by: LiveParticipant | None) -> None:
+    async def end(self, live: LiveSession, by: LiveParticipant | None, reason: str | None = None) -> None:
         if live.state == "ended":
             return
         now = self.config.clock()
+        details = {"reason": reason} if reason else {}
 
         def write(db):
             db["support_sessions"].update(live.id, {"state": "ended", "ended_at": now,
@@ -243,10 +249,10 @@ class Hub:
                        "where session_id = ? and left_at is null", [now, live.id])
             db.execute("update join_codes set expires_at = ? where session_id = ? and used_at is null",
                        [now, live.id])
-            store.add_event(db, live.id, now, "ended", by.id if by else None, {})
+            store.add_event(db, live.id, now, "ended", by.id if by else None, details)
         await self.app[DB].write(write)
         live.state = "ended"
-        self.broadcast(live, {"type": "session.ended", "by": by.public() if by else None})
+        self.broadcast(live, {"type": "session.ended", "by": by.public() if by else None, **details})
         people = list(live.participants.values())
         for p in people:
             if p.grace is not None:

@@ -340,11 +340,15 @@ async def test_without_trusted_proxies_x_forwarded_for_is_ignored(tmp_path):
         await stop_host(host)
 
 
-def test_the_command_line_takes_trusted_proxies_and_refuses_bad_ones(capsys):
+def test_the_command_line_takes_proxies_and_the_abandon_time_and_refuses_bad_ones(capsys):
     from host.cli import _config, main
     args = argparse.Namespace(data="d", host="127.0.0.1", port=8080, secure_cookies=False,
-                              trusted_proxy=["127.0.0.1/32", "10.0.0.0/8"])
-    assert _config(args).trusted_proxies == ("127.0.0.1/32", "10.0.0.0/8")
-    with pytest.raises(SystemExit):
-        main(["run", "--trusted-proxy", "proxy.example"])
-    assert "is not an IP address or network" in capsys.readouterr().err
+                              trusted_proxy=["127.0.0.1/32", "10.0.0.0/8"], abandoned_after=30)
+    cfg = _config(args)
+    assert cfg.trusted_proxies == ("127.0.0.1/32", "10.0.0.0/8") and cfg.abandoned_after == 1800
+    for bad, says in ((["--trusted-proxy", "proxy.example"], "is not an IP address or network"),
+                      (["--abandoned-after", "0"], "whole number of minutes"),
+                      (["--abandoned-after", "soon"], "whole number of minutes")):
+        with pytest.raises(SystemExit):
+            main(["run", *bad])
+        assert says in capsys.readouterr().err

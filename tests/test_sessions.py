@@ -436,3 +436,67 @@ async def test_multisession_rep_stops_at_the_maximum_and_can_start_again_after_e
     await ws.send({"type": "session.end"})
     await ws.expect("session.ended")
     assert (await rep.api_post("/s/demo/api/sessions")).status == 201
+
+
+async def _wait_for_state(host, sid: str, state: str, timeout: float = 5.0) -> dict:
+    for _ in range(int(timeout / 0.05)):
+        row = await host.db_read(lambda db: db["support_sessions"].get(sid))
+        if row["state"] == state:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"session {sid} is {row['state']}, not {state}")
+
+
+async def test_a_session_nobody_is_connected_to_ends_as_abandoned(tmp_path):
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock, grace_period=3600, abandoned_after=7200,
+                            expiry_check_every=0.05)
+    try:
+        other = await host.rep("rep2")
+        kept = await other.start_session()     # a colleague stays connected to this one
+        kept_ws = await other.ws(kept["id"])
+        rep = await host.rep()
+        s = await rep.start_session()
+        rep_ws = await rep.ws(s["id"])
+        cust = await host.client()
+        await cust.join(s["number"], "Carla")
+        cust_ws = await cust.ws(s["id"])
+        await rep_ws.expect("session.joined")
+        await cust_ws.close()
+        await rep_ws.close()                   # everybody went; the primary rep stays "offline" in it
+        clock.advance(7100)
+        await asyncio.sleep(0.3)               # not yet
+        assert (await host.db_read(lambda db: db["support_sessions"].get(s["id"])))["state"] != "ended"
+        clock.advance(200)
+        row = await _wait_for_state(host, s["id"], "ended")
+        assert row["ended_by"] is None
+        events = await host.db_read(lambda db: [(r["kind"], r["details"]) for r in db["session_events"].rows_where(
+            "session_id = ? and kind = 'ended'", [s["id"]])])
+        assert events == [("ended", '{"reason": "abandoned"}')]
+        audit = await host.db_read(lambda db: list(db["audit_log"].rows_where("action = 'session_abandoned'")))
+        assert len(audit) == 1 and audit[0]["target"] == f"session:{s['id']}"
+        assert s["id"] not in host.app[HUB].sessions
+        # the session somebody is connected to goes on
+        assert (await host.db_read(lambda db: db["support_sessions"].get(kept["id"])))["state"] != "ended"
+        await _barrier(kept_ws)
+    finally:
+        await stop_host(host)
+
+
+async def test_after_a_restart_a_session_nobody_comes_back_to_ends_as_abandoned(tmp_path):
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock, abandoned_after=7200, expiry_check_every=0.05)
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = await rep.ws(s["id"])
+    await rep_ws.close()
+    await stop_host(host)
+    clock.advance(7300)
+    host = await start_host(tmp_path / "data", clock=clock, abandoned_after=7200, expiry_check_every=0.05)
+    try:
+        await _wait_for_state(host, s["id"], "ended")
+        reasons = await host.db_read(lambda db: [r["details"] for r in db["audit_log"].rows_where(
+            "action = 'session_abandoned'")])
+        assert reasons == ['{"why": "nobody came back after a restart"}']
+    finally:
+        await stop_host(host)
