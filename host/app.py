@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from . import core_plugin, views_admin, views_auth, views_customer, views_meta, views_rep, views_ws
-from .appkeys import CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
+from .appkeys import ADMIN_NOTICES, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
 from .config import Config
 from .db import Database
 from .expiry import expiry_loop
@@ -105,6 +105,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     sites.load(db.sync())
     app[HUB] = Hub(app)
     app[SOCKETS] = weakref.WeakSet()
+    app[ADMIN_NOTICES] = {}
     app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
     app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)
 

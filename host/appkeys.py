@@ -25,6 +25,7 @@ JOIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("join_limit")
 LOGIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("login_limit")
 SECRET: web.AppKey[bytes] = web.AppKey("secret")
 SOCKETS: web.AppKey["weakref.WeakSet"] = web.AppKey("sockets")
+ADMIN_NOTICES: web.AppKey[dict] = web.AppKey("admin_notices")   # key -> (admin id, message, when)
 EXPIRY: web.AppKey["asyncio.Task"] = web.AppKey("expiry")   # the task that ends abandoned sessions
 
 # Per-request storage

@@ -3,17 +3,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from .appkeys import CONFIG, DB, HUB, PLUGINS, SITES
+from .appkeys import ADMIN_NOTICES, CONFIG, DB, HUB, PLUGINS, SITES
 from .audit import audit_row
 from .passwords import check_strength, generate_password, hash_password
 from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
 from .web_common import form_with_csrf, render, require_user, site_of
 
 routes = web.RouteTableDef()
+NOTICE_TTL = 300.0   # seconds a saved form's message waits for the page it redirects to
+
+
+def _saved(request, site, user, message: str) -> web.HTTPSeeOther:
+    """After a form was saved: redirect to the admin page (post/redirect/get, so reloading it submits
+    nothing twice), which shows ``message`` once. The message stays on the server (it may hold a
+    generated password): the address carries only a random key, good for this admin, once."""
+    notices = request.app[ADMIN_NOTICES]
+    now = request.app[CONFIG].clock()
+    for key in [k for k, (_, _, at) in notices.items() if now - at > NOTICE_TTL]:
+        del notices[key]
+    key = secrets.token_urlsafe(16)
+    notices[key] = (user["id"], message, now)
+    return web.HTTPSeeOther(f"{site.prefix}/admin?saved={key}")
 
 
 async def _admin_page(request, site, user, status=200, **context):
@@ -38,6 +53,9 @@ async def _admin_page(request, site, user, status=200, **context):
 async def admin(request: web.Request):
     site = site_of(request)
     user = await require_user(request, site, "admin")
+    notice = request.app[ADMIN_NOTICES].pop(request.query.get("saved", ""), None)
+    if notice is not None and notice[0] == user["id"]:
+        return await _admin_page(request, site, user, message=notice[1])
     return await _admin_page(request, site, user)
 
 
@@ -70,7 +88,7 @@ async def create_rep(request: web.Request):
     message = f"Account {username.strip().lower()} created."
     if generated:
         message += f" Its password, shown this once: {password}"
-    return await _admin_page(request, site, user, 201, message=message)
+    raise _saved(request, site, user, message)
 
 
 def _int(value, default: int) -> int:
@@ -129,7 +147,7 @@ async def update_rep(request: web.Request):
         return await _admin_page(request, site, user, 404, error="No such account on this site.")
     if not changes["active"]:  # switched off: its open consoles and session sockets go too
         await request.app[HUB].disconnect_user(uid, "account switched off")
-    return await _admin_page(request, site, user, message="Account saved.")
+    raise _saved(request, site, user, "Account saved.")
 
 
 @routes.post("/s/{site}/admin/site")
@@ -157,7 +175,7 @@ async def set_site(request: web.Request):
                   {"name": name, "public_url": public_url}, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
-    return await _admin_page(request, site_of(request), user, message="Site saved.")
+    raise _saved(request, site_of(request), user, "Site saved.")
 
 
 @routes.post("/s/{site}/admin/plugins")
@@ -179,7 +197,7 @@ async def set_plugins(request: web.Request):
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
     _tell_live_sessions(request.app, site_of(request), site.disabled)
-    return await _admin_page(request, site_of(request), user, message="Features saved.")
+    raise _saved(request, site_of(request), user, "Features saved.")
 
 
 def _tell_live_sessions(app, site, was_disabled: frozenset) -> None:
@@ -224,4 +242,4 @@ async def set_settings(request: web.Request):
                    for k, v in values.items()}, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
-    return await _admin_page(request, site_of(request), user, message=f"Settings of {plugin} saved.")
+    raise _saved(request, site_of(request), user, f"Settings of {plugin} saved.")
