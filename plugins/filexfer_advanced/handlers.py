@@ -99,15 +99,24 @@ def announce(app, live) -> None:
 
 
 def _progress(app, live, t: Transfer, force: bool = False) -> None:
+    """Progress to the rep and the customer's page, at most every PROGRESS_EVERY seconds; what a skipped
+    call would have said follows at the end of the interval (a transfer that stalls shows where it is)."""
     now = time.monotonic()
-    if force or now - t.last_progress >= PROGRESS_EVERY:
-        t.last_progress = now
-        msg = {"type": f"{P}.progress", **t.public()}
-        hub = app[HUB]
-        hub.send(live, t.rep, msg)
-        for p in live.participants.values():   # the customer's page shows it too
-            if p.role in CUSTOMER_ROLES and p.id != t.agent:
-                hub.send(live, p.id, msg)
+    if not force and now - t.last_progress < PROGRESS_EVERY:
+        if t.trailing is None:
+            def trailing():
+                t.trailing = None
+                if state_of(live).transfers.get(t.id) is t:
+                    _progress(app, live, t, force=True)
+            t.trailing = asyncio.get_running_loop().call_later(PROGRESS_EVERY - (now - t.last_progress), trailing)
+        return
+    t.last_progress = now
+    msg = {"type": f"{P}.progress", **t.public()}
+    hub = app[HUB]
+    hub.send(live, t.rep, msg)
+    for p in live.participants.values():   # the customer's page shows it too
+        if p.role in CUSTOMER_ROLES and p.id != t.agent:
+            hub.send(live, p.id, msg)
 
 
 def _transfer_row(live, t: Transfer, **changes):
@@ -168,6 +177,8 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
     for p in live.participants.values():
         if p.role in CUSTOMER_ROLES and p.id != t.agent:
             hub.send(live, p.id, out)
+    if t.trailing is not None:
+        t.trailing.cancel()
     del state.transfers[t.id]
 
 

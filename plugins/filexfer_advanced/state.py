@@ -63,6 +63,7 @@ class Transfer:
     stored_name: str = ""
     started_at: float = 0.0
     last_progress: float = 0.0
+    trailing: asyncio.TimerHandle | None = None   # the progress message due at the end of the interval
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     relay: asyncio.Task | None = None
     started: asyncio.Task | None = None   # the write of its "started" record
