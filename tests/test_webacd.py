@@ -600,3 +600,28 @@ async def test_deleting_a_queue_only_while_nobody_waits_in_it(host):
     assert r.status == 200 and "Queue Experts deleted." in " ".join(flashes(await r.text()))
     assert experts not in host.app[WEBACD].queues and host.app[WEBACD].queues[qid].overflow_queue_id is None
     assert await host.db_read(lambda db: db["acd_queues"].get(qid)["overflow_queue_id"]) is None
+
+
+async def test_round_robin_goes_on_with_the_next_rep_after_a_restart(tmp_path):
+    data = tmp_path / "data"
+    host = await start_host(data)
+    qid = await make_queue(host, members=("rep1", "rep2"), mode="round_robin")
+    rep1, f1, cust, sid = await start_inbound(host, qid)         # rep1's turn: first in the round
+    rep_ws = await rep1.ws(sid)
+    await rep_ws.send({"type": "session.end"})
+    for _ in range(100):
+        if (await host.db_read(lambda db: db["support_sessions"].get(sid)))["state"] == "ended":
+            break
+        await asyncio.sleep(0.05)
+    await stop_host(host)
+
+    host = await start_host(data)
+    try:
+        rep1, f1 = await rep_ready(host, "rep1")
+        rep2, f2 = await rep_ready(host, "rep2")
+        c, r = await ask_help(host, qid, name="Bert")
+        offer = (await f2.expect("webacd.offer"))["offer"]           # rep2's turn now, not rep1's again
+        assert offer["name"] == "Bert"
+        assert not [m for m in f1.seen if m.get("type") == "webacd.offer"]
+    finally:
+        await stop_host(host)

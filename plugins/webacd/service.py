@@ -100,6 +100,7 @@ class WebAcd:
             if row["entry_id"] in self.engine.entries:
                 self.engine.restore_offer(Offer(row["entry_id"], row["user_id"], row["via_queue_id"],
                                                 row["offered_at"], row["expires_at"]))
+        self.engine.rr_last.update(state["round_robin_last"])
         for qid, times in state["handling"].items():
             self.handling[qid] = deque(times, maxlen=store.RECENT)
         self.task = asyncio.create_task(self._ticker())

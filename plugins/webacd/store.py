@@ -22,7 +22,17 @@ def load_state(db) -> dict:
     for q in queues:
         handling[q["id"]] = recent_handling(db, q["id"])
     return {"queues": queues, "members": members, "agents": agents, "loads": loads, "waiting": waiting,
-            "offers": offers, "handling": handling}
+            "offers": offers, "handling": handling, "round_robin_last": round_robin_last(db)}
+
+
+def round_robin_last(db) -> dict[int, int]:
+    """Per queue, the rep whose turn it last was (the newest offer the queue made by turns, not one to a
+    rep a customer was transferred to): after a restart the round goes on from the next rep."""
+    rows = db.query(
+        "select o.via_queue_id as qid, o.user_id as uid from acd_offers o join acd_entries e on e.id = o.entry_id "
+        "where o.id in (select max(o2.id) from acd_offers o2 join acd_entries e2 on e2.id = o2.entry_id "
+        "where e2.target_user_id is null group by o2.via_queue_id)")
+    return {r["qid"]: r["uid"] for r in rows}
 
 
 def recent_handling(db, queue_id: int) -> list[float]:
