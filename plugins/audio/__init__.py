@@ -12,7 +12,8 @@ from host.appkeys import SITES
 from host.hookspecs import hookimpl
 from host.options import CONSOLES, ROLES, DashboardOption, Setting
 
-from .calls import CallPolicy, CallService, call_record
+from .call_hooks import call_hooks
+from .calls import CallPolicy, CallService
 from .sdp_check import ice_servers, parse_ice_urls
 
 __version__ = "0.1.0"
@@ -62,11 +63,6 @@ def extra_page_context(page):
 
 
 @hookimpl
-def register_message_handlers(register):
-    service.register(register)
-
-
-@hookimpl
 async def session_started(app, session):
     site = app[SITES].by_id.get(session.site_id)
     if site is None or not site.setting("audio", ALLOW) or not site.setting("audio", AUTOSTART):
@@ -76,17 +72,5 @@ async def session_started(app, session):
         await service.open_call(app, session, primary, auto=True)
 
 
-@hookimpl
-async def participant_left(app, session, participant, reason):
-    await service.remove_member(app, session, participant.id, reason)
-
-
-@hookimpl
-async def session_ended(app, session, ended_by):
-    await service.close_call(app, session, ended_by.id if ended_by else None, "session ended")
-
-
-@hookimpl
-def session_record(session, db):
-    sid = session["id"] if isinstance(session, dict) else session.id
-    return call_record("audio", sid, db)
+# The hooks that only hand over to the call service: the same for audio and video.
+register_message_handlers, participant_left, session_ended, session_record = call_hooks(service)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from host.hookspecs import hookimpl
 from host.options import CONSOLES, ROLES, DashboardOption, Setting
 from plugins.audio import site_ice_servers
-from plugins.audio.calls import CallPolicy, CallService, call_record
+from plugins.audio.call_hooks import call_hooks
+from plugins.audio.calls import CallPolicy, CallService
 
 __version__ = "0.1.0"
 
@@ -54,22 +55,5 @@ def extra_page_context(page, site):
     return None
 
 
-@hookimpl
-def register_message_handlers(register):
-    service.register(register)
-
-
-@hookimpl
-async def participant_left(app, session, participant, reason):
-    await service.remove_member(app, session, participant.id, reason)
-
-
-@hookimpl
-async def session_ended(app, session, ended_by):
-    await service.close_call(app, session, ended_by.id if ended_by else None, "session ended")
-
-
-@hookimpl
-def session_record(session, db):
-    sid = session["id"] if isinstance(session, dict) else session.id
-    return call_record("video", sid, db)
+# The hooks that only hand over to the call service: the same for audio and video.
+register_message_handlers, participant_left, session_ended, session_record = call_hooks(service)
