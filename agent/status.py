@@ -8,6 +8,7 @@ import sys
 from typing import Callable
 
 from .backends_x11 import display_present
+from .window_process import close_window
 
 log = logging.getLogger("support_manager.status")
 
@@ -104,13 +105,7 @@ class WindowStatus:
                 log.warning("status window: %s", exc)
 
     async def close(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.stdin.close()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 2)
-            except asyncio.TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
+        await close_window(self.proc)
         if self.reader is not None:
             self.reader.cancel()
 

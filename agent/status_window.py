@@ -6,10 +6,9 @@ plugins add (e.g. Mute during a call) print "cmd <id>", which the agent runs as 
 """
 from __future__ import annotations
 
-import json
-import queue
 import sys
-import threading
+
+from agent.window_process import poll_lines, stdin_lines
 
 TITLE = "Support Manager"
 WIDTH, HEIGHT = 360, 110
@@ -24,14 +23,7 @@ def control_at(i: int) -> tuple[int, int, int, int]:
 
 def main() -> int:
     import tkinter as tk
-    lines: queue.Queue = queue.Queue()
-
-    def read() -> None:
-        for line in sys.stdin:
-            lines.put(line)
-        lines.put(None)
-    threading.Thread(target=read, daemon=True).start()
-
+    lines = stdin_lines()
     root = tk.Tk(className="SupportManagerStatus")
     root.title(TITLE)
     x, y = (int(v) for v in (sys.argv[1:3] if len(sys.argv) > 2 else (900, 660)))
@@ -63,23 +55,11 @@ def main() -> int:
             controls.append(b)
         root.geometry(f"{WIDTH}x{HEIGHT + (CONTROL_H + 10 if buttons else 0)}")
 
-    def poll() -> None:
-        try:
-            while True:
-                line = lines.get_nowait()
-                if line is None:
-                    root.destroy()
-                    return
-                state = json.loads(line)
-                label.configure(text=state.get("text", ""))
-                button.configure(state="normal" if state.get("sharing") else "disabled")
-                set_buttons(state.get("buttons") or [])
-        except queue.Empty:
-            pass
-        except ValueError:
-            pass
-        root.after(50, poll)
-    root.after(50, poll)
+    def show(state: dict) -> None:
+        label.configure(text=state.get("text", ""))
+        button.configure(state="normal" if state.get("sharing") else "disabled")
+        set_buttons(state.get("buttons") or [])
+    poll_lines(root, lines, show, 50)
     root.mainloop()
     return 0
 

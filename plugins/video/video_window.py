@@ -12,9 +12,9 @@ import asyncio
 import base64
 import json
 import logging
-import queue
 import sys
-import threading
+
+from agent.window_process import close_window, poll_lines, stdin_lines
 
 log = logging.getLogger("support_manager.video_window")
 TITLE = "Support Manager - video"
@@ -77,25 +77,12 @@ class VideoWindow:
     async def close(self) -> None:
         async with self.lock:
             self.closed = True
-            if self.proc is not None and self.proc.returncode is None:
-                self.proc.stdin.close()
-                try:
-                    await asyncio.wait_for(self.proc.wait(), 2)
-                except asyncio.TimeoutError:
-                    self.proc.kill()
-                    await self.proc.wait()
+            await close_window(self.proc)
 
 
 def main() -> int:
     import tkinter as tk
-    lines: queue.Queue = queue.Queue()
-
-    def read() -> None:
-        for line in sys.stdin:
-            lines.put(line)
-        lines.put(None)
-    threading.Thread(target=read, daemon=True).start()
-
+    lines = stdin_lines()
     root = tk.Tk(className="SupportManagerVideo")
     root.title(TITLE)
     root.geometry(f"+{sys.argv[1] if len(sys.argv) > 1 else 20}+{sys.argv[2] if len(sys.argv) > 2 else 20}")
@@ -113,31 +100,19 @@ def main() -> int:
             t = tiles[key] = {"frame": frame, "picture": picture, "name": name, "photo": None}
         return t
 
-    def poll() -> None:
-        try:
-            while True:
-                line = lines.get_nowait()
-                if line is None:
-                    root.destroy()
-                    return
-                msg = json.loads(line)
-                key = str(msg.get("id"))
-                if msg.get("gone"):
-                    t = tiles.pop(key, None)
-                    if t is not None:
-                        t["frame"].destroy()
-                    continue
-                t = tile(key)
-                photo = tk.PhotoImage(data=msg["png"])
-                t["picture"].configure(image=photo, width=photo.width(), height=photo.height())
-                t["photo"] = photo          # Tk shows it only while Python holds it
-                t["name"].configure(text=msg.get("name", ""))
-        except queue.Empty:
-            pass
-        except (ValueError, KeyError, tk.TclError):
-            pass
-        root.after(40, poll)
-    root.after(40, poll)
+    def show(msg: dict) -> None:
+        key = str(msg.get("id"))
+        if msg.get("gone"):
+            t = tiles.pop(key, None)
+            if t is not None:
+                t["frame"].destroy()
+            return
+        t = tile(key)
+        photo = tk.PhotoImage(data=msg["png"])
+        t["picture"].configure(image=photo, width=photo.width(), height=photo.height())
+        t["photo"] = photo          # Tk shows it only while Python holds it
+        t["name"].configure(text=msg.get("name", ""))
+    poll_lines(root, lines, show, 40, ignored=(ValueError, KeyError, tk.TclError))
     root.mainloop()
     return 0
 
