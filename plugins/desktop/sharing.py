@@ -105,11 +105,16 @@ async def _ask(ctx, state, agent: AgentInfo, viewers: list[str], level: str, kin
 
 
 # -- the rep asks, or offers ----------------------------------------------------------------------
-async def request(ctx, message):
-    """A rep asks to view or control the customer's screen: the customer's Support Manager asks them."""
+def _level_of(message) -> str:
     level = message.get("level")
     if level not in LEVELS:
         raise MessageError("level must be 'view' or 'control'")
+    return level
+
+
+async def request(ctx, message):
+    """A rep asks to view or control the customer's screen: the customer's Support Manager asks them."""
+    level = _level_of(message)
     if not ctx.participant.is_rep:
         raise MessageError("only a rep can request to view or control a screen")
     state = state_of(ctx.session, ctx.plugin)
@@ -122,9 +127,7 @@ async def request(ctx, message):
 
 async def share(ctx, message):
     """A rep shows their own screen (their own Support Manager) to the customers, optionally with control."""
-    level = message.get("level")
-    if level not in LEVELS:
-        raise MessageError("level must be 'view' or 'control'")
+    level = _level_of(message)
     if not ctx.participant.is_rep:
         raise MessageError("only a rep can share their screen from here")
     state = state_of(ctx.session, ctx.plugin)
@@ -154,7 +157,8 @@ async def consent(ctx, message):
     del state.pending[pending.request_id]
     viewers = [v for v in pending.viewers if v in ctx.session.participants]
     names = [_name(ctx.session, v) for v in viewers]
-    if message.get("allow") is True and viewers:
+    allowed = message.get("allow") is True and bool(viewers)
+    if allowed:
         if pending.level == "control":
             for other in state.controllers_of(agent.id):
                 if other not in viewers:
@@ -167,15 +171,17 @@ async def consent(ctx, message):
         await _record(ctx, f"{ctx.plugin}.granted", {"request_id": pending.request_id, "agent": agent.id,
                                                "level": pending.level, "viewers": names,
                                                "all_requests": bool(message.get("all"))})
-        answer = {"type": f"{ctx.plugin}.answer", "request_id": pending.request_id, "allow": True,
-                  "level": pending.level, "agent": agent.id}
     else:
         await _record(ctx, f"{ctx.plugin}.denied", {"request_id": pending.request_id, "agent": agent.id,
                                               "level": pending.level, "viewers": names})
-        answer = {"type": f"{ctx.plugin}.answer", "request_id": pending.request_id, "allow": False,
-                  "level": pending.level, "agent": agent.id}
-    ctx.send_to(pending.by, answer)
+    ctx.send_to(pending.by, {"type": f"{ctx.plugin}.answer", "request_id": pending.request_id, "allow": allowed,
+                             "level": pending.level, "agent": agent.id})
     _announce(ctx, state)
+
+
+async def _record_revoked(ctx, agent_id: str, by: str, gone: list) -> None:
+    await _record(ctx, f"{ctx.plugin}.revoked", {"agent": agent_id, "by": by,
+                                                 "viewers": [_name(ctx.session, v) for _, v, _ in gone]})
 
 
 async def revoke(ctx, message):
@@ -190,8 +196,7 @@ async def revoke(ctx, message):
     else:
         raise MessageError("viewers must be 'all' or a list of participant ids")
     if gone:
-        await _record(ctx, f"{ctx.plugin}.revoked", {"agent": agent.id, "by": "Support Manager",
-                                               "viewers": [_name(ctx.session, v) for _, v, _ in gone]})
+        await _record_revoked(ctx, agent.id, "Support Manager", gone)
     _announce(ctx, state)
     _ack_if_done(ctx, state, agent.id)
 
@@ -206,8 +211,7 @@ async def _stop_agent(ctx, state, agent: AgentInfo, viewers: list[str] | None, b
     ctx.send_to(agent.id, {"type": f"{ctx.plugin}.revoked",
                            "viewers": "all" if viewers is None else [v for _, v, _ in gone]})
     if gone:
-        await _record(ctx, f"{ctx.plugin}.revoked", {"agent": agent.id, "by": by,
-                                               "viewers": [_name(ctx.session, v) for _, v, _ in gone]})
+        await _record_revoked(ctx, agent.id, by, gone)
     _announce(ctx, state)
     _ack_if_done(ctx, state, agent.id)
     return len(gone)
@@ -244,11 +248,19 @@ async def release(ctx, message):
 
 
 # -- frames, cursor, input -------------------------------------------------------------------------
-def _ack_if_done(ctx, state, agent_id: str) -> None:
+def _drawn_by_all(state, agent_id: str) -> int | None:
+    """The frame the agent waits on, when no viewer is left drawing it (it stops waiting); else None."""
     waiting = state.waiting.get(agent_id)
     if waiting is not None and not waiting[1]:
         del state.waiting[agent_id]
-        ctx.send_to(agent_id, {"type": f"{ctx.plugin}.ack", "seq": waiting[0]})
+        return waiting[0]
+    return None
+
+
+def _ack_if_done(ctx, state, agent_id: str) -> None:
+    seq = _drawn_by_all(state, agent_id)
+    if seq is not None:
+        ctx.send_to(agent_id, {"type": f"{ctx.plugin}.ack", "seq": seq})
 
 
 async def frame(ctx, header, payload):
@@ -395,8 +407,7 @@ async def agent_hello(ctx, message):
                 state.pace[(me.id, viewer)] = Pace()
                 restored.append({"viewer": p.name, "level": item["level"]})
         if gone and not restored:
-            await _record(ctx, f"{ctx.plugin}.revoked", {"agent": me.id, "by": "reconnect",
-                                                   "viewers": [_name(ctx.session, v) for _, v, _ in gone]})
+            await _record_revoked(ctx, me.id, "reconnect", gone)
         if restored:
             await _record(ctx, f"{ctx.plugin}.granted", {"agent": me.id, "restored": restored,
                                                    "all_requests": True})
@@ -465,10 +476,9 @@ async def on_participant_left(app, session, participant, reason, plugin: str) ->
     gone = state.drop_grants(viewer=participant.id)
     for agent_id in {a for a, _, _ in gone}:
         hub.send(session, agent_id, {"type": f"{plugin}.revoked", "viewers": [participant.id]})
-        waiting = state.waiting.get(agent_id)
-        if waiting is not None and not waiting[1]:
-            del state.waiting[agent_id]
-            hub.send(session, agent_id, {"type": f"{plugin}.ack", "seq": waiting[0]})
+        seq = _drawn_by_all(state, agent_id)
+        if seq is not None:
+            hub.send(session, agent_id, {"type": f"{plugin}.ack", "seq": seq})
     if participant.id in state.agents:
         gone += state.drop_grants(agent=participant.id)
         del state.agents[participant.id]
