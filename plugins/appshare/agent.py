@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from agent.consent import Answer, ConsentRequest
-from agent.hookspecs import hookimpl
-from plugins.desktop.agent import DesktopShare, register_share
+from plugins.desktop.agent import DesktopShare, close_in_pool, share_hooks
 
 from . import windows
 
@@ -68,22 +67,9 @@ class AppShare(DesktopShare):
         return frame
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
         for pool in (self.capture_pool, self.input_pool):
-            try:
-                await asyncio.wait_for(loop.run_in_executor(pool, windows.close), 3)
-            except Exception:
-                pass
+            await close_in_pool(pool, windows.close)
         await super().close()
 
 
-@hookimpl
-def agent_message_handlers(agent, register):
-    register_share(AppShare(agent), agent, register)
-
-
-@hookimpl
-def agent_stopped(agent):
-    share = agent.features.get("appshare")
-    if share is not None:
-        return share.close()
+agent_message_handlers, agent_stopped = share_hooks(AppShare)

@@ -418,15 +418,19 @@ class DesktopShare:
     async def close(self) -> None:
         self._stop_capture()
         self.grants.clear()
-        loop = asyncio.get_running_loop()
         for pool, backend in ((self.capture_pool, self.agent.capture), (self.input_pool, self.agent.input)):
             closer = getattr(backend, "close", None)
             if closer is not None:
-                try:
-                    await asyncio.wait_for(loop.run_in_executor(pool, closer), 3)
-                except Exception:
-                    pass
+                await close_in_pool(pool, closer)
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def close_in_pool(pool, closer) -> None:
+    """Run ``closer`` in the thread that used what it closes; three seconds at most, errors ignored."""
+    try:
+        await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(pool, closer), 3)
+    except Exception:
+        pass
 
 
 def register_share(share: DesktopShare, agent, register) -> None:
@@ -446,13 +450,21 @@ def register_share(share: DesktopShare, agent, register) -> None:
         register(f"{p}.{verb}", share.on_capture_command)
 
 
-@hookimpl
-def agent_message_handlers(agent, register):
-    register_share(DesktopShare(agent), agent, register)
+def share_hooks(share_class: type[DesktopShare]) -> tuple:
+    """agent_message_handlers and agent_stopped for a sharing plugin (desktop, appshare) whose share is
+    ``share_class``. A pluggy plugin module must hold its own hooks: each assigns these at module level."""
+
+    @hookimpl
+    def agent_message_handlers(agent, register):
+        register_share(share_class(agent), agent, register)
+
+    @hookimpl
+    def agent_stopped(agent):
+        share = agent.features.get(share_class.prefix)
+        if share is not None:
+            return share.close()
+
+    return agent_message_handlers, agent_stopped
 
 
-@hookimpl
-def agent_stopped(agent):
-    share = agent.features.get("desktop")
-    if share is not None:
-        return share.close()
+agent_message_handlers, agent_stopped = share_hooks(DesktopShare)
