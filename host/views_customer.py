@@ -24,7 +24,9 @@ async def host_index(request: web.Request):
 
 @routes.get("/s/{site}")
 @routes.get("/s/{site}/")
-async def site_home(request: web.Request):
+@routes.get("/s/{site}/join")
+async def join_page(request: web.Request):
+    """A site's home is its join form (a number in ?n= is filled in)."""
     site = site_of(request)
     return await render(request, "join.html", site=site, page="join", number=request.query.get("n", ""))
 
@@ -35,12 +37,6 @@ async def downloads(request: web.Request):
     site = site_of(request)
     return await render(request, "downloads.html", site=site, page="downloads",
                         site_address=site_url(request, site))
-
-
-@routes.get("/s/{site}/join")
-async def join_page(request: web.Request):
-    site = site_of(request)
-    return await render(request, "join.html", site=site, page="join", number=request.query.get("n", ""))
 
 
 @routes.post("/s/{site}/join")
