@@ -25,6 +25,17 @@ async def _barrier(sock) -> None:
     assert pong["type"] == "session.pong"
 
 
+async def _session_with_carla(host):
+    """The default rep's new session, both connected, with customer Carla joined:
+    (rep, session, rep's socket, Carla's client, Carla's socket)."""
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = await rep.ws(s["id"])
+    cust = await host.client()
+    await cust.join(s["number"], "Carla")
+    return rep, s, rep_ws, cust, await cust.ws(s["id"])
+
+
 # -- session numbers -----------------------------------------------------------------------------
 async def test_numbers_have_nine_digits_come_from_the_csprng_and_differ(host):
     rep = await host.rep("rep2")  # multisession, up to 3
@@ -182,12 +193,7 @@ async def test_roles_primary_customer_and_secondary_customer(host):
 async def test_dropped_participant_keeps_identity_within_grace_period(tmp_path):
     host = await start_host(tmp_path / "data", grace_period=0.8)
     try:
-        rep = await host.rep()
-        s = await rep.start_session()
-        rep_ws = await rep.ws(s["id"])
-        cust = await host.client()
-        await cust.join(s["number"], "Carla")
-        cust_ws = await cust.ws(s["id"])
+        rep, s, rep_ws, cust, cust_ws = await _session_with_carla(host)
         me = cust_ws.hello["you"]
         await rep_ws.expect("session.joined")
         await cust_ws.close()
@@ -209,12 +215,7 @@ async def test_dropped_participant_keeps_identity_within_grace_period(tmp_path):
 async def test_participant_who_does_not_come_back_is_removed_after_grace(tmp_path):
     host = await start_host(tmp_path / "data", grace_period=0.8)
     try:
-        rep = await host.rep()
-        s = await rep.start_session()
-        rep_ws = await rep.ws(s["id"])
-        cust = await host.client()
-        await cust.join(s["number"], "Carla")
-        cust_ws = await cust.ws(s["id"])
+        rep, s, rep_ws, cust, cust_ws = await _session_with_carla(host)
         pid = cust_ws.hello["you"]["id"]
         await cust_ws.close()
         left = await rep_ws.expect("session.left", timeout=5)
@@ -276,12 +277,7 @@ async def test_an_added_rep_may_open_the_session_later_than_the_grace_period(tmp
 async def test_primary_rep_alone_stays_in_the_lead_while_away(tmp_path):
     host = await start_host(tmp_path / "data", grace_period=0.8)
     try:
-        rep = await host.rep()
-        s = await rep.start_session()
-        ws = await rep.ws(s["id"])
-        cust = await host.client()
-        await cust.join(s["number"], "Carla")
-        cust_ws = await cust.ws(s["id"])
+        rep, s, ws, cust, cust_ws = await _session_with_carla(host)
         me = ws.hello["you"]["id"]
         await ws.close()
         await asyncio.sleep(1.2)
@@ -455,12 +451,7 @@ async def test_a_session_nobody_is_connected_to_ends_as_abandoned(tmp_path):
         other = await host.rep("rep2")
         kept = await other.start_session()     # a colleague stays connected to this one
         kept_ws = await other.ws(kept["id"])
-        rep = await host.rep()
-        s = await rep.start_session()
-        rep_ws = await rep.ws(s["id"])
-        cust = await host.client()
-        await cust.join(s["number"], "Carla")
-        cust_ws = await cust.ws(s["id"])
+        rep, s, rep_ws, cust, cust_ws = await _session_with_carla(host)
         await rep_ws.expect("session.joined")
         await cust_ws.close()
         await rep_ws.close()                   # everybody went; the primary rep stays "offline" in it
