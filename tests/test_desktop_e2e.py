@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +32,43 @@ async def rep_dashboard(browser, host):
     return ctx, page, number
 
 
+def spawn_support_manager(screen, args: list, log_path: Path):
+    """The real Support Manager as a subprocess on ``screen`` (``args`` after the command), its output in
+    ``log_path``: (process, open log)."""
+    log = open(log_path, "w")
+    proc = screen.spawn([str(Path(sys.executable).parent / "support-manager"), *args], stdout=log, stderr=log,
+                        stdin=subprocess.DEVNULL)
+    return proc, log
+
+
+def stop_support_manager(proc, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except Exception:
+        proc.kill()
+    log.close()
+
+
+async def allow_in_dialog(screen) -> None:
+    """Click Allow in the Support Manager's consent dialog on ``screen``."""
+    dialog = await screen.wait_window("permission request")
+    await asyncio.sleep(0.3)
+    await screen.click_in_window(dialog, *ALLOW)
+
+
+async def request_carla_screen(page, screen, option: str) -> None:
+    """The rep's dashboard asks for Carla's screen with ``option`` (desktop.request_view or _control), and
+    Carla allows it in the consent dialog."""
+    await page.wait_for_selector(".roster .name:text('Carla')", timeout=15000)
+    await page.click("button.tab[data-tab=desktop]")
+    await page.click(f"[data-open='{option}']")
+    panel = page.locator(f"section.panel[data-option='{option}']")
+    await panel.locator("text=Support Manager: Carla").wait_for(timeout=10000)
+    await panel.locator("button.desktop-request").click()
+    await allow_in_dialog(screen)
+
+
 async def canvas_pixels(page) -> np.ndarray:
     data = await page.evaluate("""() => {
         const c = document.querySelector('.desktop-viewer[data-plugin=desktop] canvas');
@@ -47,21 +85,10 @@ async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, br
     app = Recorder(xscreen, tmp_path / "rec.jsonl")
     ready = await app.ready()
     ctx, page, number = await rep_dashboard(browser, host)
-    agent_log = open(tmp_path / "agent.log", "w")
-    agent = xscreen.spawn([str(Path(sys.executable).parent / "support-manager"), "join", f"{host.base}/s/demo",
-                           number, "--name", "Carla"], stdout=agent_log, stderr=agent_log,
-                          stdin=asyncio.subprocess.DEVNULL)
+    agent, agent_log = spawn_support_manager(xscreen, ["join", f"{host.base}/s/demo", number, "--name", "Carla"],
+                                             tmp_path / "agent.log")
     try:
-        await page.wait_for_selector(".roster .name:text('Carla')", timeout=15000)
-        await page.click("button.tab[data-tab=desktop]")
-        await page.click("[data-open='desktop.request_control']")
-        panel = page.locator("section.panel[data-option='desktop.request_control']")
-        await panel.locator("text=Support Manager: Carla").wait_for(timeout=10000)
-        await panel.locator("button.desktop-request").click()
-
-        dialog = await xscreen.wait_window("permission request")
-        await asyncio.sleep(0.3)
-        await xscreen.click_in_window(dialog, *ALLOW)
+        await request_carla_screen(page, xscreen, "desktop.request_control")
 
         canvas = page.locator(".desktop-viewer[data-plugin=desktop] canvas[data-control='1']")
         await canvas.wait_for(timeout=15000)
@@ -112,12 +139,7 @@ async def test_rep_controls_tk_app_through_dashboard_after_real_consent(host, br
         assert await viewer.locator("select.desktop-monitor").is_hidden()     # one monitor: no picker
     finally:
         await ctx.close()
-        agent.terminate()
-        try:
-            agent.wait(5)
-        except Exception:
-            agent.kill()
-        agent_log.close()
+        stop_support_manager(agent, agent_log)
         if os.environ.get("SHOW_AGENT_LOG"):
             print((tmp_path / "agent.log").read_text())
 
@@ -137,9 +159,7 @@ async def test_customer_runs_command_from_page_sees_who_views_and_stops_from_bot
     command = (await panel.locator("code.desktop-command").text_content()).strip()
     args = shlex.split(command)
     assert args[:2] == ["support-manager", "join"] and args[2] == f"{host.base}/s/demo" and "--pair" in args
-    log = open(tmp_path / "agent.log", "w")
-    agent = xscreen.spawn([str(Path(sys.executable).parent / "support-manager"), *args[1:]], stdout=log,
-                          stderr=log, stdin=asyncio.subprocess.DEVNULL)
+    agent, log = spawn_support_manager(xscreen, args[1:], tmp_path / "agent.log")
     try:
         await panel.locator(".desktop-who:text('Nobody sees this screen.')").wait_for(timeout=15000)
         await rep_page.click("button.tab[data-tab=desktop]")
@@ -147,9 +167,7 @@ async def test_customer_runs_command_from_page_sees_who_views_and_stops_from_bot
         rep_panel = rep_page.locator("section.panel[data-option='desktop.request_view']")
         for stop_from in ("support manager", "customer page"):
             await rep_panel.locator("button.desktop-request").click()
-            dialog = await xscreen.wait_window("permission request")
-            await asyncio.sleep(0.3)
-            await xscreen.click_in_window(dialog, *ALLOW)
+            await allow_in_dialog(xscreen)
             await panel.locator(".desktop-who:text('Rita Rep can see it.')").wait_for(timeout=15000)
             await rep_page.locator(".desktop-viewer[data-plugin=desktop] canvas[data-frames]").wait_for(timeout=15000)
             if stop_from == "support manager":
@@ -166,9 +184,4 @@ async def test_customer_runs_command_from_page_sees_who_views_and_stops_from_bot
     finally:
         await rep_ctx.close()
         await cust_ctx.close()
-        agent.terminate()
-        try:
-            agent.wait(5)
-        except Exception:
-            agent.kill()
-        log.close()
+        stop_support_manager(agent, log)

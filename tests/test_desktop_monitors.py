@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from pathlib import Path
 
 import mss
 import numpy as np
@@ -110,26 +109,18 @@ async def test_rep_picks_the_second_monitor_sees_only_it_and_input_lands_there(h
 async def test_dashboard_offers_the_monitors_and_shows_the_one_picked(host, browser, two_monitors, tmp_path):
     """The rep's dashboard in Chromium: a monitor picker appears for two monitors; picking the second one
     redraws the canvas with exactly that monitor's pixels."""
-    from test_desktop_e2e import ALLOW, canvas_pixels, rep_dashboard
+    from test_desktop_e2e import (canvas_pixels, rep_dashboard, request_carla_screen, spawn_support_manager,
+                                  stop_support_manager)
     screen = two_monitors
     screen.spawn([sys.executable, "-c", COVER, "Left", "800x600+0+0", "#ff00ff"])
     app = Recorder(screen, tmp_path / "rec.jsonl", geometry="520x320+900+100")
     await app.ready()
     await screen.wait_window("^Left$")
     ctx, page, number = await rep_dashboard(browser, host)
-    log = open(tmp_path / "agent.log", "w")
-    agent = screen.spawn([str(Path(sys.executable).parent / "support-manager"), "join", f"{host.base}/s/demo",
-                          number, "--name", "Carla"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    agent, log = spawn_support_manager(screen, ["join", f"{host.base}/s/demo", number, "--name", "Carla"],
+                                       tmp_path / "agent.log")
     try:
-        await page.wait_for_selector(".roster .name:text('Carla')", timeout=15000)
-        await page.click("button.tab[data-tab=desktop]")
-        await page.click("[data-open='desktop.request_view']")
-        panel = page.locator("section.panel[data-option='desktop.request_view']")
-        await panel.locator("text=Support Manager: Carla").wait_for(timeout=10000)
-        await panel.locator("button.desktop-request").click()
-        dialog = await screen.wait_window("permission request")
-        await asyncio.sleep(0.3)
-        await screen.click_in_window(dialog, *ALLOW)
+        await request_carla_screen(page, screen, "desktop.request_view")
         viewer = page.locator(".desktop-viewer[data-plugin=desktop]")
         await viewer.locator("canvas[data-frames]").wait_for(timeout=15000)
         picker = viewer.locator("select.desktop-monitor")
@@ -151,9 +142,4 @@ async def test_dashboard_offers_the_monitors_and_shows_the_one_picked(host, brow
         assert np.abs(shown - whole_screen(screen.display)[:, 800:1600].astype(int)).mean() < 2
     finally:
         await ctx.close()
-        agent.terminate()
-        try:
-            agent.wait(5)
-        except Exception:
-            agent.kill()
-        log.close()
+        stop_support_manager(agent, log)
