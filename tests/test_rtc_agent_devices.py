@@ -20,10 +20,11 @@ from agent.consent import Answer
 from agent.plugin_manager import make_plugin_manager
 from agent.status import TerminalStatus
 from agent_harness import ScriptedConsent
-from conftest import CHROMIUM_ARGS, PASSWORD
+from conftest import CHROMIUM_ARGS
 from plugins.audio.pulse_sandbox import PulseSandbox
 from test_rtc_agent import PEAK_HZ, tone_wav
-from test_rtc_browser import FAKE_MEDIA, PC_SPY, T, growing, stats
+from test_rtc_browser import FAKE_MEDIA, growing, rep_and_customer, stats
+from test_rtc_support_manager import until
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not shutil.which("pulseaudio"), reason="needs pulseaudio (scripts/setup.sh)")]
@@ -60,16 +61,6 @@ def pulse(monkeypatch):
     sandbox.stop()
 
 
-async def until(check, what, within=10.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while loop.time() < end:
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(what() if callable(what) else what)
-
-
 async def peak_near(page, hz, tries=6):
     peak = None
     for _ in range(tries):
@@ -91,18 +82,7 @@ async def test_status_says_who_speaks_and_microphone_and_speaker_switch_mid_call
                                            args=CHROMIUM_ARGS + FAKE_MEDIA + [f"--use-file-for-fake-audio-capture={wav}"])
         agent = task = None
         try:
-            ctx = await browser.new_context(base_url=host.base)
-            ctx.set_default_timeout(T)
-            await ctx.add_init_script(PC_SPY)
-            rep = await ctx.new_page()
-            rep.on("pageerror", lambda e: errors.append(str(e)))
-            await rep.goto("/s/demo/login")
-            await rep.fill("input[name=username]", "rep1")
-            await rep.fill("input[name=password]", PASSWORD)
-            await rep.click(".login-form button[type=submit]")
-            await rep.wait_for_url("**/s/demo/console")
-            await rep.locator(".start-session").first.click()
-            number = "".join(c for c in await rep.locator(".session-number").first.text_content() if c.isdigit())
+            rep, _, number = await rep_and_customer(browser, host, errors, customer=None)
 
             status = SeenStatus()
             agent = SupportManager(f"{host.base}/s/demo", number, "Carla", pm=make_plugin_manager(),

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright
 
-from conftest import CHROMIUM_ARGS, PASSWORD
+from conftest import CHROMIUM_ARGS
 from plugins.audio.agent_media import write_test_video
 from plugins.audio.pulse_sandbox import PulseSandbox
 from test_rtc_agent import PEAK_HZ, tone_share, tone_wav
-from test_rtc_browser import FAKE_MEDIA, PC_SPY, T, growing, stops_growing
+from test_rtc_browser import FAKE_MEDIA, growing, rep_and_customer, stops_growing
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not shutil.which("pulseaudio"), reason="needs pulseaudio (scripts/setup.sh)")]
@@ -65,18 +65,7 @@ async def test_customer_in_support_manager_talks_hears_and_shows_camera_to_rep_i
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
                                            args=CHROMIUM_ARGS + FAKE_MEDIA + [f"--use-file-for-fake-audio-capture={wav}"])
         try:
-            ctx = await browser.new_context(base_url=host.base)
-            ctx.set_default_timeout(T)
-            await ctx.add_init_script(PC_SPY)
-            rep = await ctx.new_page()
-            rep.on("pageerror", lambda e: errors.append(str(e)))
-            await rep.goto("/s/demo/login")
-            await rep.fill("input[name=username]", "rep1")
-            await rep.fill("input[name=password]", PASSWORD)
-            await rep.click(".login-form button[type=submit]")
-            await rep.wait_for_url("**/s/demo/console")
-            await rep.locator(".start-session").first.click()
-            number = "".join(c for c in await rep.locator(".session-number").first.text_content() if c.isdigit())
+            rep, _, number = await rep_and_customer(browser, host, errors, customer=None)
 
             env = {k: v for k, v in pulse.env().items() if k != "DISPLAY"}
             proc = await asyncio.create_subprocess_exec(
