@@ -95,15 +95,15 @@ async def invites_of(host, sid: str) -> list[dict]:
 
 
 @pytest.fixture
-def smtp():
-    controller, inbox = start_smtp()
-    yield controller, inbox
+async def inbox(host):
+    """A real SMTP server on loopback that the demo site sends its mail to: the mails it received."""
+    controller, received = start_smtp()
+    await use_smtp(host, controller.port)
+    yield received
     controller.stop()
 
 
-async def test_email_invite_arrives_with_number_and_a_link_that_joins(host, smtp):
-    controller, inbox = smtp
-    await use_smtp(host, controller.port)
+async def test_email_invite_arrives_with_number_and_a_link_that_joins(host, inbox):
     rep = await host.rep()
     s = await rep.start_session()
     rep_ws = await rep.ws(s["id"])
@@ -137,9 +137,7 @@ async def test_email_invite_arrives_with_number_and_a_link_that_joins(host, smtp
     assert rows[0]["delivered_at"] and rows[0]["attempts"] == 1
 
 
-async def test_rep_invite_link_logs_in_and_joins_as_assisting_rep(host, smtp):
-    controller, inbox = smtp
-    await use_smtp(host, controller.port)
+async def test_rep_invite_link_logs_in_and_joins_as_assisting_rep(host, inbox):
     rep = await host.rep()
     s = await rep.start_session()
     rep_ws = await rep.ws(s["id"])
@@ -197,9 +195,7 @@ async def test_smtp_down_is_a_clear_error_kept_and_retried(host):
     assert r.status == 409   # a delivered invite is not sent twice
 
 
-async def test_smtp_refusing_the_address_is_shown_to_the_rep(host, smtp):
-    controller, inbox = smtp
-    await use_smtp(host, controller.port)
+async def test_smtp_refusing_the_address_is_shown_to_the_rep(host, inbox):
     rep = await host.rep()
     s = await rep.start_session()
     status, body = await invite(rep, s["id"], channel="email", to="refuse@example.org")
@@ -227,9 +223,7 @@ BAD_INPUT = [
 ]
 
 
-async def test_bad_input_is_refused_and_nothing_is_recorded_or_sent(host, smtp):
-    controller, inbox = smtp
-    await use_smtp(host, controller.port)
+async def test_bad_input_is_refused_and_nothing_is_recorded_or_sent(host, inbox):
     rep = await host.rep()
     s = await rep.start_session()
     for body, error in BAD_INPUT:
@@ -302,10 +296,8 @@ async def test_malformed_web_hook_url_is_refused(host):
     assert status == 502 and "is malformed" in body["error"]
 
 
-async def test_sending_mail_never_blocks_the_event_loop(host, smtp):
-    controller, inbox = smtp
+async def test_sending_mail_never_blocks_the_event_loop(host, inbox):
     inbox.delay = 1.0          # a slow mail server
-    await use_smtp(host, controller.port)
     rep = await host.rep()
     s = await rep.start_session()
     ws = await rep.ws(s["id"])
