@@ -41,6 +41,6 @@ async def end_abandoned(app) -> int:
     for live in gone:
         idle = "nobody came back after a restart" if live.idle_since is None or live.idle_since > cutoff \
             else f"nobody was connected for {int((cfg.clock() - live.idle_since) // 60)} minutes"
-        await hub.end(live, None, reason="abandoned")
         await audit(app, live.site_id, "host", "session_abandoned", f"session:{live.id}", {"why": idle})
+        await hub.end(live, None, reason="abandoned")
     return len(gone)
