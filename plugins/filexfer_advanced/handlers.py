@@ -133,7 +133,16 @@ def _transfer_row(live, t: Transfer, **changes):
            "path": t.path, "size": t.size, "sha256": t.sha256 or None, "stored_name": t.stored_name or None,
            "rep_id": t.rep, "rep_name": t.rep_name, "agent_id": t.agent, "status": t.status, "error": None,
            "started_at": t.started_at, "finished_at": None, **changes}
-    return lambda db: db["advanced_transfers"].upsert(row, pk="id")
+    return lambda db: db.conn.execute(_UPSERT_TRANSFER, row)
+
+
+_TRANSFER_COLUMNS = ("id", "session_id", "site_id", "direction", "name", "path", "size", "sha256", "stored_name",
+                     "rep_id", "rep_name", "agent_id", "status", "error", "started_at", "finished_at")
+# plain SQL (sqlite_utils' upsert looks the table up on every call): insert, or update every column but
+# the id (and deleted_at, which only the cleanup sets)
+_UPSERT_TRANSFER = (f"insert into advanced_transfers ({', '.join(_TRANSFER_COLUMNS)}) "
+                    f"values ({', '.join(':' + c for c in _TRANSFER_COLUMNS)}) on conflict(id) do update set "
+                    + ", ".join(f"{c} = excluded.{c}" for c in _TRANSFER_COLUMNS[1:]))
 
 
 async def finish(app, live, t: Transfer, status: str, error: str | None = None, actor: str | None = None,
