@@ -574,6 +574,8 @@ async def whole_file(ctx, header, payload):
 
 async def _complete_whole(ctx, t: Transfer, data: bytes, sha: str) -> None:
     async with t.lock:   # a revoke meanwhile waits, then removes the stored copy
+        if t.status != "checking":
+            return   # it ended (revoked, cancelled) before its turn came: nothing is written
         t.stored_name = uuid.uuid4().hex
         try:
             await group_commit(ctx.app).commit(SmallFile(t.id, t.stored_name, data, sha))
