@@ -79,6 +79,24 @@ async def test_a_small_file_that_does_not_match_its_sha256_is_not_kept(host, tmp
         await stop_files_agent(agent, task)
 
 
+async def test_a_small_file_with_a_long_name_goes_in_the_usual_messages(host, tmp_path):
+    """Reached through a link with a short name, the file's own (long) name does not fit a frame header."""
+    root = tmp_path / "home"
+    root.mkdir()
+    long_name = "a" * 150 + ".txt"
+    (root / long_name).write_bytes(b"long named")
+    (root / "short.txt").symlink_to(root / long_name)
+    rep, s, ws, agent, task, _ = await granted_session(host, root)
+    try:
+        reply = await ws.request({"type": f"{P}.fetch", "path": "short.txt"})
+        end = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed")
+                              and m["id"] == reply["transfer"]["id"])
+        assert end["type"] == f"{P}.done", end
+        assert end["name"] == long_name and end["sha256"] == hashlib.sha256(b"long named").hexdigest()
+    finally:
+        await stop_files_agent(agent, task)
+
+
 def test_one_bad_file_in_a_batch_fails_alone(tmp_path):
     from plugins.filexfer_advanced.group_commit import IntegrityError, SmallFile, commit_batch
     from plugins.filexfer_advanced.storage import TransferStore

@@ -300,15 +300,16 @@ class FileAccess:
             header["name"] = name   # the host knows the name from the path it asked for
         try:
             frame = make_binary(header, data)
-        except ValueError:   # a name too long for a frame header: the usual three messages
+        except ValueError:   # a name too long for a frame header
+            frame = None
+        if frame is not None:
+            if not await self.agent.send_bytes(frame):
+                return   # the link dropped: the host asks again after reconnecting
+        else:   # the usual three messages, at once
             await self.agent.send({"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size,
                                    "mtime_ns": st.st_mtime_ns, "offset": 0})
             if data and not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": 0}, data)):
                 return
-            frame = None
-        if frame is not None and not await self.agent.send_bytes(frame):
-            return   # the link dropped: the host asks again after reconnecting
-        if frame is None:
             await self.agent.send({"type": f"{P}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
         self.stats["sent_bytes"] += len(data)
         print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
