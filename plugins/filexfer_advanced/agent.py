@@ -26,7 +26,7 @@ from host.router import make_binary
 
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .paths import PathRefused, Root, check_name
-from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, P
+from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, P, SMALL_FILE
 
 log = logging.getLogger("support_manager.filexfer")
 
@@ -235,6 +235,10 @@ class FileAccess:
             if not 0 <= offset <= st.st_size:
                 raise TransferFailed("the resume offset is past the end of the file")
             hasher = hashlib.sha256()
+            if offset == 0 and st.st_size <= SMALL_FILE:   # read and hashed whole, here: one frame
+                data = self._read_block(fd, 0, st, hasher, path.name) if st.st_size else b""
+                os.close(fd)
+                return -1, st, hasher, path.name, data
             done = 0
             while done < offset:   # resuming: hash what the other side already has
                 block = os.pread(fd, min(BLOCK, offset - done), done)
@@ -242,9 +246,10 @@ class FileAccess:
                     raise TransferFailed(f"{path.name} changed while it was being read")
                 hasher.update(block)
                 done += len(block)
-            return fd, st, hasher, path.name
+            return fd, st, hasher, path.name, None
         except BaseException:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
             raise
 
     @staticmethod
@@ -269,18 +274,45 @@ class FileAccess:
         offset = message.get("offset") if isinstance(message.get("offset"), int) else 0
         expect = message.get("expect") if isinstance(message.get("expect"), dict) else None
         try:
-            fd, st, hasher, name = await self._run(self._open_for_send, message.get("path"), offset, expect)
+            fd, st, hasher, name, data = await self._run(self._open_for_send, message.get("path"), offset, expect)
         except (PathRefused, TransferFailed) as exc:
             await self._failed(tid, str(exc))
             return
         except OSError as exc:
             await self._failed(tid, f"cannot read the file: {_describe(exc)}")
             return
+        if data is not None:
+            await self._send_whole(tid, message, st, hasher.hexdigest(), name, data)
+            return
         await self.agent.send({"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size,
                                "mtime_ns": st.st_mtime_ns, "offset": offset})
         task = asyncio.create_task(self._send(tid, fd, st, hasher, name, offset))
         task.rep = message["from"]
         self.senders[tid] = task
+
+    async def _send_whole(self, tid: str, message: dict, st, digest: str, name: str, data: bytes) -> None:
+        """A small file, read and hashed already: one frame with its size, SHA-256 and data."""
+        if message["from"] not in self.grants:
+            return   # revoked while it was being read: nothing goes out
+        header = {"type": f"{P}.whole_file", "tid": tid, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                  "sha256": digest}
+        if name != str(message.get("path", "")).rstrip("/").split("/")[-1]:
+            header["name"] = name   # the host knows the name from the path it asked for
+        try:
+            frame = make_binary(header, data)
+        except ValueError:   # a name too long for a frame header
+            frame = None
+        if frame is not None:
+            if not await self.agent.send_bytes(frame):
+                return   # the link dropped: the host asks again after reconnecting
+        else:   # the usual three messages, at once
+            await self.agent.send({"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size,
+                                   "mtime_ns": st.st_mtime_ns, "offset": 0})
+            if data and not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": 0}, data)):
+                return
+            await self.agent.send({"type": f"{P}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
+        self.stats["sent_bytes"] += len(data)
+        print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
 
     async def _send(self, tid: str, fd: int, st, hasher, name: str, pos: int) -> None:
         ahead = None

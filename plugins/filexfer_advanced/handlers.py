@@ -13,6 +13,7 @@ import logging
 import os
 import time
 import uuid
+import weakref
 
 from host import session_store as store
 from host.appkeys import CONFIG, DB, HUB, SITES
@@ -20,6 +21,7 @@ from host.audit import audit_row
 from host.options import CUSTOMER_ROLES
 from host.router import MessageError, make_binary
 
+from .group_commit import GroupCommit, IntegrityError, SmallFile
 from .ordered_writer import OrderedWriter
 from .protocol import BLOCK, CHUNK, MAX_ENTRIES, P, WINDOW
 from .settings import max_file_bytes
@@ -39,6 +41,7 @@ def register_all(register) -> None:
                      ("violation", violation), ("agent_command", agent_command)):
         register(f"{P}.{verb}", fn)
     register(f"{P}.chunk", chunk, binary=True)
+    register(f"{P}.whole_file", whole_file, binary=True)
 
 
 _background: set = set()   # strong references to tasks running on their own
@@ -56,8 +59,22 @@ def _background_done(task: asyncio.Task) -> None:
         log.error("file transfer task failed", exc_info=task.exception())
 
 
+_stores: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()      # app -> its TransferStore
+_committers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # app -> its GroupCommit
+
+
 def file_store(app) -> TransferStore:
-    return TransferStore(app[CONFIG].data_dir)
+    store = _stores.get(app)
+    if store is None:
+        store = _stores[app] = TransferStore(app[CONFIG].data_dir)
+    return store
+
+
+def group_commit(app) -> GroupCommit:
+    committer = _committers.get(app)
+    if committer is None:
+        committer = _committers[app] = GroupCommit(file_store(app))
+    return committer
 
 
 async def _run(fn, *args):
@@ -125,7 +142,16 @@ def _transfer_row(live, t: Transfer, **changes):
            "path": t.path, "size": t.size, "sha256": t.sha256 or None, "stored_name": t.stored_name or None,
            "rep_id": t.rep, "rep_name": t.rep_name, "agent_id": t.agent, "status": t.status, "error": None,
            "started_at": t.started_at, "finished_at": None, **changes}
-    return lambda db: db["advanced_transfers"].upsert(row, pk="id")
+    return lambda db: db.conn.execute(_UPSERT_TRANSFER, row)
+
+
+_TRANSFER_COLUMNS = ("id", "session_id", "site_id", "direction", "name", "path", "size", "sha256", "stored_name",
+                     "rep_id", "rep_name", "agent_id", "status", "error", "started_at", "finished_at")
+# plain SQL (sqlite_utils' upsert looks the table up on every call): insert, or update every column but
+# the id (and deleted_at, which only the cleanup sets)
+_UPSERT_TRANSFER = (f"insert into advanced_transfers ({', '.join(_TRANSFER_COLUMNS)}) "
+                    f"values ({', '.join(':' + c for c in _TRANSFER_COLUMNS)}) on conflict(id) do update set "
+                    + ", ".join(f"{c} = excluded.{c}" for c in _TRANSFER_COLUMNS[1:]))
 
 
 async def finish(app, live, t: Transfer, status: str, error: str | None = None, actor: str | None = None,
@@ -276,8 +302,8 @@ async def fetch(ctx, message):
     tid = uuid.uuid4().hex
     t = Transfer(tid, "to_rep", agent.id, ctx.participant.id, ctx.participant.name,
                  path.rstrip("/").split("/")[-1][:200] or "file", path, started_at=ctx.now())
-    t.temp, t.fd = await _run(file_store(ctx.app).open_temp, tid)
-    t.writer = OrderedWriter(t.fd, hashlib.sha256())
+    # the temp file is made when the data comes: streamed files at file_info, a small file sent whole
+    # in one frame with the files that finish at the same time (whole_file)
     state.transfers[tid] = t
     # written while the file already flows (finish() waits for it, so the rows stay in order)
     t.started = asyncio.create_task(record(ctx.app, ctx.session, ctx.participant.id, f"{P}.transfer_started",
@@ -388,6 +414,11 @@ async def agent_hello(ctx, message):
 async def _resume_fetch(ctx, t: Transfer) -> None:
     """The receiver (the host) reports what it has; the agent goes on from there."""
     async with t.lock:
+        if t.writer is None:   # nothing came yet: from the start
+            t.status = "running"
+            ctx.send_to(t.agent, {"type": f"{P}.send_file", "tid": t.id, "from": t.rep, "path": t.path,
+                                  "offset": 0})
+            return
         if t.buffer:
             data = t.buffer.take()
             t.writer.submit(data)
@@ -469,7 +500,25 @@ async def file_info(ctx, message):
         t.expect = {"size": size, "mtime_ns": message.get("mtime_ns")}
         t.size = size
         t.name = str(message.get("name") or t.name)[:200]
+    if t.writer is None and not await _open_temp(ctx.app, ctx.session, t):
+        return
     _progress(ctx.app, ctx.session, t, force=True)
+
+
+async def _open_temp(app, live, t: Transfer) -> bool:
+    """The temp file the stream is written to; False if the transfer ended meanwhile (or cannot be stored)."""
+    try:
+        temp, fd = await _run(file_store(app).open_temp, t.id)
+    except OSError as exc:
+        await finish(app, live, t, "failed", f"the host could not store {t.name}: {exc.strerror or exc}",
+                     tell_agent=True)
+        return False
+    if state_of(live).transfers.get(t.id) is not t or t.status in ("done", "failed") or t.writer is not None:
+        await _run(TransferStore.discard, fd, temp)   # it ended while the file was being made
+        return False
+    t.temp, t.fd = temp, fd
+    t.writer = OrderedWriter(fd, hashlib.sha256())
+    return True
 
 
 async def chunk(ctx, header, payload):
@@ -477,6 +526,8 @@ async def chunk(ctx, header, payload):
     t = _transfer_of(ctx, header.get("tid"), "to_rep")
     if t is None or t.status != "running" or (t.agent, t.rep) not in state_of(ctx.session).grants:
         return
+    if t.writer is None:
+        return   # no file_info yet: nothing to append to
     if header.get("o") != t.done:
         return   # a frame from before a resume
     if t.size is not None and t.done + len(payload) > t.size:
@@ -502,8 +553,59 @@ async def sent(ctx, message):
     t = _transfer_of(ctx, message.get("tid"), "to_rep")
     if t is None or t.status != "running":
         return
+    if t.writer is None:
+        await finish(ctx.app, ctx.session, t, "failed", f"{t.name} arrived incomplete (no data came); "
+                     "nothing was kept", tell_agent=True)
+        return
     t.status = "checking"
     in_background(_complete(ctx, t, message))
+
+
+async def whole_file(ctx, header, payload):
+    """A small file in one frame: its size, SHA-256 and all its data. Checked and written with the small
+    files that finish at the same time (group commit), then recorded and offered to the rep."""
+    t = _transfer_of(ctx, header.get("tid"), "to_rep")
+    if t is None or t.status != "running" or (t.agent, t.rep) not in state_of(ctx.session).grants:
+        return
+    if t.writer is not None:
+        return   # it is already being streamed
+    size, sha = header.get("size"), header.get("sha256")
+    if not isinstance(size, int) or size != len(payload) or not isinstance(sha, str):
+        await finish(ctx.app, ctx.session, t, "failed", f"{t.name} arrived incomplete; nothing was kept",
+                     tell_agent=True)
+        return
+    limit = max_file_bytes(ctx.app, ctx.site)
+    if size > limit:
+        await finish(ctx.app, ctx.session, t, "failed",
+                     f"{t.name} is larger than {limit // (1024 * 1024)} MB, the limit on this site",
+                     tell_agent=True)
+        return
+    t.expect = {"size": size, "mtime_ns": header.get("mtime_ns")}
+    t.size = t.done = size
+    t.name = str(header.get("name") or t.name)[:200]
+    t.status = "checking"
+    in_background(_complete_whole(ctx, t, payload, sha))
+
+
+async def _complete_whole(ctx, t: Transfer, data: bytes, sha: str) -> None:
+    async with t.lock:   # a revoke meanwhile waits, then removes the stored copy
+        if t.status != "checking":
+            return   # it ended (revoked, cancelled) before its turn came: nothing is written
+        t.stored_name = uuid.uuid4().hex
+        try:
+            await group_commit(ctx.app).commit(SmallFile(t.id, t.stored_name, data, sha))
+        except Exception as exc:   # noqa: BLE001 - whatever it was, the file was not kept
+            t.stored_name = ""
+            error = f"{t.name} {exc}" if isinstance(exc, IntegrityError) else \
+                f"the host could not store {t.name}: {exc}"
+            failed_t = t
+        else:
+            t.sha256 = sha
+            failed_t = None
+    if failed_t is not None:
+        await finish(ctx.app, ctx.session, t, "failed", error + "; nothing was kept")
+        return
+    await finish(ctx.app, ctx.session, t, "done", actor=ctx.participant.id)
 
 
 async def _complete(ctx, t: Transfer, message: dict) -> None:

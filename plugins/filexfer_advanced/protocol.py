@@ -6,6 +6,7 @@ file acknowledges every ACK_EVERY bytes, and the host keeps at most WINDOW bytes
 """
 P = "filexfer_advanced"
 CHUNK = 64 * 1024 - 512         # payload per frame: with its header, under the 64 KiB message limit
+SMALL_FILE = 60 * 1024          # a file up to this size goes whole in one frame (whole_file)
 BLOCK = 4 * 1024 * 1024             # read / write block
 ACK_EVERY = 1024 * 1024
 WINDOW = 8 * 1024 * 1024
