@@ -195,6 +195,7 @@ async def test_typed_stop_files_ends_file_access_only(host, tmp_path):
         shown = []
         agent.status.controls = lambda key, text, buttons: shown.append((key, text, buttons))
         agent._terminal_command("stop files")          # typed, or the status window's button
+        ws.seen.clear()                                 # only what comes after the stop counts
         state = await ws.expect(lambda m: m.get("type") == f"{P}.state" and not m["grants"])
         assert state["agents"] and not agent.features[P].grants
         assert shown[-1] == (P, "", [])

@@ -7,7 +7,8 @@ import hashlib
 
 import numpy as np
 
-from filexfer_advanced_helpers import P, granted_session, kill_connection, sha256_of, stop_files_agent, upload
+from filexfer_advanced_helpers import (P, granted_session, kill_connection, open_upload, put_part, sha256_of,
+                                       stop_files_agent)
 
 SIZE = 256 * 1024 * 1024
 
@@ -41,20 +42,23 @@ async def test_large_transfers_resume_after_the_connection_is_cut(host, tmp_path
         assert done["sha256"] == digest
         stored = next(host.data_dir.joinpath(P, "files").iterdir())
         assert sha256_of(stored) == digest
-        # rep -> customer: the rep's upload is relayed; the link to the customer is cut halfway
+        # rep -> customer: the rep's upload is relayed while it arrives; with half of it up, the link to the
+        # customer is cut, then the rest comes
         data = (root / "disk.img").read_bytes()
         (root / "disk.img").unlink()
-        r = await upload(rep, s["id"], data, "copy.img", folder="inbox")
-        del data
-        assert r.status == 202, await r.text()
+        up = await open_upload(rep, s["id"], "copy.img", SIZE, folder="inbox")
+        assert (await put_part(rep, s["id"], up["id"], 0, data[:SIZE // 2])).status == 200
         await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer"
                         and m["done"] > SIZE // 4, timeout=60)
         kill_connection(agent)
+        r = await put_part(rep, s["id"], up["id"], SIZE // 2, data[SIZE // 2:])
+        del data
+        assert r.status == 200, await r.text()
         done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"), timeout=60)
         assert done["type"] == f"{P}.done", done
         assert agent.link.connections == first + 2
         resumed = agent.features[P].stats["resumed_at"]
-        assert len(resumed) == 1 and SIZE // 4 <= resumed[0] < SIZE    # went on from what it had
+        assert len(resumed) == 1 and SIZE // 4 <= resumed[0] <= SIZE // 2    # went on from what it had
         assert sha256_of(root / "inbox" / "copy.img") == digest
         assert sorted(p.name for p in (root / "inbox").iterdir()) == ["copy.img"]
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
