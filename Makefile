@@ -16,27 +16,29 @@ test:
 	.venv/bin/python -m pytest -q --reruns 1 --reruns-delay 2 $(PYTEST_ARGS)
 
 # Each benchmark stops by itself; results go to bench/results/ and docs/performance.md explains them.
-# BENCH_ARGS go to the chat benchmark (e.g. --quick); `make bench-chat` etc. run one alone.
+# `setup.sh bench` is the test setup plus openssh-server, openssh-client and rsync (bench.filexfer compares
+# with scp and rsync over loopback SSH). BENCH_ARGS go to the chat benchmark (e.g. --quick);
+# `make bench-chat` etc. run one alone.
 bench: bench-chat bench-webacd bench-rtc bench-screen bench-filexfer
 
 bench-chat:
-	bash scripts/setup.sh test
+	bash scripts/setup.sh bench
 	.venv/bin/python -m bench $(BENCH_ARGS)
 
 bench-webacd:
-	bash scripts/setup.sh test
+	bash scripts/setup.sh bench
 	.venv/bin/python -m bench.webacd_routing
 
 bench-rtc:
-	bash scripts/setup.sh test
+	bash scripts/setup.sh bench
 	.venv/bin/python -m bench.rtc
 
 bench-screen:
-	bash scripts/setup.sh test
+	bash scripts/setup.sh bench
 	.venv/bin/python -m bench.screen_pipeline
 
 bench-filexfer:
-	bash scripts/setup.sh test
+	bash scripts/setup.sh bench
 	.venv/bin/python -m bench.filexfer
 
 clean:
