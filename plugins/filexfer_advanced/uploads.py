@@ -37,7 +37,10 @@ async def open_upload(app, live, store: TransferStore, t: Transfer) -> Transfer:
     loop = asyncio.get_running_loop()
     temp, fd = await loop.run_in_executor(None, store.open_temp, t.id)
     arrived = asyncio.Event()
-    t.upload = Upload(temp, fd, OrderedWriter(fd, hashlib.sha256(), written_event=arrived), arrived)
+    # A buffer the relay reads back at once: no early writeback (it would push the pages out of the cache
+    # the relay reads from); it is deleted when the transfer ends.
+    writer = OrderedWriter(fd, hashlib.sha256(), flush_every=1 << 62, written_event=arrived)
+    t.upload = Upload(temp, fd, writer, arrived)
     if not t.size:
         _completed(t)
     await start_upload(app, live, t)
