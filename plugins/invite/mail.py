@@ -104,7 +104,9 @@ def _send_blocking(settings: SmtpSettings, msg: EmailMessage) -> str:
                           f"{_reply(exc)}") from None
     except smtplib.SMTPResponseException as exc:
         raise InviteError(f"the mail server at {settings.where} refused the mail: {_reply(exc)}") from None
-    except smtplib.SMTPServerDisconnected:
+    except smtplib.SMTPServerDisconnected as exc:
+        if isinstance(exc.__context__, TimeoutError):   # smtplib reports a read that timed out as a disconnect
+            raise InviteError(f"the mail server at {settings.where} did not answer in time") from None
         raise InviteError(f"the mail server at {settings.where} closed the connection") from None
     except smtplib.SMTPException as exc:
         raise InviteError(f"the mail server at {settings.where} failed: {exc}") from None
