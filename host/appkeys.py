@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from .plugins import PluginRegistry
     from .ratelimit import RateLimiter
     from .sites import SiteDirectory
+    import asyncio
+
     import jinja2
     import weakref
 

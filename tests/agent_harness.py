@@ -133,39 +133,18 @@ class MediaSocket:
         await self.sock.send(msg)
 
     async def request(self, msg, timeout: float = 10):
-        self.sock._n += 1
-        mid = f"t{self.sock._n}"
-        await self.send({**msg, "id": mid})
-        return await self.expect(lambda m: m.get("re") == mid, timeout=timeout)
+        return await self.sock.request(msg, timeout, on_binary=self._frame)
 
     async def expect(self, match, timeout: float = 10):
-        import json
+        return await self.sock.expect(match, timeout, on_binary=self._frame)
 
-        import aiohttp
-
+    async def _frame(self, frame: bytes) -> None:
         from host.router import parse_binary
-        if isinstance(match, str):
-            type_ = match
-            match = lambda m: m.get("type") == type_  # noqa: E731
-        for i, m in enumerate(self.sock.seen):
-            if match(m):
-                return self.sock.seen.pop(i)
-        async with asyncio.timeout(timeout):
-            while True:
-                msg = await self.sock.ws.receive()
-                if msg.type == aiohttp.WSMsgType.BINARY:
-                    header, _ = parse_binary(msg.data)
-                    if header["type"].endswith(".cursor_shape"):
-                        continue
-                    self.chunks += 1
-                    if header.get("c", 0) == header.get("n", 1) - 1:
-                        self.frames += 1
-                        if self.ack:
-                            await self.send({"type": "desktop.ack", "agent": header["from"], "seq": header["seq"]})
-                    continue
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    raise AssertionError(f"socket closed while waiting: {msg.type}")
-                data = json.loads(msg.data)
-                if match(data):
-                    return data
-                self.sock.seen.append(data)
+        header, _ = parse_binary(frame)
+        if header["type"].endswith(".cursor_shape"):
+            return
+        self.chunks += 1
+        if header.get("c", 0) == header.get("n", 1) - 1:
+            self.frames += 1
+            if self.ack:
+                await self.send({"type": "desktop.ack", "agent": header["from"], "seq": header["seq"]})

@@ -151,13 +151,15 @@ class Socket:
     async def send(self, msg: dict) -> None:
         await self.ws.send_str(json.dumps(msg))
 
-    async def request(self, msg: dict, timeout: float = 10) -> dict:
+    async def request(self, msg: dict, timeout: float = 10, on_binary=None) -> dict:
         self._n += 1
         mid = f"t{self._n}"
         await self.send({**msg, "id": mid})
-        return await self.expect(lambda m: m.get("re") == mid, timeout=timeout)
+        return await self.expect(lambda m: m.get("re") == mid, timeout=timeout, on_binary=on_binary)
 
-    async def expect(self, match, timeout: float = 10) -> dict:
+    async def expect(self, match, timeout: float = 10, on_binary=None) -> dict:
+        """The first message (earlier ones kept aside first) that ``match`` accepts (a type or a function).
+        Binary frames that come meanwhile go to ``on_binary(frame)`` (awaited); without it they are an error."""
         if isinstance(match, str):
             type_ = match
             match = lambda m: m.get("type") == type_  # noqa: E731
@@ -167,6 +169,9 @@ class Socket:
         async with asyncio.timeout(timeout):
             while True:
                 msg = await self.ws.receive()
+                if msg.type == aiohttp.WSMsgType.BINARY and on_binary is not None:
+                    await on_binary(msg.data)
+                    continue
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     raise AssertionError(f"socket closed while waiting: {msg.type} {msg.data} {msg.extra}")
                 data = json.loads(msg.data)

@@ -3,11 +3,8 @@ loop) serving a temporary folder tree, and the rep's socket. ScriptedConsent sta
 clicking Allow in the Support Manager's dialog (the dialog itself is tested by the desktop tests)."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-
-import aiohttp
 
 from agent.app import SupportManager
 from agent.consent import Answer
@@ -41,35 +38,20 @@ class RepSocket:
 
     def __init__(self, sock):
         self.sock = sock
-        self.seen: list[dict] = []
+        self.seen = sock.seen
 
     async def send(self, msg):
         await self.sock.send(msg)
 
     async def request(self, msg, timeout: float = 15):
-        self.sock._n += 1
-        mid = f"t{self.sock._n}"
-        await self.send({**msg, "id": mid})
-        return await self.expect(lambda m: m.get("re") == mid, timeout=timeout)
+        return await self.sock.request(msg, timeout, on_binary=_skip)
 
     async def expect(self, match, timeout: float = 15):
-        if isinstance(match, str):
-            type_ = match
-            match = lambda m: m.get("type") == type_  # noqa: E731
-        for i, m in enumerate(self.seen):
-            if match(m):
-                return self.seen.pop(i)
-        async with asyncio.timeout(timeout):
-            while True:
-                msg = await self.sock.ws.receive()
-                if msg.type == aiohttp.WSMsgType.BINARY:
-                    continue
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    raise AssertionError(f"socket closed while waiting: {msg.type}")
-                data = json.loads(msg.data)
-                if match(data):
-                    return data
-                self.seen.append(data)
+        return await self.sock.expect(match, timeout, on_binary=_skip)
+
+
+async def _skip(frame: bytes) -> None:
+    return None
 
 
 async def granted_session(host, root, consent=None):

@@ -14,7 +14,6 @@ from host.web_common import CSRF_HEADER, csrf_ok, require_user, site_of
 
 from . import handlers, uploads
 from .paths import PathRefused, check_name, check_relative
-from .protocol import P
 from .settings import max_file_bytes
 from .state import Transfer, state_of
 from .storage import TransferStore
