@@ -208,6 +208,22 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
     del state.transfers[t.id]
 
 
+def could_not_store(t: Transfer, exc: Exception) -> str:
+    """What the rep and the customer read when the host's disk refused a file."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return f"the host could not store {t.name}: {detail}"
+
+
+async def _refused_as_too_large(ctx, t: Transfer, size: int) -> bool:
+    """True (and the transfer failed) when ``size`` is over the site's limit."""
+    limit = max_file_bytes(ctx.app, ctx.site)
+    if size <= limit:
+        return False
+    await finish(ctx.app, ctx.session, t, "failed",
+                 f"{t.name} is larger than {limit // (1024 * 1024)} MB, the limit on this site", tell_agent=True)
+    return True
+
+
 async def drop_grants(app, live, agent: str | None = None, rep: str | None = None, by: str = "",
                       actor: str | None = None, tell_agent: bool = True) -> int:
     """Revoke grants (all of an agent's, or one rep's): transfers under them stop, temp files go."""
@@ -425,8 +441,7 @@ async def _resume_fetch(ctx, t: Transfer) -> None:
         try:
             await t.writer.drain()
         except OSError as exc:
-            await finish(ctx.app, ctx.session, t, "failed", f"the host could not store {t.name}: "
-                         f"{exc.strerror or exc}", tell_agent=True)
+            await finish(ctx.app, ctx.session, t, "failed", could_not_store(t, exc), tell_agent=True)
             return
     t.status = "running"
     ctx.send_to(t.agent, {"type": f"{P}.send_file", "tid": t.id, "from": t.rep, "path": t.path,
@@ -490,11 +505,7 @@ async def file_info(ctx, message):
     size = message.get("size")
     if not isinstance(size, int) or size < 0:
         raise MessageError("file_info needs the size")
-    limit = max_file_bytes(ctx.app, ctx.site)
-    if size > limit:
-        await finish(ctx.app, ctx.session, t, "failed",
-                     f"{t.name} is larger than {limit // (1024 * 1024)} MB, the limit on this site",
-                     tell_agent=True)
+    if await _refused_as_too_large(ctx, t, size):
         return
     if t.expect is None:
         t.expect = {"size": size, "mtime_ns": message.get("mtime_ns")}
@@ -510,8 +521,7 @@ async def _open_temp(app, live, t: Transfer) -> bool:
     try:
         temp, fd = await _run(file_store(app).open_temp, t.id)
     except OSError as exc:
-        await finish(app, live, t, "failed", f"the host could not store {t.name}: {exc.strerror or exc}",
-                     tell_agent=True)
+        await finish(app, live, t, "failed", could_not_store(t, exc), tell_agent=True)
         return False
     if state_of(live).transfers.get(t.id) is not t or t.status in ("done", "failed") or t.writer is not None:
         await _run(TransferStore.discard, fd, temp)   # it ended while the file was being made
@@ -541,8 +551,7 @@ async def chunk(ctx, header, payload):
         try:
             await t.writer.wait()   # waits only when too much is queued
         except OSError as exc:
-            await finish(ctx.app, ctx.session, t, "failed", f"the host could not store {t.name}: "
-                         f"{exc.strerror or exc}", tell_agent=True)
+            await finish(ctx.app, ctx.session, t, "failed", could_not_store(t, exc), tell_agent=True)
             return
     _progress(ctx.app, ctx.session, t)
 
@@ -574,11 +583,7 @@ async def whole_file(ctx, header, payload):
         await finish(ctx.app, ctx.session, t, "failed", f"{t.name} arrived incomplete; nothing was kept",
                      tell_agent=True)
         return
-    limit = max_file_bytes(ctx.app, ctx.site)
-    if size > limit:
-        await finish(ctx.app, ctx.session, t, "failed",
-                     f"{t.name} is larger than {limit // (1024 * 1024)} MB, the limit on this site",
-                     tell_agent=True)
+    if await _refused_as_too_large(ctx, t, size):
         return
     t.expect = {"size": size, "mtime_ns": header.get("mtime_ns")}
     t.size = t.done = size
@@ -597,7 +602,7 @@ async def _complete_whole(ctx, t: Transfer, data: bytes, sha: str) -> None:
         except Exception as exc:   # noqa: BLE001 - whatever it was, the file was not kept
             t.stored_name = ""
             error = f"{t.name} {exc}" if isinstance(exc, IntegrityError) else \
-                f"the host could not store {t.name}: {exc}"
+                could_not_store(t, exc)
             failed_t = t
         else:
             t.sha256 = sha
@@ -626,7 +631,7 @@ async def _complete(ctx, t: Transfer, message: dict) -> None:
             fd, t.fd = t.fd, -1
             await _run(store_.commit, fd, t.temp, t.stored_name)
         except (ValueError, OSError) as exc:
-            error = str(exc) if isinstance(exc, ValueError) else f"the host could not store {t.name}: {exc}"
+            error = str(exc) if isinstance(exc, ValueError) else could_not_store(t, exc)
             failed_t = t
         else:
             failed_t = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from .handlers import finish, start_upload
+from .handlers import could_not_store, finish, start_upload
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .state import Transfer, Upload
 from .storage import TransferStore
@@ -134,6 +134,5 @@ async def _keep(app, live, t: Transfer, buffer: BlockBuffer) -> None:
         await up.writer.drain()
     except OSError as exc:
         if not _ended(t):
-            await finish(app, live, t, "failed", f"the host could not store {t.name}: {exc.strerror or exc}",
-                         tell_agent=True)
+            await finish(app, live, t, "failed", could_not_store(t, exc), tell_agent=True)
     up.arrived.set()
