@@ -57,3 +57,56 @@ async def test_rep_publishes_customer_sees_it_live_and_downloads(host, browser, 
         "too-big.iso is larger than 2 MB, the limit for one file on this site. Nothing was published.")
     await expect(cpage.locator(".file")).to_have_count(1)
     assert rep.errors == [] and customer.errors == []
+
+
+RECORD_PROGRESS = """
+(bar) => {
+  window.__progress = [];
+  new MutationObserver(() => window.__progress.push(Number(bar.getAttribute("value"))))
+    .observe(bar, { attributes: true, attributeFilter: ["value"] });
+}
+"""
+
+
+async def test_several_files_at_once_with_progress_and_sha256_for_each(host, browser, tmp_path):
+    files = []
+    for name, size in (("big one.bin", 8 * MB), ("notes.txt", 1000), ("empty.dat", 0)):
+        path = tmp_path / name
+        path.write_bytes(os.urandom(size))
+        files.append(path)
+
+    rep = await login(browser, host, "rep1")
+    s = await start_session(rep.page)
+    customer = await customer_joins(browser, host, s["number"])
+    cpage = customer.page
+    await open_option(cpage, "filexfer_basic.files")
+
+    await open_option(s["view"], "filexfer_basic.files")
+    panel = s["view"].locator('.panel[data-option="filexfer_basic.files"]')
+    await panel.locator(".upload-progress").evaluate(RECORD_PROGRESS)
+    await panel.locator(".publish-input").set_input_files([str(p) for p in files])
+    await panel.locator(".publish").click()
+    await expect(panel.locator(".files-status")).to_have_text("Published big one.bin, notes.txt, empty.dat.")
+    uploaded = await rep.page.evaluate("window.__progress")
+    assert uploaded[-1] == 100 and uploaded == sorted(uploaded), uploaded
+
+    items = cpage.locator(".file")                       # all three appear live, in order, each with its hash
+    await expect(items.locator(".file-name")).to_have_text([p.name for p in files])
+    await expect(items.locator(".sha256")).to_have_text([hashlib.sha256(p.read_bytes()).hexdigest() for p in files])
+
+    big = items.filter(has_text="big one.bin")
+    await big.locator(".download-progress").evaluate(RECORD_PROGRESS)
+    async with cpage.expect_download() as info:
+        await big.locator(".download").click()
+    download = await info.value
+    saved = tmp_path / "got.bin"
+    await download.save_as(str(saved))
+    assert saved.read_bytes() == files[0].read_bytes()
+    await expect(big.locator(".download-note")).to_have_text("Downloaded, SHA-256 checked")
+    seen = await cpage.evaluate("window.__progress")
+    assert seen[-1] == 100 and seen == sorted(seen), seen
+    assert any(0 < v < 100 for v in seen), seen          # the bar moved while the 8 MB came in
+
+    stored_names = sorted(os.listdir(host.data_dir / "filexfer_basic" / "files"))
+    assert len(stored_names) == 3 and not set(stored_names) & {p.name for p in files}
+    assert rep.errors == [] and customer.errors == []
