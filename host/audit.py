@@ -7,8 +7,9 @@ import time
 
 def audit_row(db, site_id: int | None, actor: str, action: str, target: str = "", details: dict | None = None,
               now: float | None = None) -> None:
-    db["audit_log"].insert({"site_id": site_id, "at": now or time.time(), "actor": actor, "action": action,
-                            "target": target, "details": json.dumps(details or {})})
+    # Plain SQL, as session_store.add_event (written on every privileged action, often in a hurry)
+    db.execute("insert into audit_log (site_id, at, actor, action, target, details) values (?, ?, ?, ?, ?, ?)",
+               [site_id, now or time.time(), actor, action, target, json.dumps(details or {})])
 
 
 async def audit(app, site_id: int | None, actor: str, action: str, target: str = "", details: dict | None = None):
