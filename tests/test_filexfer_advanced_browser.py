@@ -147,6 +147,7 @@ async def test_the_reps_upload_resumes_after_the_connection_drops(host, browser,
             raise AssertionError(f"the upload was never caught in flight: {upload}")
         cut_at = upload.have
         await d.panel.locator("li.fxa-transfer[data-direction=to_customer][data-status=done]").wait_for(timeout=60_000)
+        await d.panel.locator(".fxa-status:text('big-update.bin is saved on the customer')").wait_for()
         assert upload.resumed_at and cut_at <= upload.resumed_at[0] < len(data)     # went on from what the host had
         assert hashlib.sha256((root / "inbox" / "big-update.bin").read_bytes()).hexdigest() == \
             hashlib.sha256(data).hexdigest()

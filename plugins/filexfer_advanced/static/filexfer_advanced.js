@@ -220,7 +220,13 @@ function repPanel(api) {
   api.on(`${P}.state`, (m) => { state = m; update(); });
   api.on(`${P}.answer`, (m) => api.notice(m.allow ? "The customer allowed access to their files." : "The customer denied access to their files.", m.allow ? "info" : "error"));
   api.on(`${P}.notice`, (m) => api.notice(m.text, "error"));
-  api.on(`${P}.done`, (m) => { if (m.direction === "to_customer" && granted()) open(path); });
+  api.on(`${P}.done`, (m) => {
+    if (m.direction !== "to_customer") return;
+    status.textContent = `${m.name} is saved on the customer's computer (SHA-256 checked).`;
+    upBar.hidden = true;
+    if (granted()) open(path);
+  });
+  api.on(`${P}.failed`, (m) => { if (m.direction === "to_customer" && m.rep === me()) { status.textContent = `${m.name}: ${m.error}`; upBar.hidden = true; } });
   const load = () => api.request({ type: `${P}.state` }).then((m) => { state = m; update(); for (const t of m.transfers) transfers.update(t); }).catch(() => {});
   api.on("session.hello", load);
   if (api.client.ws && api.client.ws.readyState === WebSocket.OPEN) load();
