@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from typing import Mapping
 
 from .appkeys import DB, PLUGINS, SITES
 from .plugins import call_impl
@@ -29,27 +30,48 @@ async def session_record(app, session_id: str) -> dict | None:
     impls = list(reversed(app[PLUGINS].hook("session_record", disabled).get_hookimpls()))
 
     def collect(sync_db):
-        record = dict(row)
-        for impl in impls:
-            try:
-                value = call_impl(impl, app=app, session=dict(row), db=sync_db)
-            except Exception:
-                log.exception("plugin %s: session_record failed for session %s", impl.plugin_name, session_id)
-                continue
-            if inspect.isawaitable(value):
-                if hasattr(value, "close"):
-                    value.close()
-                log.error("plugin %s: session_record must return a dict, not an awaitable (it runs on a "
-                          "database thread)", impl.plugin_name)
-                continue
-            if value is None:
-                continue
-            if not isinstance(value, dict):
-                log.error("plugin %s: session_record returned %s, not a dict", impl.plugin_name,
-                          type(value).__name__)
-                continue
-            for key, item in value.items():
-                # A plugin never overwrites the session's own columns or another plugin's.
-                record[key if key not in record else f"{impl.plugin_name}.{key}"] = item
-        return record
+        return collect_columns(app, impls, row, sync_db)
     return await db.read(collect)
+
+
+def collect_columns(app, impls, row: dict, sync_db, owners: Mapping[str, str] | None = None) -> dict:
+    """``row`` and the columns every plugin in ``impls`` adds for it (on a database thread).
+
+    A key already in the record is stored as ``<plugin>.<key>``: a plugin never overwrites the session's
+    own columns or another plugin's. A key named in ``owners`` (key -> plugin) belongs to that plugin: its
+    value takes the plain key whatever order the plugins were called in, another plugin's goes under its
+    prefix. One plugin's error never spoils the record."""
+    owners = owners or {}
+    record = dict(row)
+    added: list[tuple[str, dict]] = []
+    for impl in impls:
+        try:
+            value = call_impl(impl, app=app, session=dict(row), db=sync_db)
+        except Exception:
+            log.exception("plugin %s: session_record failed for session %s", impl.plugin_name, row.get("id"))
+            continue
+        if inspect.isawaitable(value):
+            if hasattr(value, "close"):
+                value.close()
+            log.error("plugin %s: session_record must return a dict, not an awaitable (it runs on a "
+                      "database thread)", impl.plugin_name)
+            continue
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            log.error("plugin %s: session_record returned %s, not a dict", impl.plugin_name, type(value).__name__)
+            continue
+        added.append((impl.plugin_name, value))
+    placed: set[tuple[str, str]] = set()
+    for plugin, value in added:            # the owned keys first, from their owners
+        for key, item in value.items():
+            if owners.get(key) == plugin and key not in record:
+                record[key] = item
+                placed.add((plugin, key))
+    for plugin, value in added:
+        for key, item in value.items():
+            if (plugin, key) in placed:
+                continue
+            free = key not in record and owners.get(key, plugin) == plugin
+            record[key if free else f"{plugin}.{key}"] = item
+    return record

@@ -2,21 +2,19 @@
 host's tables) and the columns plugins add through the session_record hook (host/records.py)."""
 from __future__ import annotations
 
-import inspect
 import json
-import logging
 
 from host.appkeys import DB, PLUGINS
-from host.plugins import call_impl
+from host.records import collect_columns
 
 from .filters import Filters
 
-log = logging.getLogger("supporthost.report")
 MAX_SESSIONS = 5000
 CORE = {"id", "site_id", "number", "kind", "state", "created_by", "created_at", "started_at", "ended_at",
         "ended_by", "meta"}
-KNOWN = {"invites", "files", "notes", "webacd_queue", "webacd_wait_seconds", "webacd_transfers",
-         "webacd_ref_url"}
+OWNERS = {"invites": "invite", "files": "filexfer_basic", "notes": "notes", "webacd_queue": "webacd",
+          "webacd_wait_seconds": "webacd", "webacd_transfers": "webacd", "webacd_ref_url": "webacd"}
+KNOWN = set(OWNERS)   # the plugins' columns the report shows in columns of its own
 COLUMNS = [("started", "Start"), ("ended", "End"), ("duration", "Duration"), ("reps", "Rep(s)"),
            ("customers", "Customer"), ("queue", "Queue"), ("wait", "Wait"), ("transfers", "Transfers"),
            ("features", "Features used"), ("invites", "Invites"), ("files", "Files"), ("notes", "Notes")]
@@ -92,28 +90,10 @@ def build_row(s: dict, record: dict) -> dict:
 
 def _records(app, db, impls, sessions: list[dict]) -> list[dict]:
     """Each session's record with the columns plugins add (hook session_record), for many sessions in
-    one database read. Same rules as host/records.py's session_record, which does it for one session:
-    a plugin never overwrites the session's own columns or another plugin's; one plugin's error never
-    spoils the record."""
-    out = []
-    for s in sessions:
-        row = {k: v for k, v in s.items() if not k.startswith("_")}
-        record = dict(row)
-        for impl in impls:
-            try:
-                value = call_impl(impl, app=app, session=dict(row), db=db)
-            except Exception:
-                log.exception("plugin %s: session_record failed for session %s", impl.plugin_name, s["id"])
-                continue
-            if inspect.isawaitable(value):
-                if hasattr(value, "close"):
-                    value.close()
-                continue
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    record[key if key not in record else f"{impl.plugin_name}.{key}"] = item
-        out.append(record)
-    return out
+    one database read, merged as host/records.py does it; the columns this report shows by name take
+    their values from the plugins that own them, never from another plugin using the same name."""
+    return [collect_columns(app, impls, {k: v for k, v in s.items() if not k.startswith("_")}, db, OWNERS)
+            for s in sessions]
 
 
 async def report_rows(app, site, f: Filters, only_user: int | None) -> list[dict]:
