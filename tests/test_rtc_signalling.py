@@ -3,7 +3,9 @@ import asyncio
 import json
 
 import pytest
+from yarl import URL
 
+from conftest import start_host, stop_host
 from host.records import session_record
 
 SDP = ("v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -224,3 +226,62 @@ async def test_audio_and_video_switched_off_for_a_site_are_refused_there(host):
     async with rep.http.get(rep.url("/s/other/console")) as page:
         text = await page.text()
     assert "audio.panel" not in text and "video.panel" not in text
+
+
+async def _come_back(host, old_clients, session_id: str):
+    """The same people (their cookies) reconnecting to the restarted host."""
+    socks = []
+    for jar in old_clients:
+        c = await host.client()
+        c.http.cookie_jar.update_cookies(jar, response_url=URL(c.url("/s/demo/")))
+        socks.append(await c.ws(session_id))
+    return socks
+
+
+def _jars(*clients):
+    return [c.http.cookie_jar.filter_cookies(URL(c.url("/s/demo/"))) for c in clients]
+
+
+async def test_a_call_goes_on_after_a_host_restart(tmp_path):
+    data = tmp_path / "data"
+    host = await start_host(data, grace_period=30)
+    s, rep, rep_ws, cust, cust_ws = await session_with_customer(host)
+    await in_call("audio", rep_ws, cust_ws)
+    rep_id, cust_id = ids(rep_ws, cust_ws)
+    jars = _jars(rep, cust)
+    await stop_host(host)
+    host = await start_host(data, grace_period=30)
+    try:
+        rep_ws, cust_ws = await _come_back(host, jars, s["id"])
+        state = await cust_ws.request({"type": "audio.state"})
+        assert state["active"] and state["started_by"]["id"] == rep_id and not state["me_member"]
+        assert (await rep_ws.request({"type": "audio.join"}))["type"] == "audio.joined"
+        joined = await cust_ws.request({"type": "audio.join"})
+        assert sorted(m["id"] for m in joined["members"]) == sorted([rep_id, cust_id])
+        await rep_ws.send({"type": "audio.signal", "to": cust_id, "description": {"type": "offer", "sdp": SDP}})
+        assert (await cust_ws.expect("audio.signal"))["from"] == rep_id
+        kinds = await host.db_read(lambda db: [r["kind"] for r in db["session_events"].rows_where(
+            "session_id = ? and kind like 'audio.%'", [s["id"]], order_by="id")])
+        assert kinds.count("audio.started") == 1          # the same call, not a new one
+    finally:
+        await stop_host(host)
+
+
+async def test_a_call_nobody_comes_back_to_after_a_restart_stops(tmp_path):
+    data = tmp_path / "data"
+    host = await start_host(data, grace_period=0.5)
+    s, rep, rep_ws, cust, cust_ws = await session_with_customer(host)
+    await in_call("video", rep_ws, cust_ws)
+    jars = _jars(cust)
+    await stop_host(host)
+    host = await start_host(data, grace_period=0.5)
+    try:
+        (cust_ws,) = await _come_back(host, jars, s["id"])
+        assert (await cust_ws.request({"type": "video.state"}))["active"]
+        ended = await cust_ws.expect(lambda m: m.get("type") == "video.call" and not m["active"], timeout=5)
+        assert ended["reason"] == "nobody came back"
+        stopped = await host.db_read(lambda db: [json.loads(r["details"]) for r in db["session_events"].rows_where(
+            "session_id = ? and kind = 'video.stopped'", [s["id"]])])
+        assert stopped == [{"reason": "nobody came back"}]
+    finally:
+        await stop_host(host)

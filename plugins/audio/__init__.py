@@ -68,7 +68,7 @@ async def session_started(app, session):
     if site is None or not site.setting("audio", ALLOW) or not site.setting("audio", AUTOSTART):
         return
     primary = session.primary()
-    if primary is not None and service.book.get(session.id) is None:
+    if primary is not None and service.book(app).get(session.id) is None:
         await service.open_call(app, session, primary, auto=True)
 
 

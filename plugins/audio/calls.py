@@ -5,6 +5,10 @@ session. The host keeps who is in it, records when it started and stopped and wh
 session_events), and relays WebRTC signalling between its members only: an offer, answer or ICE
 candidate goes from a member to another member of the same session, never anywhere else.
 
+A call outlives a host restart: it is found again from its "started" event, and its members join
+again as their pages and Support Managers reconnect (stopped as "nobody came back" if none does within
+the grace period).
+
 Each member has an epoch that grows every time it (re)joins: a participant whose network dropped
 and who joins again gets a new epoch, and the others rebuild their connection to it.
 
@@ -22,9 +26,11 @@ members change.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 
 from host.appkeys import CONFIG, DB, HUB
@@ -34,6 +40,7 @@ from host.session_store import add_event
 from .sdp_check import SignalError, check_candidate, check_description
 
 log = logging.getLogger("supporthost.calls")
+_closing: set = set()   # strong references to close tasks started by a timer
 
 
 @dataclass
@@ -67,15 +74,26 @@ class Call:
 
 
 class CallBook:
-    """The calls of one kind that are running now, by session id (memory only: a call does not
-    outlive a host restart; its members simply join again)."""
+    """The calls of one kind that are running now, by session id. Who is in a call lives in memory; that a
+    call runs is also in session_events, so after a host restart the call is found again (``current``)
+    and its members, reconnecting, join it again."""
 
     def __init__(self, kind: str):
         self.kind = kind
         self.calls: dict[str, Call] = {}
+        self.looked_up: set[str] = set()   # sessions whose running call was looked for in the database
 
     def get(self, session_id: str) -> Call | None:
         return self.calls.get(session_id)
+
+
+def running_call(db, session_id: str, kind: str) -> dict | None:
+    """The last start of a ``kind`` call in the session if no stop came after it (it ran when the host
+    stopped), else None."""
+    row = next(db.query("select kind, at, participant_id, details from session_events where session_id = ? "
+                        "and kind in (?, ?) order by id desc limit 1",
+                        [session_id, f"{kind}.started", f"{kind}.stopped"]), None)
+    return row if row is not None and row["kind"] == f"{kind}.started" else None
 
 
 @dataclass
@@ -92,7 +110,14 @@ class CallService:
     def __init__(self, policy: CallPolicy):
         self.policy = policy
         self.kind = policy.kind
-        self.book = CallBook(policy.kind)
+        self._books: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # app -> its CallBook
+
+    def book(self, app) -> CallBook:
+        """The calls of one running host (tests run several hosts in one process)."""
+        book = self._books.get(app)
+        if book is None:
+            book = self._books[app] = CallBook(self.kind)
+        return book
 
     # -- registration ---------------------------------------------------------------------------
     def register(self, register) -> None:
@@ -106,6 +131,31 @@ class CallService:
         register(f"{k}.status", self.status)
 
     # -- helpers ---------------------------------------------------------------------------------
+    async def current(self, app, live) -> Call | None:
+        """The session's running call; after a restart, found again from its events (with no members yet:
+        they join again as they reconnect; if nobody does within the grace period, it stops)."""
+        call = self.book(app).get(live.id)
+        if call is not None or live.id in self.book(app).looked_up:
+            return call
+        row = await app[DB].read(lambda db: running_call(db, live.id, self.kind))
+        self.book(app).looked_up.add(live.id)
+        if live.id in self.book(app).calls or row is None:
+            return self.book(app).get(live.id)
+        details = json.loads(row["details"] or "{}")
+        call = Call(self.kind, live.id, {"id": row["participant_id"], "name": details.get("name", ""),
+                                         "auto": bool(details.get("auto"))}, row["at"])
+        self.book(app).calls[live.id] = call
+        log.info("%s call of session %s found again after a restart", self.kind, live.id)
+        asyncio.get_running_loop().call_later(app[CONFIG].grace_period, self._close_if_nobody_came,
+                                              app, live, call)
+        return call
+
+    def _close_if_nobody_came(self, app, live, call: Call) -> None:
+        if self.book(app).get(live.id) is call and not call.members and live.state != "ended":
+            task = asyncio.get_running_loop().create_task(self.close_call(app, live, None, "nobody came back"))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
     def _broadcast_members(self, ctx_or_hub, live, call: Call) -> None:
         hub = ctx_or_hub.hub if hasattr(ctx_or_hub, "hub") else ctx_or_hub
         hub.broadcast(live, {"type": f"{self.kind}.members", "members": [m.public() for m in call.members.values()]})
@@ -128,7 +178,7 @@ class CallService:
 
     # -- handlers --------------------------------------------------------------------------------
     async def state(self, ctx, message):
-        call = self.book.get(ctx.session.id)
+        call = await self.current(ctx.app, ctx.session)
         reason = self.policy.allowed(ctx)
         out = {"type": f"{self.kind}.state", "re": message.get("id"), "allowed": reason is None,
                "reason": reason, "active": call is not None, "media": self.policy.media(ctx),
@@ -144,7 +194,7 @@ class CallService:
             raise MessageError(reason)
         if not ctx.participant.is_rep:
             raise MessageError(f"only a rep can start the {self.kind}; you can join once it runs")
-        call = self.book.get(ctx.session.id)
+        call = await self.current(ctx.app, ctx.session)
         if call is None:
             call = await self.open_call(ctx.app, ctx.session, ctx.participant, auto=False)
         member = await self._add_member(ctx, call, bool(message.get("agent")))
@@ -154,7 +204,7 @@ class CallService:
     async def open_call(self, app, live, starter, auto: bool) -> Call:
         now = app[CONFIG].clock()
         call = Call(self.kind, live.id, {"id": starter.id, "name": starter.name, "auto": auto}, now)
-        self.book.calls[live.id] = call
+        self.book(app).calls[live.id] = call
 
         def write(db):
             add_event(db, live.id, now, f"{self.kind}.started", starter.id, {"name": starter.name, "auto": auto})
@@ -166,7 +216,7 @@ class CallService:
         reason = self.policy.allowed(ctx)
         if reason:
             raise MessageError(reason)
-        call = self.book.get(ctx.session.id)
+        call = await self.current(ctx.app, ctx.session)
         if call is None:
             raise MessageError(f"no {self.kind} call is running in this session; a rep starts it")
         member = await self._add_member(ctx, call, bool(message.get("agent")))
@@ -174,7 +224,7 @@ class CallService:
         return self._joined_reply(ctx, call, member, message)
 
     async def leave(self, ctx, message):
-        call = self.book.get(ctx.session.id)
+        call = self.book(ctx.app).get(ctx.session.id)
         if call is None or ctx.participant.id not in call.members:
             return {"type": f"{self.kind}.left", "re": message.get("id")}
         await self.remove_member(ctx.app, ctx.session, ctx.participant.id, "left")
@@ -183,13 +233,13 @@ class CallService:
     async def stop(self, ctx, message):
         if not ctx.participant.is_rep:
             raise MessageError(f"only a rep can stop the {self.kind} for everybody; you can leave it")
-        if self.book.get(ctx.session.id) is None:
+        if self.book(ctx.app).get(ctx.session.id) is None:
             raise MessageError(f"no {self.kind} call is running")
         await self.close_call(ctx.app, ctx.session, ctx.participant.id, "stopped")
         return {"type": f"{self.kind}.stopped", "re": message.get("id")}
 
     async def status(self, ctx, message):
-        call = self.book.get(ctx.session.id)
+        call = self.book(ctx.app).get(ctx.session.id)
         member = call and call.members.get(ctx.participant.id)
         if not member:
             raise MessageError(f"you are not in the {self.kind} call")
@@ -210,7 +260,7 @@ class CallService:
         to = message.get("to")
         if not isinstance(to, str) or to not in ctx.session.participants:
             raise MessageError("that participant is not in this session: signalling refused")
-        call = self.book.get(ctx.session.id)
+        call = self.book(ctx.app).get(ctx.session.id)
         if call is None:
             raise MessageError(f"no {self.kind} call is running")
         me = call.members.get(ctx.participant.id)
@@ -241,7 +291,7 @@ class CallService:
 
     # -- membership changes from hooks -----------------------------------------------------------
     async def remove_member(self, app, live, participant_id: str, reason: str) -> None:
-        call = self.book.get(live.id)
+        call = self.book(app).get(live.id)
         if call is None:
             return
         member = call.members.pop(participant_id, None)
@@ -258,7 +308,9 @@ class CallService:
             await self.close_call(app, live, None, "empty")
 
     async def close_call(self, app, live, by: str | None, reason: str) -> None:
-        call = self.book.calls.pop(live.id, None)
+        await self.current(app, live)   # a call that ran before a restart is stopped (and recorded) too
+        call = self.book(app).calls.pop(live.id, None)
+        self.book(app).looked_up.discard(live.id)
         if call is None:
             return
         now = app[CONFIG].clock()
