@@ -14,7 +14,7 @@ import pytest
 from agent.consent import Answer
 from agent_harness import ScriptedConsent
 from conftest import PASSWORD
-from filexfer_advanced_helpers import P, start_files_agent, stop_files_agent
+from filexfer_advanced_helpers import P, events_of, start_files_agent, stop_files_agent
 from host.appkeys import HUB
 from plugins.filexfer_advanced.state import state_of
 
@@ -155,5 +155,50 @@ async def test_the_reps_upload_resumes_after_the_connection_drops(host, browser,
         assert sha == hashlib.sha256(data).hexdigest()
         assert not [p for p in root.rglob("*") if p.name.endswith(".part")]
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
+    finally:
+        await d.close()
+
+
+async def test_after_a_reload_the_same_file_goes_on_from_what_the_host_has(host, browser, tmp_path):
+    root = tmp_path / "home"
+    (root / "inbox").mkdir(parents=True)
+    outgoing = tmp_path / "big-update.bin"
+    data = os.urandom(96 * 1024 * 1024)
+    outgoing.write_bytes(data)
+    d = Dashboard()
+
+    async def send_into_inbox():
+        await d.listing.locator("button.fxa-dir[data-name=inbox]").click()
+        await d.panel.locator(".fxa-path button.fxa-crumb[data-path=inbox]").wait_for()
+        await d.panel.locator("input.fxa-upload-input").set_input_files(str(outgoing))
+        await d.panel.locator("button.fxa-send").click()
+    try:
+        await d.open(host, browser, root)
+        await send_into_inbox()
+        upload = None
+        for _ in range(4000):     # a quarter is up: the rep reloads the page (the upload stops there)
+            live = next(iter(host.app[HUB].sessions.values()), None)
+            t = next(iter(state_of(live).transfers.values()), None) if live else None
+            upload = t.upload if t is not None else None
+            if upload is not None and upload.have >= len(data) // 4:
+                await d.rep.reload()
+                break
+            await asyncio.sleep(0.002)
+        else:
+            raise AssertionError("the upload was never caught in flight")
+        for _ in range(200):
+            if not upload.busy:
+                break
+            await asyncio.sleep(0.05)
+        kept = upload.have
+        assert kept < len(data)
+        await d.rep.click("button.tab[data-tab=tools]")
+        await d.rep.click(f"[data-open='{P}.browse']")
+        await send_into_inbox()                         # the same file again
+        await d.panel.locator("li.fxa-transfer[data-direction=to_customer][data-status=done]").wait_for(timeout=60_000)
+        assert upload.resumed_at == [kept]                # went on from what the host had, did not start again
+        assert len([1 for k, _ in await events_of(host, live.id) if k == f"{P}.transfer_started"]) == 1
+        assert hashlib.sha256((root / "inbox" / "big-update.bin").read_bytes()).hexdigest() == \
+            hashlib.sha256(data).hexdigest()
     finally:
         await d.close()

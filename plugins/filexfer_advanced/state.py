@@ -36,6 +36,7 @@ class Upload:
     busy: bool = False                      # a request is streaming into it now
     resumed_at: list = field(default_factory=list)   # offsets the rep's uploads went on from
     transport: object = None                # the connection of the request in progress
+    modified: int | None = None             # the file's last-modified time from the browser (finds it again)
 
     @property
     def have(self) -> int:
@@ -76,7 +77,7 @@ class Transfer:
                "status": self.status}
         if self.upload is not None:
             out.update(uploaded=self.upload.have, upload_complete=self.upload.complete,
-                       upload_resumed_at=list(self.upload.resumed_at))
+                       upload_resumed_at=list(self.upload.resumed_at), upload_modified=self.upload.modified)
         return out
 
 

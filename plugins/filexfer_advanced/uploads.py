@@ -32,7 +32,7 @@ def _ended(t: Transfer) -> bool:
     return t.status in ("done", "failed")
 
 
-async def open_upload(app, live, store: TransferStore, t: Transfer) -> Transfer:
+async def open_upload(app, live, store: TransferStore, t: Transfer, modified: int | None = None) -> Transfer:
     """Make ``t``'s temp file, start the transfer (the Support Manager gets ready to receive)."""
     loop = asyncio.get_running_loop()
     temp, fd = await loop.run_in_executor(None, store.open_temp, t.id)
@@ -40,7 +40,7 @@ async def open_upload(app, live, store: TransferStore, t: Transfer) -> Transfer:
     # A buffer the relay reads back at once: no early writeback (it would push the pages out of the cache
     # the relay reads from); it is deleted when the transfer ends.
     writer = OrderedWriter(fd, hashlib.sha256(), flush_every=1 << 62, written_event=arrived)
-    t.upload = Upload(temp, fd, writer, arrived)
+    t.upload = Upload(temp, fd, writer, arrived, modified=modified)
     if not t.size:
         _completed(t)
     await start_upload(app, live, t)

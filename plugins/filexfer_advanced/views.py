@@ -77,16 +77,19 @@ def _size_of(request, site, name: str, size) -> int:
     return size
 
 
-async def _new_upload(request, live, agent, rep, folder: str, name: str, size: int) -> Transfer:
+async def _new_upload(request, live, agent, rep, folder: str, name: str, size: int,
+                      modified: int | None = None) -> Transfer:
     app = request.app
     t = Transfer(uuid.uuid4().hex, "to_customer", agent.id, rep["id"], rep["name"], name, folder, size=size,
                  started_at=app[CONFIG].clock())
-    return await uploads.open_upload(app, live, TransferStore(app[CONFIG].data_dir), t)
+    return await uploads.open_upload(app, live, TransferStore(app[CONFIG].data_dir), t, modified)
 
 
 async def create_upload(request):
-    """POST /sessions/{sid}/uploads?agent=&dir=&name=&size=: a resumable upload (the rep's browser). The
-    transfer starts at once; the bytes follow with PUT .../uploads/{tid}?offset=."""
+    """POST /sessions/{sid}/uploads?agent=&dir=&name=&size=[&modified=]: a resumable upload (the rep's
+    browser). The transfer starts at once; the bytes follow with PUT .../uploads/{tid}?offset=. ``modified``
+    (the file's last-modified time, as the browser gives it) lets the page find the upload again after a
+    reload, when the rep picks the same file."""
     site, live, agent, rep, folder, name = await _rep_upload_target(request, request.match_info["sid"])
     try:
         size = int(request.query.get("size", ""))
@@ -94,8 +97,12 @@ async def create_upload(request):
             raise ValueError
     except ValueError:
         return _error("the upload needs the file's size in bytes")
+    try:
+        modified = int(request.query["modified"]) if request.query.get("modified") else None
+    except ValueError:
+        return _error("modified must be the file's last-modified time in milliseconds")
     _size_of(request, site, name, size)
-    t = await _new_upload(request, live, agent, rep, folder, name, size)
+    t = await _new_upload(request, live, agent, rep, folder, name, size, modified)
     return web.json_response({"transfer": t.public(), "have": 0}, status=201)
 
 

@@ -170,14 +170,30 @@ function repPanel(api) {
   }
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
+  // The same file (name, size, last-modified time) into the same folder, left unfinished by this rep (a reload
+  // or a closed tab): it goes on from what the host has instead of starting again.
+  function unfinished(file) {
+    return state.transfers.find((t) => t.direction === "to_customer" && t.rep === me() && t.upload_complete === false
+      && t.name === file.name && t.size === file.size && t.upload_modified === file.lastModified && t.path === path);
+  }
+
   async function sendFile(file) {
-    const q = new URLSearchParams({ agent: agent()?.id || "", dir: path, name: file.name, size: String(file.size) });
-    const r = await fetch(`${uploadsUrl()}?${q}`, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken() } });
-    const body = await r.json().catch(() => ({}));
-    if (r.status !== 201) throw new Refused(body.error || `Sending failed (${r.status}).`);
-    const id = body.transfer.id;
-    transfers.update(body.transfer);
+    let id;
     let have = 0;
+    const earlier = unfinished(file);
+    if (earlier) {
+      id = earlier.id;
+      have = await hostHas(id);
+      status.textContent = `Resuming ${file.name} from ${size(have)}…`;
+    } else {
+      const q = new URLSearchParams({ agent: agent()?.id || "", dir: path, name: file.name, size: String(file.size),
+        modified: String(file.lastModified) });
+      const r = await fetch(`${uploadsUrl()}?${q}`, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken() } });
+      const body = await r.json().catch(() => ({}));
+      if (r.status !== 201) throw new Refused(body.error || `Sending failed (${r.status}).`);
+      id = body.transfer.id;
+      transfers.update(body.transfer);
+    }
     let failures = 0;
     const shown = (n) => { upBar.value = file.size ? Math.round((n / file.size) * 100) : 100; };
     while (have < file.size) {
@@ -210,7 +226,7 @@ function repPanel(api) {
     upBar.hidden = false;
     upBar.value = 0;
     send.disabled = true;
-    status.textContent = `Sending ${file.name} to the customer…`;
+    if (!unfinished(file)) status.textContent = `Sending ${file.name} to the customer…`;
     sendFile(file)
       .then(() => { input.value = ""; status.textContent = `${file.name} is uploaded; the customer's computer is receiving it…`; })
       .catch((err) => { upBar.hidden = true; status.textContent = err.message; api.notice(err.message, "error"); })
