@@ -175,6 +175,8 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
     if t.upload is not None:   # the host's copy of a relayed upload is a buffer, never kept
         up = t.upload
         up.arrived.set()          # a relay waiting for more sees the end
+        if t.relay is not None and t.relay is not asyncio.current_task():
+            await asyncio.wait([t.relay])   # its descriptor closed: the space is free when the rep is told
         await up.writer.settle()  # no write may land after the descriptor is closed
         fd, up.fd = up.fd, -1
         await _run(TransferStore.discard, fd, up.temp)
