@@ -110,6 +110,9 @@ async def receive(app, live, t: Transfer, request, offset: int, expect_sha256: s
     finally:
         up.busy = False
         up.transport = None
+    if problem is None and got != length:   # the body ended before its announced length
+        problem = UploadRefused(400, f"the upload stopped after {got} of {length} bytes; the host keeps what "
+                                "arrived: resume from what it has")
     await _keep(app, live, t, buffer)
     if _ended(t):
         raise UploadRefused(410, "the transfer was stopped; nothing more is needed")

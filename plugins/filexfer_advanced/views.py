@@ -152,6 +152,10 @@ async def upload(request):
         if t.status not in ("done", "failed"):   # a one-shot upload cannot be resumed: it ends here
             await handlers.finish(request.app, live, t, "failed", f"{exc}; nothing was kept", tell_agent=True)
         return _error(f"{name}: {exc}; nothing was sent", exc.status)
+    if not state["complete"]:   # cannot happen with a whole body; never report such an upload as sent
+        await handlers.finish(request.app, live, t, "failed", "the upload ended incomplete; nothing was kept",
+                              tell_agent=True)
+        return _error(f"{name}: the upload ended incomplete ({state['have']} of {size} bytes); nothing was sent")
     return web.json_response({"transfer": t.public(), "sha256": state["sha256"]}, status=202)
 
 
