@@ -125,7 +125,8 @@ async def test_customer_page_revokes_and_transfers_in_flight_stop_cleanly(host, 
         # The revocation reaches the Support Manager as a message of its own: wait (bounded) until it has
         # stopped its transfers and dropped the grant, then check.
         for _ in range(200):
-            if not agent.features[P].receivers and not agent.features[P].senders and not agent.features[P].grants:
+            if not agent.features[P].receivers and not agent.features[P].senders and not agent.features[P].grants \
+                    and not [p for p in root.rglob("*") if p.name.endswith(".part")]:
                 break
             await asyncio.sleep(0.05)
         assert not (root / "docs" / "update.bin").exists()
