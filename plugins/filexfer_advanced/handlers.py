@@ -386,8 +386,10 @@ def _only_agent(ctx) -> FileAgent:
 
 
 def _transfer_of(ctx, tid, direction: str | None = None) -> Transfer | None:
+    """The Support Manager's transfer ``tid``, unless it has ended (a late message never revives it)."""
     t = state_of(ctx.session).transfers.get(tid) if isinstance(tid, str) else None
-    if t is None or t.agent != ctx.participant.id or (direction and t.direction != direction):
+    if t is None or t.agent != ctx.participant.id or (direction and t.direction != direction) \
+            or t.status in ("done", "failed"):
         return None
     return t
 
