@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,13 @@ class Socket:
 
     async def close(self):
         await self.ws.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server a test starts itself)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 async def start_host(data_dir: Path, extra_plugins=(), **config) -> Host:

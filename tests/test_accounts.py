@@ -7,14 +7,13 @@ import asyncio
 import json
 import os
 import re
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from conftest import PASSWORD, FakeClock, start_host, stop_host
+from conftest import PASSWORD, FakeClock, free_port, start_host, stop_host
 
 async def _login(client, username: str, password: str, site: str = "demo"):
     client.site = site
@@ -231,15 +230,9 @@ async def test_admin_creates_and_changes_accounts_with_clear_errors_and_audit(ho
     assert "user_created" in page and "settings_changed" in page
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _run_fresh_host(data_dir: Path):
     """`supporthost run` (as `python -m host run`) on an empty data folder; returns (process, port, lines)."""
-    port = _free_port()
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "host", "--data", str(data_dir), "run", "--port", str(port),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,

@@ -7,7 +7,6 @@ import email
 import email.policy
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 
@@ -15,19 +14,13 @@ import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, FakeClock, start_host, stop_host
+from conftest import PASSWORD, FakeClock, free_port, start_host, stop_host
 from host.appkeys import DB, SITES
 from host.hookspecs import hookimpl
 
 INVITE_DEFAULTS = {"smtp_host": "", "smtp_port": "587", "smtp_security": "starttls", "smtp_username": "",
                    "smtp_password": "", "mail_from": "", "smtp_timeout": "5", "webhook_url": "",
                    "webhook_timeout": "5", "rep_link_minutes": "60"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -7,19 +7,12 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 
-from conftest import PASSWORD, seed
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import PASSWORD, free_port, seed
 
 
 async def run_host(data_dir: Path):
