@@ -59,6 +59,13 @@ class Dashboard:
         self.listing = panel.locator("table.fxa-listing")
         return self
 
+    async def send_file(self, folder: str, path) -> None:
+        """Into ``folder`` (a folder of the customer's root), pick ``path`` and press Send."""
+        await self.listing.locator(f"button.fxa-dir[data-name={folder}]").click()
+        await self.panel.locator(f".fxa-path button.fxa-crumb[data-path={folder}]").wait_for()
+        await self.panel.locator("input.fxa-upload-input").set_input_files(str(path))
+        await self.panel.locator("button.fxa-send").click()
+
     async def close(self):
         if self.agent is not None:
             await stop_files_agent(self.agent, self.task)
@@ -120,6 +127,20 @@ async def test_rep_browses_and_transfers_both_ways_from_the_dashboard(host, brow
         await d.close()
 
 
+async def upload_in_flight(host, at_least: int):
+    """The rep's upload on the host once it has ``at_least`` bytes and its request is still streaming:
+    (live session, Upload). Polled from the test's event loop, which the host shares."""
+    upload = None
+    for _ in range(4000):
+        live = next(iter(host.app[HUB].sessions.values()), None)
+        t = next(iter(state_of(live).transfers.values()), None) if live else None
+        upload = t.upload if t is not None else None
+        if upload is not None and upload.have >= at_least and upload.transport is not None:
+            return live, upload
+        await asyncio.sleep(0.002)
+    raise AssertionError(f"the upload was never caught in flight: {upload}")
+
+
 async def test_the_reps_upload_resumes_after_the_connection_drops(host, browser, tmp_path):
     root = tmp_path / "home"
     (root / "inbox").mkdir(parents=True)
@@ -129,22 +150,10 @@ async def test_the_reps_upload_resumes_after_the_connection_drops(host, browser,
     d = Dashboard()
     try:
         await d.open(host, browser, root)
-        await d.listing.locator("button.fxa-dir[data-name=inbox]").click()
-        await d.panel.locator(".fxa-path button.fxa-crumb[data-path=inbox]").wait_for()
-        await d.panel.locator("input.fxa-upload-input").set_input_files(str(outgoing))
-        await d.panel.locator("button.fxa-send").click()
+        await d.send_file("inbox", outgoing)
         # the rep's network drops once a quarter of the file is up: the host's end of that connection dies
-        upload = None
-        for _ in range(4000):
-            live = next(iter(host.app[HUB].sessions.values()), None)
-            t = next(iter(state_of(live).transfers.values()), None) if live else None
-            upload = t.upload if t is not None else None
-            if upload is not None and upload.have >= len(data) // 4 and upload.transport is not None:
-                upload.transport.abort()
-                break
-            await asyncio.sleep(0.002)
-        else:
-            raise AssertionError(f"the upload was never caught in flight: {upload}")
+        _live, upload = await upload_in_flight(host, len(data) // 4)
+        upload.transport.abort()
         cut_at = upload.have
         await d.panel.locator("li.fxa-transfer[data-direction=to_customer][data-status=done]").wait_for(timeout=60_000)
         await d.panel.locator(".fxa-status:text('big-update.bin is saved on the customer')").wait_for()
@@ -166,26 +175,11 @@ async def test_after_a_reload_the_same_file_goes_on_from_what_the_host_has(host,
     data = os.urandom(96 * 1024 * 1024)
     outgoing.write_bytes(data)
     d = Dashboard()
-
-    async def send_into_inbox():
-        await d.listing.locator("button.fxa-dir[data-name=inbox]").click()
-        await d.panel.locator(".fxa-path button.fxa-crumb[data-path=inbox]").wait_for()
-        await d.panel.locator("input.fxa-upload-input").set_input_files(str(outgoing))
-        await d.panel.locator("button.fxa-send").click()
     try:
         await d.open(host, browser, root)
-        await send_into_inbox()
-        upload = None
-        for _ in range(4000):     # a quarter is up: the rep reloads the page (the upload stops there)
-            live = next(iter(host.app[HUB].sessions.values()), None)
-            t = next(iter(state_of(live).transfers.values()), None) if live else None
-            upload = t.upload if t is not None else None
-            if upload is not None and upload.have >= len(data) // 4:
-                await d.rep.reload()
-                break
-            await asyncio.sleep(0.002)
-        else:
-            raise AssertionError("the upload was never caught in flight")
+        await d.send_file("inbox", outgoing)
+        live, upload = await upload_in_flight(host, len(data) // 4)
+        await d.rep.reload()          # a quarter is up: the rep reloads the page (the upload stops there)
         for _ in range(200):
             if not upload.busy:
                 break
@@ -194,7 +188,7 @@ async def test_after_a_reload_the_same_file_goes_on_from_what_the_host_has(host,
         assert kept < len(data)
         await d.rep.click("button.tab[data-tab=tools]")
         await d.rep.click(f"[data-open='{P}.browse']")
-        await send_into_inbox()                         # the same file again
+        await d.send_file("inbox", outgoing)           # the same file again
         await d.panel.locator("li.fxa-transfer[data-direction=to_customer][data-status=done]").wait_for(timeout=60_000)
         assert len(upload.resumed_at) == 1 and kept <= upload.resumed_at[0] < len(data)   # went on, not from 0
         assert len([1 for k, _ in await events_of(host, live.id) if k == f"{P}.transfer_started"]) == 1
