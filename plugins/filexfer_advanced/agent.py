@@ -284,8 +284,7 @@ class FileAccess:
         if data is not None:
             await self._send_whole(tid, message, st, hasher.hexdigest(), name, data)
             return
-        await self.agent.send({"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size,
-                               "mtime_ns": st.st_mtime_ns, "offset": offset})
+        await self.agent.send(_file_info(tid, name, st, offset))
         task = asyncio.create_task(self._send(tid, fd, st, hasher, name, offset))
         task.rep = message["from"]
         self.senders[tid] = task
@@ -306,8 +305,7 @@ class FileAccess:
             if not await self.agent.send_bytes(frame):
                 return   # the link dropped: the host asks again after reconnecting
         else:   # the usual three messages, at once
-            await self.agent.send({"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size,
-                                   "mtime_ns": st.st_mtime_ns, "offset": 0})
+            await self.agent.send(_file_info(tid, name, st, 0))
             if data and not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": 0}, data)):
                 return
             await self.agent.send({"type": f"{P}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
@@ -555,6 +553,12 @@ def _pages(entries: list, budget: int = LISTING_PAGE_BYTES) -> list[list]:
         used += size
     pages.append(page)
     return pages
+
+
+def _file_info(tid: str, name: str, st, offset: int) -> dict:
+    """What the host learns before a file's data: its name, size and modification time."""
+    return {"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "offset": offset}
 
 
 def _is_sha256(value) -> bool:

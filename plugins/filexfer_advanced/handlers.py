@@ -694,10 +694,9 @@ async def _relay(app, live, t: Transfer, pos: int) -> None:
             if pos >= t.size and up.complete:
                 app[HUB].send(live, t.agent, {"type": f"{P}.end", "tid": t.id, "sha256": t.sha256})
                 return
-            if pos >= up.have:   # the relay caught up with the upload: wait for more
+            if pos >= up.have:   # the relay caught up with the upload: wait for more (or its end)
                 up.arrived.clear()
-                if pos >= up.have and not (pos >= t.size and up.complete):
-                    await up.arrived.wait()
+                await up.arrived.wait()
                 continue
             while pos - t.done > WINDOW:
                 t.acked.clear()

@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from .handlers import could_not_store, finish, start_upload
+from .handlers import could_not_store, file_store, finish, start_upload
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .state import Transfer, Upload
-from .storage import TransferStore
 
 HAND_ON = 1024 * 1024   # bytes gathered from the request before they go to the writer (and the relay)
 
@@ -32,10 +31,10 @@ def _ended(t: Transfer) -> bool:
     return t.status in ("done", "failed")
 
 
-async def open_upload(app, live, store: TransferStore, t: Transfer, modified: int | None = None) -> Transfer:
+async def open_upload(app, live, t: Transfer, modified: int | None = None) -> Transfer:
     """Make ``t``'s temp file, start the transfer (the Support Manager gets ready to receive)."""
     loop = asyncio.get_running_loop()
-    temp, fd = await loop.run_in_executor(None, store.open_temp, t.id)
+    temp, fd = await loop.run_in_executor(None, file_store(app).open_temp, t.id)
     arrived = asyncio.Event()
     # A buffer the relay reads back at once: no early writeback (it would push the pages out of the cache
     # the relay reads from); it is deleted when the transfer ends.
@@ -101,7 +100,6 @@ async def receive(app, live, t: Transfer, request, offset: int, expect_sha256: s
     except UploadRefused as exc:
         problem = exc
     except asyncio.CancelledError:   # the host is stopping or the client went away: keep what arrived
-        up.busy, up.transport = False, None
         await _keep(app, live, t, buffer)
         raise
     except Exception as exc:   # the connection dropped (reset, or the body ended short)

@@ -16,7 +16,6 @@ from . import handlers, uploads
 from .paths import PathRefused, check_name, check_relative
 from .settings import max_file_bytes
 from .state import Transfer, state_of
-from .storage import TransferStore
 
 async def _rep_in(request, sid: str):
     site = site_of(request)
@@ -33,7 +32,7 @@ def _error(text: str, status: int = 400):
 
 async def _rep_upload_target(request, sid: str):
     """The checks before an upload starts: a rep of this live session, CSRF, a grant, a sane folder and
-    name, a size within the site's limit. Returns (app, live, agent, rep, folder, name)."""
+    name. Returns (site, live, agent, rep, folder, name)."""
     site, user, rep = await _rep_in(request, sid)
     if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
         raise web.HTTPForbidden(text="This upload did not come from this site (CSRF check failed).")
@@ -45,35 +44,31 @@ async def _rep_upload_target(request, sid: str):
     q = request.query
     agent = state.agents.get(q.get("agent", "")) or next(iter(state.agents.values()), None)
     if agent is None:
-        raise _json_error("the customer's Support Manager is not connected", 409)
+        raise _JSONError("the customer's Support Manager is not connected", 409)
     if (agent.id, rep["id"]) not in state.grants:
-        raise _json_error("the customer has not allowed you to access their files (request file access first)", 403)
+        raise _JSONError("the customer has not allowed you to access their files (request file access first)", 403)
     try:
         folder = "/".join(check_relative(q.get("dir", "")))
         name = check_name(q.get("name", ""))
     except PathRefused as exc:
-        raise _json_error(str(exc))
+        raise _JSONError(str(exc))
     return site, live, agent, rep, folder, name
 
 
 class _JSONError(web.HTTPClientError):
-    """A refusal whose body is {"error": text}, as the page shows it."""
+    """A refusal to raise, whose body is {"error": text}, as the page shows it."""
 
-    def __init__(self, text: str, status: int):
+    def __init__(self, text: str, status: int = 400):
         self.status_code = status
         super().__init__(text=json.dumps({"error": text}), content_type="application/json")
-
-
-def _json_error(text: str, status: int = 400) -> web.HTTPException:
-    return _JSONError(text, status)
 
 
 def _size_of(request, site, name: str, size) -> int:
     limit = max_file_bytes(request.app, site)
     if size is None:
-        raise _json_error("the upload needs the file's size", 411)
+        raise _JSONError("the upload needs the file's size", 411)
     if size > limit:
-        raise _json_error(f"{name} is larger than {limit // (1024 * 1024)} MB, the limit on this site", 413)
+        raise _JSONError(f"{name} is larger than {limit // (1024 * 1024)} MB, the limit on this site", 413)
     return size
 
 
@@ -82,7 +77,7 @@ async def _new_upload(request, live, agent, rep, folder: str, name: str, size: i
     app = request.app
     t = Transfer(uuid.uuid4().hex, "to_customer", agent.id, rep["id"], rep["name"], name, folder, size=size,
                  started_at=app[CONFIG].clock())
-    return await uploads.open_upload(app, live, TransferStore(app[CONFIG].data_dir), t, modified)
+    return await uploads.open_upload(app, live, t, modified)
 
 
 async def create_upload(request):
@@ -112,7 +107,7 @@ async def _rep_transfer(request) -> tuple:
     live = await request.app[HUB].get(sid)
     t = state_of(live).transfers.get(tid) if live is not None else None
     if t is None or t.upload is None or t.rep != rep["id"]:
-        raise _json_error("there is no such upload of yours in progress (it ended or was stopped)", 404)
+        raise _JSONError("there is no such upload of yours in progress (it ended or was stopped)", 404)
     return live, t
 
 
@@ -175,7 +170,7 @@ async def download(request):
         raise web.HTTPForbidden(text="Only a rep of this session can download its files.")
     if row.get("deleted_at") is not None:
         raise web.HTTPGone(text="This file was deleted: the time the site keeps transferred files is over.")
-    path = TransferStore(app[CONFIG].data_dir).path_of(row["stored_name"])
+    path = handlers.file_store(app).path_of(row["stored_name"])
     ascii_name = row["name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return web.FileResponse(path, headers={
         "Content-Type": "application/octet-stream",
