@@ -140,15 +140,14 @@ def client_address(request: web.Request) -> str:
     left were written by the client and may be forged); anywhere else the header is ignored."""
     peer = request.remote or "unknown"
     trusted = trusted_networks(request.app[CONFIG].trusted_proxies)
-    if not trusted or not _within(peer, trusted):
+    if not trusted or not _within(_ip(peer), trusted):
         return peer
     hops = [h.strip() for part in request.headers.getall("X-Forwarded-For", []) for h in part.split(",")]
     for hop in reversed([h for h in hops if h]):
-        try:
-            address = ipaddress.ip_address(hop)
-        except ValueError:
+        address = _ip(hop)
+        if address is None:
             return peer          # a malformed hop: nothing further left can be believed
-        if not _within(str(address), trusted):
+        if not _within(address, trusted):
             return str(address)
         peer = str(address)
     return peer
@@ -159,9 +158,12 @@ def trusted_networks(spec: tuple) -> tuple:
     return tuple(ipaddress.ip_network(s, strict=False) for s in spec)
 
 
-def _within(address: str, networks: tuple) -> bool:
+def _ip(text: str):
     try:
-        ip = ipaddress.ip_address(address)
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return any(ip.version == n.version and ip in n for n in networks)
+        return None
+
+
+def _within(ip, networks: tuple) -> bool:
+    return ip is not None and any(ip.version == n.version and ip in n for n in networks)
