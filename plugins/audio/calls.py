@@ -134,17 +134,18 @@ class CallService:
     async def current(self, app, live) -> Call | None:
         """The session's running call; after a restart, found again from its events (with no members yet:
         they join again as they reconnect; if nobody does within the grace period, it stops)."""
-        call = self.book(app).get(live.id)
-        if call is not None or live.id in self.book(app).looked_up:
+        book = self.book(app)
+        call = book.get(live.id)
+        if call is not None or live.id in book.looked_up:
             return call
         row = await app[DB].read(lambda db: running_call(db, live.id, self.kind))
-        self.book(app).looked_up.add(live.id)
-        if live.id in self.book(app).calls or row is None:
-            return self.book(app).get(live.id)
+        book.looked_up.add(live.id)
+        if live.id in book.calls or row is None:   # (one may have started while we read)
+            return book.get(live.id)
         details = json.loads(row["details"] or "{}")
         call = Call(self.kind, live.id, {"id": row["participant_id"], "name": details.get("name", ""),
                                          "auto": bool(details.get("auto"))}, row["at"])
-        self.book(app).calls[live.id] = call
+        book.calls[live.id] = call
         log.info("%s call of session %s found again after a restart", self.kind, live.id)
         asyncio.get_running_loop().call_later(app[CONFIG].grace_period, self._close_if_nobody_came,
                                               app, live, call)
