@@ -86,12 +86,13 @@ async def test_bad_upload_requests_are_refused_and_change_nothing(host, inbox):
     root, rep, s, ws, agent = inbox
     token = await rep.csrf("/s/demo/")
     base = rep.url(f"/s/demo/p/{P}/sessions/{s['id']}/uploads")
-    # opening: no size, a negative size, over the site's limit, a bad name, no CSRF token
+    # opening: no size, a negative size, over the site's limit, a bad name, a bad modified time, no CSRF token
     for params, status, words in (({"name": "a.bin"}, 400, "size"),
                                   ({"name": "a.bin", "size": "-1"}, 400, "size"),
                                   ({"name": "a.bin", "size": str(5000 * MB)}, 413, "limit"),
                                   ({"name": "../a.bin", "size": "10"}, 400, ""),
-                                  ({"name": "a\x00b", "size": "10"}, 400, "")):
+                                  ({"name": "a\x00b", "size": "10"}, 400, ""),
+                                  ({"name": "a.bin", "size": "10", "modified": "yesterday"}, 400, "modified")):
         r = await rep.http.post(base, params=params, headers={"X-CSRF-Token": token})
         assert r.status == status, (params, await r.text())
         assert words in (await r.json())["error"]
