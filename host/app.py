@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from . import core_plugin, views_admin, views_auth, views_customer, views_meta, views_rep, views_ws
-from .appkeys import ADMIN_NOTICES, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
+from .appkeys import ADMIN_NOTICES, BACKGROUND, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
 from .config import Config
 from .db import Database
 from .expiry import expiry_loop
@@ -106,6 +106,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     app[HUB] = Hub(app)
     app[SOCKETS] = weakref.WeakSet()
     app[ADMIN_NOTICES] = {}
+    app[BACKGROUND] = []
     app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
     app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)
 
@@ -152,6 +153,12 @@ async def _shutdown(app: web.Application) -> None:
     app[EXPIRY].cancel()
     await app[HUB].close_all()
     await app[PLUGINS].call("shutdown", app=app)
+    tasks = app[BACKGROUND]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()
 
 
 async def _cleanup(app: web.Application) -> None:

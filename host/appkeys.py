@@ -29,6 +29,7 @@ SECRET: web.AppKey[bytes] = web.AppKey("secret")
 SOCKETS: web.AppKey["weakref.WeakSet"] = web.AppKey("sockets")
 ADMIN_NOTICES: web.AppKey[dict] = web.AppKey("admin_notices")   # key -> (admin id, message, when)
 EXPIRY: web.AppKey["asyncio.Task"] = web.AppKey("expiry")   # the task that ends abandoned sessions
+BACKGROUND: web.AppKey[list] = web.AppKey("background", list)   # plugins' tasks (api.background_task)
 
 # Per-request storage
 CSRF_NEW: web.RequestKey[str] = web.RequestKey("csrf_new", str)

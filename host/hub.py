@@ -53,6 +53,7 @@ class LiveSession:
     meta: dict = field(default_factory=dict)
     participants: dict[str, LiveParticipant] = field(default_factory=dict)
     idle_since: float | None = None      # when its last connection went (None: somebody is connected)
+    plugin_state: dict = field(default_factory=dict)   # plugin name -> its state (api.plugin_state)
 
     def primary(self) -> LiveParticipant | None:
         return next((p for p in self.participants.values() if p.role == "primary_rep"), None)

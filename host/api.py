@@ -1,0 +1,230 @@
+"""The public API for plugins: the one module of the host a plugin imports.
+
+Everything named in ``__all__`` is stable for supporthost 1.x (docs/plugins.md, section "API", lists it
+with what each name does). Anything else in ``host`` is internal and may change in any release; a test
+(tests/test_plugin_boundaries.py) reads every plugin under plugins/ and fails when one imports
+something else from the host, or another plugin.
+
+Naming: a live support session is a ``Session`` (``session`` in every hook and handler), a person in it
+a ``Participant``; the app object that hooks receive is ``app``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable, TypeVar
+
+from aiohttp import web
+
+from . import session_store as _store
+from .appkeys import CONFIG as _CONFIG
+from .appkeys import DB as _DB
+from .appkeys import HUB as _HUB
+from .appkeys import PLUGINS as _PLUGINS
+from .appkeys import SITES as _SITES
+from .appkeys import SOCKETS as _SOCKETS
+from .appkeys import BACKGROUND as _BACKGROUND
+from .audit import audit, audit_row
+from .config import Config
+from .connection import Connection
+from .db import Database
+from .hookspecs import hookimpl, hookspec
+from .hub import Hub as Sessions
+from .hub import LiveParticipant as Participant
+from .hub import LiveSession as Session
+from .options import (CONSOLES, CUSTOMER_ROLES, REP_CONSOLES, REP_ROLES, ROLES, TABS, DashboardOption,
+                      Setting)
+from .ratelimit import RateLimiter
+from .records import collect_columns
+from .router import MessageContext, MessageError, make_binary, parse_binary
+from .session_store import add_event, token_hash
+from .sites import Site
+from .views_customer import participant_cookie
+from .web_common import (CSRF_HEADER, client_address, csrf_ok, current_user, form_with_csrf, origin_allowed,
+                         render, require_user, site_of, site_url)
+
+__all__ = [
+    # hooks and what plugins describe
+    "hookimpl", "hookspec", "DashboardOption", "Setting", "TABS", "CONSOLES", "REP_CONSOLES", "ROLES",
+    "REP_ROLES", "CUSTOMER_ROLES",
+    # messages
+    "MessageError", "MessageContext", "make_binary", "parse_binary",
+    # the objects hooks receive
+    "Session", "Participant", "Site", "Config", "Database", "Sessions", "Connection", "RateLimiter",
+    # services of a running host
+    "config", "database", "sessions", "sites", "now", "site_by_id", "setting", "call_hook", "track_socket",
+    "plugin_data_dir", "plugin_state", "background_task", "report_columns",
+    # storage helpers (run inside Database.write / Database.read)
+    "add_event", "audit_row", "event_and_audit", "audit", "token_hash",
+    # HTTP
+    "site_of", "site_url", "current_user", "require_user", "rep_in_session", "participant_of_request",
+    "participant_cookie", "csrf_ok", "form_with_csrf", "CSRF_HEADER", "origin_allowed", "client_address",
+    "render", "json_error", "JSONError",
+]
+
+log = logging.getLogger("supporthost.api")
+T = TypeVar("T")
+
+
+# -- services of a running host ---------------------------------------------------------------------
+def config(app) -> Config:
+    """The host's configuration (read it, never change it)."""
+    return app[_CONFIG]
+
+
+def database(app) -> Database:
+    """The host's database: ``await database(app).write(fn)`` / ``.read(fn)`` run ``fn(sqlite_utils_db)``
+    off the event loop (one writer, in a transaction)."""
+    return app[_DB]
+
+
+def sessions(app) -> Sessions:
+    """The live sessions: ``await get(id)``, ``broadcast``, ``broadcast_bytes``, ``send``, ``notify_user``."""
+    return app[_HUB]
+
+
+def sites(app):
+    """The site directory: ``get(slug)`` and ``by_id[id]``."""
+    return app[_SITES]
+
+
+def site_by_id(app, site_id: int) -> Site | None:
+    return app[_SITES].by_id.get(site_id)
+
+
+def now(app) -> float:
+    """The host's clock (tests replace it); use it instead of time.time() for anything stored."""
+    return app[_CONFIG].clock()
+
+
+def setting(app, site: Site, plugin: str, name: str, default: Any = None) -> Any:
+    """A plugin's per-site setting: the admin's value, else the Setting's default, else ``default``."""
+    for spec in app[_PLUGINS].settings.get(plugin, []):
+        if spec.name == name:
+            return site.setting(plugin, spec)
+    return default
+
+
+async def call_hook(app, name: str, site: Site | None = None, **kwargs) -> list[tuple[str, Any]]:
+    """Call a hook on every plugin enabled for ``site`` (all when None); returns [(plugin, result)]
+    without the Nones. One plugin's error is logged and skipped."""
+    return await app[_PLUGINS].call(name, site.disabled if site is not None else frozenset(), **kwargs)
+
+
+def track_socket(app, ws: web.WebSocketResponse) -> None:
+    """Register a WebSocket a plugin opened itself, so the host closes it on shutdown."""
+    app[_SOCKETS].add(ws)
+
+
+def plugin_data_dir(app, plugin: str):
+    """The folder under the data folder where ``plugin`` keeps its files (created, mode 0700)."""
+    path = app[_CONFIG].data_dir / "plugins" / plugin
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def plugin_state(session: Session, plugin: str, factory: Callable[[], T]) -> T:
+    """The one place a plugin keeps state of a live session: made by ``factory()`` on first use,
+    gone with the session from memory."""
+    state = session.plugin_state.get(plugin)
+    if state is None:
+        state = session.plugin_state[plugin] = factory()
+    return state
+
+
+def background_task(app, name: str, factory: Callable[[], Awaitable[None]]) -> asyncio.Task:
+    """Run ``factory()`` as a task until the host stops (then it is cancelled and awaited). Call it from
+    the ``startup`` hook. An exception in it is logged with its traceback."""
+    async def run():
+        try:
+            await factory()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task %s failed", name)
+
+    task = asyncio.get_running_loop().create_task(run(), name=f"supporthost:{name}")
+    app[_BACKGROUND].append(task)
+    return task
+
+
+def report_columns(app, row: dict, sync_db, owners=None) -> dict:
+    """Every plugin's columns of one session's record (the ``session_record`` hook), merged."""
+    return collect_columns(app, app[_PLUGINS].hook("session_record").get_hookimpls(), row, sync_db, owners)
+
+
+# -- storage helpers -----------------------------------------------------------------------------------
+def event_and_audit(db, session: Session | dict, at: float, kind: str, participant_id: str | None,
+                    details: dict | None = None, actor: str | None = None, action: str | None = None,
+                    target: str = "") -> None:
+    """Write a session event and, when ``action`` is given, its audit row in the same transaction
+    (call it inside ``database(app).write``)."""
+    sid = session.id if isinstance(session, Session) else session["id"]
+    site_id = session.site_id if isinstance(session, Session) else session["site_id"]
+    add_event(db, sid, at, kind, participant_id, details)
+    if action:
+        audit_row(db, site_id, actor or (f"participant:{participant_id}" if participant_id else "host"),
+                  action, target or sid, details, at)
+
+
+# -- HTTP ----------------------------------------------------------------------------------------------
+class JSONError(web.HTTPException):
+    """An HTTP error whose body is ``{"error": {"code": ..., "message": ...}}`` plus any extra keys:
+    the one error shape of JSON routes. Raise it (or ``json_error(...)``) from a route handler."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, **extra):
+        self.status_code = status
+        super().__init__(content_type="application/json")
+        body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}, **extra}
+        self.text = json.dumps(body)
+
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+          410: "gone", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
+          503: "unavailable", 507: "insufficient_storage"}
+
+
+def json_error(status: int, message: str, code: str | None = None, **extra) -> JSONError:
+    """The error to raise from a JSON route: ``raise json_error(404, "No such file.")``."""
+    return JSONError(status, message, code, **extra)
+
+
+async def rep_in_session(request: web.Request, session_id: str, live: bool = True):
+    """The logged-in rep of the request's site who is a participant of ``session_id``.
+
+    Returns ``(site, user, participant_row, session)``; ``session`` is the live Session (None when
+    ``live`` is False). Raises 401 (not logged in), 403 (not a rep in this session) or 410 (ended)."""
+    site = site_of(request)
+    user = await current_user(request, site)
+    if user is None:
+        raise json_error(401, "Please log in.")
+    row = await request.app[_DB].read(lambda db: _store.rep_participant(db, session_id, user["id"]))
+    if row is None or row["site_id"] != site.id:
+        raise json_error(403, "Only a rep in this session can do this.")
+    session = None
+    if live:
+        session = await request.app[_HUB].get(session_id)
+        if session is None:
+            raise json_error(410, "This session has ended.")
+    return site, user, row, session
+
+
+async def participant_of_request(request: web.Request, session_id: str) -> tuple[Site, dict | None, dict | None]:
+    """Who is behind a request in a session: ``(site, rep_user, participant_row)``.
+
+    A logged-in rep of the site who is in the session, else the customer whose participant cookie
+    belongs to it; ``participant_row`` is None when neither."""
+    site = site_of(request)
+    user = await current_user(request, site)
+    db = request.app[_DB]
+    if user is not None:
+        row = await db.read(lambda d: _store.rep_participant(d, session_id, user["id"]))
+        if row is not None and row["site_id"] == site.id:
+            return site, user, row
+    token = request.cookies.get(participant_cookie(session_id))
+    if token and len(token) < 200:
+        row = await db.read(lambda d: _store.participant_by_token(d, session_id, token))
+        if row is not None and row.get("site_id", site.id) == site.id:
+            return site, None, row
+    return site, None, None
