@@ -12,7 +12,8 @@ import pytest
 
 from agent.consent import Answer
 from agent_harness import ScriptedConsent
-from filexfer_advanced_helpers import P, events_of, granted_session, open_upload, put_part, stop_files_agent, upload
+from filexfer_advanced_helpers import (P, events_of, granted_session, open_upload, put_part, stop_files_agent, until,
+                                       upload)
 
 
 def tree(tmp_path):
@@ -210,10 +211,9 @@ async def test_full_disk_on_the_hosts_side(host, tmp_path):
         assert r.status in (400, 410), await r.text()
         failed = await failure(ws)
         assert failed["type"] == f"{P}.failed" and "could not store huge.bin" in failed["error"]
-        for _ in range(100):      # the Support Manager is told too, and drops what it had received
-            if not agent.features[P].receivers and not [p for p in root.rglob("*") if p.name.endswith(".part")]:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: not agent.features[P].receivers and not [p for p in root.rglob("*")  # told too
+                                                                       if p.name.endswith(".part")],
+                    "the Support Manager to drop what it had received")
         assert not list((host.data_dir / P).rglob("*.part")) and not list((host.data_dir / P).rglob("*.bin"))
         assert not (root / "docs" / "huge.bin").exists()
         assert not [p for p in root.rglob("*") if p.name.endswith(".part")]

@@ -61,6 +61,10 @@ class Receiver:
     buffer: BlockBuffer = field(default_factory=BlockBuffer)
     acked: int = 0
     shown: float = 0.0
+    stall: float = 120.0         # seconds without data before it is given up
+    moved_at: float = field(default_factory=time.monotonic)
+    saving: bool = False         # the end came: being checked and saved (no data is expected)
+    watchdog: asyncio.Task | None = None
 
     @property
     def written(self) -> int:
@@ -82,6 +86,7 @@ class FileAccess:
         self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="files")
         self.senders: dict[str, asyncio.Task] = {}
         self.receivers: dict[str, Receiver] = {}
+        self.received: dict[str, dict] = {}       # tid -> the `received` message of a file saved here
         self.consent_lock = asyncio.Lock()
         self._root: Root | None = None
         self.stats = {"refused": 0, "sent_bytes": 0, "received_bytes": 0, "resumed_at": []}
@@ -91,6 +96,15 @@ class FileAccess:
         if self._root is None:
             self._root = Root(self.agent.config.get("files_root") or Path.home())
         return self._root
+
+    def stall_of(self, message: dict) -> float:
+        """Seconds without data before a transfer is given up: this computer's setting, else the host's."""
+        mine = self.agent.config.get("files_stall_seconds")
+        theirs = message.get("stall")
+        for value in (mine, theirs):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                return float(value)
+        return 120.0
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
@@ -285,7 +299,7 @@ class FileAccess:
             await self._send_whole(tid, message, st, hasher.hexdigest(), name, data)
             return
         await self.agent.send(_file_info(tid, name, st, offset))
-        task = asyncio.create_task(self._send(tid, fd, st, hasher, name, offset))
+        task = asyncio.create_task(self._send(tid, fd, st, hasher, name, offset, self.stall_of(message)))
         task.rep = message["from"]
         self.senders[tid] = task
 
@@ -312,7 +326,8 @@ class FileAccess:
         self.stats["sent_bytes"] += len(data)
         print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
 
-    async def _send(self, tid: str, fd: int, st, hasher, name: str, pos: int) -> None:
+    async def _send(self, tid: str, fd: int, st, hasher, name: str, pos: int, stall: float = 120.0) -> None:
+        """Stream the file from ``pos``. A host that stops taking data for ``stall`` seconds ends it."""
         ahead = None
         try:
             last = time.monotonic()
@@ -327,8 +342,13 @@ class FileAccess:
                     if nxt < st.st_size else None
                 view = memoryview(block)
                 for i in range(0, len(block), CHUNK):
-                    if not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": pos + i},
-                                                                   view[i:i + CHUNK])):
+                    frame = make_binary({"type": f"{P}.chunk", "tid": tid, "o": pos + i}, view[i:i + CHUNK])
+                    try:
+                        async with asyncio.timeout(stall):
+                            sent = await self.agent.send_bytes(frame)
+                    except TimeoutError:
+                        raise TransferFailed(f"stalled: no data for {stall:g} s") from None
+                    if not sent:
                         return   # the link dropped: the host asks again, with what it has, after reconnecting
                 pos += len(block)
                 self.stats["sent_bytes"] += len(block)
@@ -353,7 +373,11 @@ class FileAccess:
 
     async def _failed(self, tid: str, error: str) -> None:
         self.agent.report(f"File transfer failed: {error}")
-        await self.agent.send({"type": f"{P}.failed", "tid": tid, "error": error})
+        try:   # a host that takes nothing more does not hold this up
+            async with asyncio.timeout(10):
+                await self.agent.send({"type": f"{P}.failed", "tid": tid, "error": error})
+        except TimeoutError:
+            pass
 
     # -- receiving a file from the rep -----------------------------------------------------------
     def _prepare(self, message: dict) -> Receiver:
@@ -381,6 +405,9 @@ class FileAccess:
         tid = message.get("tid")
         if not isinstance(tid, str) or not tid or len(tid) > 64 or not tid.isalnum():
             return
+        if tid in self.received:   # saved already; the host missed the answer (the link dropped)
+            await self.agent.send(self.received[tid])
+            return
         r = self.receivers.get(tid)
         if r is None:
             try:
@@ -391,14 +418,29 @@ class FileAccess:
             except OSError as exc:
                 await self._failed(tid, f"cannot write there: {_describe(exc)}")
                 return
+            r.stall = self.stall_of(message)
             self.receivers[tid] = r
+            r.watchdog = asyncio.create_task(self._watch_stall(r))
         else:   # resuming after a dropped link: report what is on disk
             if not await self._flush(r, everything=True):
                 return
             r.received = r.written
             self.stats["resumed_at"].append(r.written)
         r.acked = r.written
+        r.moved_at = time.monotonic()
         await self.agent.send({"type": f"{P}.ready", "tid": tid, "have": r.written})
+
+    async def _watch_stall(self, r: Receiver) -> None:
+        """Give ``r`` up when no data came for ``r.stall`` seconds: its partial file goes, the host is told."""
+        while self.receivers.get(r.tid) is r:
+            if r.saving or (r.writer is not None and r.writer.queued):   # busy here, not waiting for data
+                r.moved_at = time.monotonic()
+            idle = time.monotonic() - r.moved_at
+            if idle >= r.stall:
+                await self._discard(r)
+                await self._failed(r.tid, f"stalled: no data for {r.stall:g} s; nothing of {r.name} was kept")
+                return
+            await asyncio.sleep(min(1.0, r.stall - idle))
 
     async def _flush(self, r: Receiver, everything: bool = False) -> bool:
         """Hand the buffer to the writer; wait while too much is queued (or for all of it)."""
@@ -428,6 +470,7 @@ class FileAccess:
             return
         r.buffer.add(payload)
         r.received += len(payload)
+        r.moved_at = time.monotonic()
         if len(r.buffer) >= BLOCK and not await self._flush(r):
             return
         if r.received - r.acked >= ACK_EVERY:
@@ -488,6 +531,7 @@ class FileAccess:
             await self._discard(r)
             await self._failed(r.tid, f"{r.name} came without its SHA-256; nothing was kept")
             return
+        r.saving = True
         if not await self._flush(r, everything=True):
             return
         try:
@@ -501,11 +545,16 @@ class FileAccess:
             await self._failed(r.tid, f"cannot save {r.name}: {_describe(exc)}; nothing was kept")
             return
         self.receivers.pop(r.tid, None)
+        if r.watchdog is not None:
+            r.watchdog.cancel()
         self.stats["received_bytes"] += r.size
         where = self.root.relative(r.folder / final)
         self.agent.report(f"Received {where} ({r.size} bytes, SHA-256 checked).")
-        await self.agent.send({"type": f"{P}.received", "tid": r.tid, "name": final, "path": where,
-                               "sha256": r.sha256})
+        answer = {"type": f"{P}.received", "tid": r.tid, "name": final, "path": where, "sha256": r.sha256}
+        self.received[r.tid] = answer   # said again if the host asks for this file after a dropped link
+        while len(self.received) > 100:
+            del self.received[next(iter(self.received))]
+        await self.agent.send(answer)
 
     async def on_cancel(self, message: dict) -> None:
         tid = message.get("tid")
@@ -518,6 +567,8 @@ class FileAccess:
 
     async def _discard(self, r: Receiver) -> None:
         self.receivers.pop(r.tid, None)
+        if r.watchdog is not None and r.watchdog is not asyncio.current_task():
+            r.watchdog.cancel()
         r.buffer = BlockBuffer()
         if r.writer is not None:
             await r.writer.settle()   # no write may land after the descriptor is closed

@@ -24,7 +24,7 @@ from host.router import MessageError, make_binary
 from .group_commit import GroupCommit, IntegrityError, SmallFile
 from .ordered_writer import OrderedWriter
 from .protocol import BLOCK, CHUNK, MAX_ENTRIES, P, WINDOW
-from .settings import max_file_bytes
+from .settings import max_file_bytes, stall_seconds
 from .state import FileAgent, Transfer, state_of
 from .storage import TransferStore
 
@@ -163,6 +163,8 @@ async def finish(app, live, t: Transfer, status: str, error: str | None = None, 
     t.status = status
     if t.relay is not None and t.relay is not asyncio.current_task():
         t.relay.cancel()
+    if t.watchdog is not None and t.watchdog is not asyncio.current_task():
+        t.watchdog.cancel()
     t.acked.set()
     if status != "done" and t.direction == "to_rep":
         async with t.lock:
@@ -214,6 +216,31 @@ def could_not_store(t: Transfer, exc: Exception) -> str:
     """What the rep and the customer read when the host's disk refused a file."""
     detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
     return f"the host could not store {t.name}: {detail}"
+
+
+def watch(app, live, t: Transfer) -> None:
+    """Start ``t``'s stall watchdog (the site's limit): a transfer never hangs, it ends as failed."""
+    site = app[SITES].by_id.get(live.site_id)
+    if site is not None:
+        t.stall = stall_seconds(app, site)
+    t.moved()
+    t.watchdog = asyncio.create_task(_watch_stall(app, live, t))
+
+
+async def _watch_stall(app, live, t: Transfer) -> None:
+    """Fail ``t`` when no data moved for ``t.stall`` seconds (not counting its check at the end, which moves
+    none): the Support Manager stopped sending or taking data, or the rep's upload stopped coming."""
+    while state_of(live).transfers.get(t.id) is t and t.status not in ("done", "failed"):
+        writing = t.upload.writer if t.upload is not None else t.writer
+        if t.status == "checking" or (writing is not None and writing.queued):   # busy here, not stalled
+            t.moved()
+        idle = time.monotonic() - t.moved_at
+        if idle >= t.stall:
+            log.warning("transfer %s stalled (no data for %s s)", t.id, t.stall)
+            await finish(app, live, t, "failed", f"stalled: no data for {t.stall} s; nothing of it was kept",
+                         tell_agent=True)
+            return
+        await asyncio.sleep(min(1.0, t.stall - idle))
 
 
 async def _refused_as_too_large(ctx, t: Transfer, size: int) -> bool:
@@ -323,12 +350,13 @@ async def fetch(ctx, message):
     # the temp file is made when the data comes: streamed files at file_info, a small file sent whole
     # in one frame with the files that finish at the same time (whole_file)
     state.transfers[tid] = t
+    watch(ctx.app, ctx.session, t)
     # written while the file already flows (finish() waits for it, so the rows stay in order)
     t.started = asyncio.create_task(record(ctx.app, ctx.session, ctx.participant.id, f"{P}.transfer_started",
                                            {"transfer": tid, "direction": "to_rep", "path": path,
                                             "rep": ctx.participant.name}, also=_transfer_row(ctx.session, t)))
     ctx.send_to(agent.id, {"type": f"{P}.send_file", "tid": tid, "from": ctx.participant.id, "path": path,
-                           "offset": 0})
+                           "offset": 0, "stall": t.stall})
     _progress(ctx.app, ctx.session, t, force=True)
     return {"type": f"{P}.started", "re": message.get("id"), "transfer": t.public()}
 
@@ -437,7 +465,7 @@ async def _resume_fetch(ctx, t: Transfer) -> None:
         if t.writer is None:   # nothing came yet: from the start
             t.status = "running"
             ctx.send_to(t.agent, {"type": f"{P}.send_file", "tid": t.id, "from": t.rep, "path": t.path,
-                                  "offset": 0})
+                                  "offset": 0, "stall": t.stall})
             return
         if t.buffer:
             data = t.buffer.take()
@@ -449,7 +477,7 @@ async def _resume_fetch(ctx, t: Transfer) -> None:
             return
     t.status = "running"
     ctx.send_to(t.agent, {"type": f"{P}.send_file", "tid": t.id, "from": t.rep, "path": t.path,
-                          "offset": t.done, "expect": t.expect})
+                          "offset": t.done, "expect": t.expect, "stall": t.stall})
 
 
 async def consent(ctx, message):
@@ -517,6 +545,7 @@ async def file_info(ctx, message):
         t.name = str(message.get("name") or t.name)[:200]
     if t.writer is None and not await _open_temp(ctx.app, ctx.session, t):
         return
+    t.moved()
     _progress(ctx.app, ctx.session, t, force=True)
 
 
@@ -549,6 +578,7 @@ async def chunk(ctx, header, payload):
         return
     t.buffer.add(payload)
     t.done += len(payload)
+    t.moved()
     if len(t.buffer) >= BLOCK:
         data = t.buffer.take()
         t.writer.submit(data)       # written and hashed on a worker thread, in order
@@ -656,11 +686,12 @@ async def failed(ctx, message):
 # -- rep -> customer: the relay ---------------------------------------------------------------------
 def _receive_command(t: Transfer) -> dict:
     return {"type": f"{P}.receive_file", "tid": t.id, "from": t.rep, "dir": t.path, "name": t.name,
-            "size": t.size, "sha256": t.sha256 or None}
+            "size": t.size, "sha256": t.sha256 or None, "stall": t.stall}
 
 
 async def start_upload(app, live, t: Transfer) -> None:
     state_of(live).transfers[t.id] = t
+    watch(app, live, t)
     await record(app, live, t.rep, f"{P}.transfer_started", {"transfer": t.id, "direction": "to_customer",
                                                            "name": t.name, "folder": t.path, "size": t.size,
                                                            "sha256": t.sha256, "rep": t.rep_name},
@@ -676,39 +707,47 @@ async def ready(ctx, message):
     if t is None or not isinstance(have, int) or not 0 <= have <= (t.size or 0):
         return
     if t.relay is not None:
-        t.relay.cancel()
+        t.relay.cancel()   # an earlier relay that is still waiting stops at its next step (_relay checks)
     t.done = have
     t.status = "running"
+    t.moved()
     t.relay = asyncio.create_task(_relay(ctx.app, ctx.session, t, have))
 
 
 async def _relay(app, live, t: Transfer, pos: int) -> None:
     """Send the rep's file on to the Support Manager from ``pos``, as fast as the upload brings it in and
-    the agent acknowledges it (at most WINDOW bytes ahead); the last message carries the SHA-256."""
+    the agent acknowledges it (at most WINDOW bytes ahead); the last message carries the SHA-256.
+
+    Only the newest relay of a transfer sends (``t.relay``): one that a resume replaced stops at its next
+    step, even when its cancellation came while it was waking up. Nothing here waits with a timeout of its
+    own: a Support Manager that stops acknowledging is the stall watchdog's to end."""
+    me = asyncio.current_task()
     up = t.upload
+
+    def mine() -> bool:
+        return t.relay is me and t.status == "running" and (t.agent, t.rep) in state_of(live).grants
+
     fd = await _run(os.open, up.temp, os.O_RDONLY)
     try:
-        while True:
-            if t.status != "running" or (t.agent, t.rep) not in state_of(live).grants:
-                return
+        while mine():
             if pos >= t.size and up.complete:
-                app[HUB].send(live, t.agent, {"type": f"{P}.end", "tid": t.id, "sha256": t.sha256})
+                if app[HUB].send(live, t.agent, {"type": f"{P}.end", "tid": t.id, "sha256": t.sha256}):
+                    t.status = "checking"   # the Support Manager verifies and saves it; `received` ends it
+                else:
+                    t.status = "paused"     # resumes when the Support Manager is back (agent_hello)
                 return
             if pos >= up.have:   # the relay caught up with the upload: wait for more (or its end)
                 up.arrived.clear()
                 await up.arrived.wait()
                 continue
-            while pos - t.done > WINDOW:
+            if pos - t.done > WINDOW:   # wait for the agent's acknowledgements
                 t.acked.clear()
-                try:
-                    await asyncio.wait_for(t.acked.wait(), 30)
-                except asyncio.TimeoutError:
-                    t.status = "paused"
-                    return
-                if t.status != "running":
-                    return
+                await t.acked.wait()
+                continue
             block = await _run(os.pread, fd, min(BLOCK, up.have - pos), pos)
             agent = live.participants.get(t.agent)
+            if not mine():
+                return
             if agent is None or agent.conn is None:
                 t.status = "paused"     # resumes when the Support Manager is back (agent_hello)
                 return
@@ -729,6 +768,7 @@ async def progress(ctx, message):
     if t is None or not isinstance(have, int) or not t.done <= have <= (t.size or 0):
         return
     t.done = have
+    t.moved()
     t.acked.set()
     _progress(ctx.app, ctx.session, t)
 

@@ -94,6 +94,7 @@ async def receive(app, live, t: Transfer, request, offset: int, expect_sha256: s
             if got > length:
                 raise UploadRefused(400, "more data came than announced")
             buffer.add(data)
+            t.moved()
             if len(buffer) >= HAND_ON:
                 up.writer.submit(buffer.take())
                 await up.writer.wait()
