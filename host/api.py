@@ -194,7 +194,8 @@ async def rep_in_session(request: web.Request, session_id: str, live: bool = Tru
     """The logged-in rep of the request's site who is a participant of ``session_id``.
 
     Returns ``(site, user, participant_row, session)``; ``session`` is the live Session (None when
-    ``live`` is False). Raises 401 (not logged in), 403 (not a rep in this session) or 410 (ended)."""
+    ``live`` is False). Raises 401 (not logged in), 403 (not a rep in this session, also once it ended: everybody
+    left it then) or 410 (its live state is gone)."""
     site = site_of(request)
     user = await current_user(request, site)
     if user is None:
