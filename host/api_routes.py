@@ -112,6 +112,18 @@ def endpoint(app: web.Application, route: ApiRoute):
 
 
 async def not_found(request: web.Request):
+    """Every other path under the prefix: 405 when the path has calls with other methods, else 404."""
+    allowed: set = set()
+    for resource in request.app.router.resources():
+        if resource.canonical.startswith(PREFIX) and resource.canonical != PREFIX + "/{tail}":
+            match, methods = await resource.resolve(request)
+            if match is None:
+                allowed |= methods
+    if allowed:
+        error = json_error(405, f"{request.path} answers {', '.join(sorted(allowed))}, not {request.method}.",
+                           "method_not_allowed")
+        error.headers["Allow"] = ", ".join(sorted(allowed))
+        raise error
     raise json_error(404, f"There is no API call {request.method} {request.path}.")
 
 

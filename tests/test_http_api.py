@@ -211,6 +211,7 @@ async def test_bad_input_is_422_and_changes_nothing(host):
     assert_error(*await script.get("/sessions/nope"), 404)
     assert_error(*await script.post("/sessions/nope/end"), 404)
     assert_error(*await script.get("/no/such/call"), 404)
+    assert_error(*await script.call("DELETE", "/sessions"), 405, "method_not_allowed")
     # expiry days out of range: no token made
     assert await make_token(rep, "bad expiry", expires_days="0", status=422) is None
     assert await make_token(rep, "", status=422) is None
