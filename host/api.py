@@ -229,3 +229,22 @@ async def participant_of_request(request: web.Request, session_id: str) -> tuple
         if row is not None and row.get("site_id", site.id) == site.id:
             return site, None, row
     return site, None, None
+
+
+# -- added by httpapi --
+from .api_caller import ApiCaller  # noqa: E402  (imports nothing from this module)
+
+__all__ += ["ApiCaller", "read_json_body"]
+
+
+async def read_json_body(request: web.Request) -> dict:
+    """An HTTP API call's JSON object body ({} when there is none), or a 422 JSON error."""
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise json_error(422, "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise json_error(422, "The body must be a JSON object.")
+    return data

@@ -102,3 +102,10 @@ def invite_channels():
 @hookspec
 def webacd_start_options(site):
     """Return a list of Setting: per-queue start options; the queue's values reach plugins in session.meta["webacd"]["start_options"][plugin]."""
+
+
+# -- the HTTP API -----------------------------------------------------------------------------
+@hookspec
+def register_api_routes(register):
+    """Call register(method, path, handler, scope=..., summary=..., ...) for each HTTP API call, mounted under
+    /s/{site}/api/v1/p/<plugin>/ behind API tokens and described in the site's OpenAPI document."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from host.hookspecs import hookimpl
 
+from . import api_routes
 from .views import report_csv, report_page
 
 __version__ = "0.1.0"
@@ -24,3 +25,8 @@ def extra_page_context(page, site, user):
     if user and (str(page).startswith("console") or page in ("admin", "console")):
         return {"js_urls": ["/static/plugins/report/nav.js"]}
     return None
+
+
+@hookimpl
+def register_api_routes(register):
+    api_routes.register(register)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from host.hookspecs import hookimpl
 from host.options import REP_CONSOLES, REP_ROLES, DashboardOption, Setting
 
-from . import handlers, views_admin, views_public, views_rep
+from . import api_routes, handlers, views_admin, views_public, views_rep
 from .migrations import migrations as acd_migrations
 from .service import WEBACD, WebAcd
 
@@ -125,3 +125,8 @@ def session_record(session, db):
     return {"webacd_queue": row["queue"], "webacd_wait_seconds": round((row["accepted_at"] or row["created_at"])
                                                                        - row["created_at"]),
             "webacd_ref_url": row["ref_url"], "webacd_transfers": transfers}
+
+
+@hookimpl
+def register_api_routes(register):
+    api_routes.register(register)
