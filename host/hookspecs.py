@@ -90,15 +90,8 @@ def session_record(app, session, db):
     """Return a dict of columns this plugin adds to a session's record (the activity report)."""
 
 
-# -- invite channels --------------------------------------------------------------------------
+# -- hooks that plugins declare --------------------------------------------------------------
 @hookspec
-def invite_channels():
-    """Return a list of InviteChannel (plugins/invite/channels.py): further ways the invite plugin offers
-    to invite a customer, e.g. SMS. Each has a name, a label, an address label and an async
-    send(app, site, invitation) that returns a short delivery note or raises InviteError."""
-
-
-# -- WebACD -----------------------------------------------------------------------------------
-@hookspec
-def webacd_start_options(site):
-    """Return a list of Setting: per-queue start options; the queue's values reach plugins in session.meta["webacd"]["start_options"][plugin]."""
+def register_hookspecs(add):
+    """Call add(module_or_class) with the hookspecs this plugin declares for other plugins to implement
+    (as pytest's pytest_addhooks); each declared hook's name starts with "<plugin>_"."""
