@@ -99,7 +99,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
                 if migrations is not None:
                     migrations.apply(db.sync())
             except Exception as exc:
-                registry.fail(name, f"migrations failed: {exc.__class__.__name__}: {exc}")
+                registry.fail(name, f"migrations failed: {exc.__class__.__name__}: {exc}", exc=exc)
 
     sites = app[SITES] = SiteDirectory()
     sites.load(db.sync())
@@ -148,7 +148,7 @@ async def _startup(app: web.Application) -> None:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                registry.fail(name, f"startup failed: {exc.__class__.__name__}: {exc}")
+                registry.fail(name, f"startup failed: {exc.__class__.__name__}: {exc}", exc=exc)
 
 
 async def _shutdown(app: web.Application) -> None:

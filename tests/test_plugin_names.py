@@ -179,3 +179,41 @@ async def test_options_routes_and_settings_live_under_the_plugins_own_name(tmp_p
                                               "chat": {"max_length": 5000, "rep_chat": False}}
     finally:
         await stop_host(host)
+
+
+async def test_settings_of_a_switched_off_plugin_are_refused_and_nothing_changes(tmp_path):
+    host = await start_host(tmp_path / "data", only_plugins={"chat", "notes"})
+    try:
+        admin = await host.rep("admin")
+        r = await admin.post_form("/s/demo/admin/plugins", {"plugin_notes": "on"}, csrf_from="/s/demo/admin")
+        assert r.status == 200 and "chat" in host.site("demo").disabled
+        before = await host.db_read(lambda db: db["audit_log"].count)
+        r = await admin.post_form("/s/demo/admin/settings/chat", {"max_length": "150", "rep_chat": "on"},
+                                  csrf_from="/s/demo/admin")
+        assert r.status == 409
+        assert ("The chat feature is switched off for this site: switch it on (Features) before changing its "
+                "settings. Nothing was saved.") in await r.text()
+        assert host.site("demo").settings == {}
+        assert await host.db_read(lambda db: db["audit_log"].count) == before
+        assert await host.db_read(lambda db: db["site_settings"].count) == 0
+
+        r = await admin.post_form("/s/demo/admin/plugins", {"plugin_notes": "on", "plugin_chat": "on"},
+                                  csrf_from="/s/demo/admin")
+        r = await admin.post_form("/s/demo/admin/settings/chat", {"max_length": "150", "rep_chat": "on"},
+                                  csrf_from="/s/demo/admin")
+        assert r.status == 200 and host.site("demo").settings == {"chat": {"max_length": 150, "rep_chat": True}}
+    finally:
+        await stop_host(host)
+
+
+def test_a_plugins_version_is_its_dunder_version_else_its_distributions(tmp_path, monkeypatch):
+    folder = make_dist(tmp_path / "versions", "supporthost-versions", "2.0",
+                       {GROUP: {"versioned": "versioned_plugin", "plain": "plain_plugin"}},
+                       {"versioned_plugin/__init__.py": '__version__ = "2.1.3"\n',
+                        "plain_plugin/__init__.py": '"""No __version__ here."""\n'})
+    monkeypatch.syspath_prepend(str(folder))
+    registry = PluginRegistry()
+    registry.load([("session", core_plugin)], only={"versioned", "plain"})
+    assert registry.info["versioned"].version == "2.1.3"
+    assert registry.info["plain"].version == "2.0"
+    assert registry.info["plain"].distribution == "supporthost-versions"
