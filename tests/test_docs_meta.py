@@ -104,6 +104,8 @@ def test_every_python_example_runs_and_registers_against_the_hookspecs():
         for spec_module in spec_modules():
             pm.add_hookspecs(spec_module)
         pm.register(module)   # raises when an implementation takes an argument its hook does not have
+        for impl in pm.hook.register_hookspecs.get_hookimpls():   # hooks the example declares itself
+            impl.function(add=pm.add_hookspecs)
         pm.check_pending()    # raises when it implements a hook that does not exist
 
 
