@@ -1,4 +1,5 @@
-"""The hooks a supporthost plugin can implement.
+"""The hooks of the host core that a supporthost plugin can implement. A hook that belongs to one plugin is
+declared by that plugin (``register_hookspecs``: e.g. ``invite_channels`` in plugins/invite/hookspecs.py).
 
 Every hook is documented with signature, arguments and an example in docs/plugins.md; a test fails
 when one is missing there. Implementations may accept any subset of a hook's arguments. A hook may

@@ -1,5 +1,6 @@
-"""Plugins that fail to import, to start or to migrate: each is listed as failed with its error (JSON,
-page, log, CLI) and the host starts anyway and serves chat.
+"""Plugins that fail to import, to start or to migrate, or whose name is taken: each is listed as failed
+with its error (JSON, page, log with the traceback, CLI, what `supporthost run` prints at start) and the
+host starts anyway and serves chat.
 
 The failing plugins come in through the real entry-point path: a real (temporary) distribution,
 ``supporthost_test_failures-0.0.dist-info`` with an ``entry_points.txt``, put on sys.path, whose entry
