@@ -100,7 +100,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
                 if migrations is not None:
                     migrations.apply(db.sync())
             except Exception as exc:
-                registry.fail(name, f"migrations failed: {exc.__class__.__name__}: {exc}")
+                registry.fail(name, f"migrations failed: {exc.__class__.__name__}: {exc}", exc=exc)
 
     sites = app[SITES] = SiteDirectory()
     sites.load(db.sync())
@@ -111,13 +111,15 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
     app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)
 
-    loaders = [jinja2.FileSystemLoader(str(HERE / "templates"))]
+    # a plugin's templates are found only under its own name: "<plugin>/page.html" in its templates/<plugin>/
+    own_templates = {}
     for name, obj in registry.plugin_objects().items():
         folder = _plugin_dir(obj)
-        if folder and (folder / "templates").is_dir():
-            loaders.append(jinja2.FileSystemLoader(str(folder / "templates")))
-    app[JINJA] = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                                    enable_async=False)
+        if folder and (folder / "templates" / name).is_dir():
+            own_templates[name] = jinja2.FileSystemLoader(str(folder / "templates" / name))
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(HERE / "templates")),
+                                  jinja2.PrefixLoader(own_templates)])
+    app[JINJA] = jinja2.Environment(loader=loader, autoescape=True, enable_async=False)
     app[JINJA].filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t or 0))
 
     for module in (views_meta, views_auth, views_customer, views_rep, views_admin, views_tokens, views_ws):
@@ -148,7 +150,7 @@ async def _startup(app: web.Application) -> None:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                registry.fail(name, f"startup failed: {exc.__class__.__name__}: {exc}")
+                registry.fail(name, f"startup failed: {exc.__class__.__name__}: {exc}", exc=exc)
 
 
 async def _shutdown(app: web.Application) -> None:

@@ -223,6 +223,10 @@ async def set_settings(request: web.Request):
     specs = request.app[PLUGINS].settings.get(plugin)
     if not specs:
         return await _admin_page(request, site, user, 404, error=f"The plugin {plugin!r} has no settings.")
+    if not request.app[PLUGINS].is_enabled(plugin, site.disabled):
+        return await _admin_page(request, site, user, 409, error=(
+            f"The {plugin} feature is switched off for this site: switch it on (Features) before changing its "
+            "settings. Nothing was saved."))
     values = {}
     try:
         for spec in specs:

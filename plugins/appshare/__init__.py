@@ -12,7 +12,7 @@ from host.options import CUSTOMER_ROLES, DashboardOption
 from plugins.desktop.sharing_hooks import sharing_hooks, sharing_options
 
 __version__ = "0.1.0"
-JS = "/static/plugins/desktop/desktop.js"
+JS = "/static/plugins/appshare/appshare.js"
 
 
 @hookimpl

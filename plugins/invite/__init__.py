@@ -16,6 +16,12 @@ __version__ = "0.1.0"
 
 
 @hookimpl
+def register_hookspecs(add):
+    from . import hookspecs   # the hooks this plugin declares for others
+    add(hookspecs)
+
+
+@hookimpl
 def migrations():
     return invite_migrations
 

@@ -29,6 +29,12 @@ def settings_value(app, site, name: str):
 
 
 @hookimpl
+def register_hookspecs(add):
+    from . import hookspecs   # the hooks this plugin declares for others
+    add(hookspecs)
+
+
+@hookimpl
 def migrations():
     return acd_migrations
 
