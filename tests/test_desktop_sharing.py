@@ -14,10 +14,10 @@ import pytest
 
 from agent.consent import Answer
 from agent_harness import CaptureSpy, InputSpy, MediaSocket, ScriptedConsent, start_agent, stop_agent
-from plugins.desktop.pipeline import apply_records, decode_records
+from plugin_libs.screenshare.pipeline import apply_records, decode_records
 from host.appkeys import HUB
 from host.router import parse_binary
-from plugins.desktop.state import state_of
+from plugin_libs.screenshare.state import state_of
 from xscreen import Recorder, xscreen  # noqa: F401  (fixture)
 
 
@@ -277,7 +277,7 @@ async def test_reconnect_asks_again_unless_all_requests_were_allowed(host, xscre
                 break
             await asyncio.sleep(0.05)
         live = host.app[HUB].sessions[s["id"]]
-        assert state_of(live).grants == {(agent.me["id"], rep_ws.hello["you"]["id"]): "view"}
+        assert state_of(live, "desktop").grants == {(agent.me["id"], rep_ws.hello["you"]["id"]): "view"}
         assert len(consent.asked) == 2      # not asked again
         before = rep_ws.frames
         for _ in range(100):
@@ -323,7 +323,7 @@ async def test_stalled_viewer_gets_frames_dropped_and_agent_memory_stays_flat(ho
         await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"])
         await stalled.send({"type": "desktop.request", "level": "view"})    # allowed without asking again
         live = host.app[HUB].sessions[s["id"]]
-        state = state_of(live)
+        state = state_of(live, "desktop")
         stalled_id = stalled.hello["you"]["id"]
         agent_id = next(iter(state.agents))
 
