@@ -14,10 +14,11 @@ import pytest
 
 from agent.consent import Answer
 from agent_harness import CaptureSpy, InputSpy, MediaSocket, ScriptedConsent, start_agent, stop_agent
-from plugin_libs.screenshare.pipeline import apply_records, decode_records
 from host.appkeys import HUB
 from host.router import parse_binary
+from plugin_libs.screenshare.pipeline import KIND_JPEG, KIND_ZLIB
 from plugin_libs.screenshare.state import state_of
+from screen_records import apply_records, decode_records
 from xscreen import Recorder, xscreen  # noqa: F401  (fixture)
 
 
@@ -48,7 +49,7 @@ class Viewer:
                         self.canvas = np.zeros((header["h"], header["w"], 3), np.uint8)
                     if self.canvas is not None:           # the size comes with full frames and changes
                         apply_records(self.canvas, payload)
-                    self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (1, 2, 4))
+                    self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (KIND_JPEG, KIND_ZLIB))
                     self.chunks += 1
                     if header.get("c", 0) == header.get("n", 1) - 1:
                         self.frames += 1
