@@ -147,11 +147,6 @@ class ScreenShare:
         else:
             for vid in viewers:
                 self.grants.pop(vid, None)
-        level = message.get("downgrade")
-        if isinstance(level, dict):
-            for vid, lv in level.items():
-                if vid in self.grants and lv in LEVELS:
-                    self.grants[vid]["level"] = lv
         if not self.grants:
             self._stop_capture()
         self._show()

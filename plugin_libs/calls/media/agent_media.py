@@ -59,7 +59,6 @@ class AgentMedia:
         self._mic_track: MediaStreamTrack | None = None
         self._camera_track: MediaStreamTrack | None = None
         self.muted = False
-        self.errors: list[str] = []
         self.problems: dict[str, str] = {}    # kind -> why no microphone / camera is sent
         self.mic_meter = SpeakingMeter()       # the level of what our own microphone records
 
@@ -92,8 +91,6 @@ class AgentMedia:
             self._pending[ref].set_result(msg)
             return
         kind, _, verb = str(msg.get("type", "")).partition(".")
-        if kind == "error" and str(msg.get("re") or "").startswith(("audio.", "video.")):
-            self.errors.append(msg.get("error", ""))
         leg = self.legs.get(kind)
         if leg is None:
             return

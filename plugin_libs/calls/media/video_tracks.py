@@ -83,12 +83,11 @@ class OpenCVCamera(MediaStreamTrack):
 
 
 class VideoReceiver:
-    """Consumes remote video tracks; keeps a frame count and the last picture per member."""
+    """Consumes remote video tracks; counts the frames per member and hands pictures to ``on_frame``."""
 
     def __init__(self, on_frame: Callable[[str, np.ndarray], None] | None = None, every: float = 0.0,
                  on_gone: Callable[[str], None] | None = None):
         self.frames: dict[str, int] = collections.Counter()
-        self.last: dict[str, tuple[int, int]] = {}
         self.on_frame = on_frame          # (member id, BGR picture), at most once per `every` seconds
         self.every = every
         self.on_gone = on_gone            # (member id): its picture stopped
@@ -108,7 +107,6 @@ class VideoReceiver:
             except MediaStreamError:
                 return
             self.frames[key] += 1
-            self.last[key] = (frame.width, frame.height)
             if self.on_frame is not None and time.monotonic() - shown >= self.every:
                 shown = time.monotonic()
                 self.on_frame(key, frame.to_ndarray(format="bgr24"))
