@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Callable
 
 from .connection import HostLink
+from .frames import parse_binary
 from .plugin_manager import make_plugin_manager
 from .status import make_status
 from .terminal import terminal_lines
@@ -73,7 +74,6 @@ class SupportManager:
             self.handlers[type_].append(fn)
 
     async def _on_binary(self, frame: bytes) -> None:
-        from host.router import parse_binary
         try:
             header, payload = parse_binary(frame)
         except (ValueError, UnicodeDecodeError):

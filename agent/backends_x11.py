@@ -5,7 +5,6 @@ the objects are created lazily in that thread.
 """
 from __future__ import annotations
 
-import os
 import select
 import threading
 import time
@@ -212,10 +211,6 @@ class _Closed:
 
     def close(self) -> None:
         pass
-
-
-def display_present() -> bool:
-    return bool(os.environ.get("DISPLAY"))
 
 
 @hookimpl

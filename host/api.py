@@ -248,3 +248,22 @@ async def read_json_body(request: web.Request) -> dict:
     if not isinstance(data, dict):
         raise json_error(422, "The body must be a JSON object.")
     return data
+
+
+# -- added by media --
+__all__ += ["existing_plugin_state", "new_join_number"]
+
+
+def existing_plugin_state(session: Session, plugin: str):
+    """The state ``plugin_state`` made for ``plugin`` in this session, or None when there is none yet
+    (for hooks that only clean up: they need not make one)."""
+    return session.plugin_state.get(plugin)
+
+
+async def new_join_number(app, session: Session, role: str) -> str:
+    """A fresh single-use join number for ``session`` that lets its holder in as ``role`` (for example
+    "secondary_customer"); it expires after the host's number lifetime."""
+    cfg = app[_CONFIG]
+    at = cfg.clock()
+    return await app[_DB].write(lambda db: _store.new_code(db, session.id, role, at, cfg.number_ttl,
+                                                           cfg.number_digits))

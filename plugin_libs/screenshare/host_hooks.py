@@ -7,8 +7,7 @@ A pluggy plugin module must hold its own @hookimpl functions, so each plugin ass
 """
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
-from host.options import DashboardOption
+from host.api import DashboardOption, hookimpl
 
 from .sharing import on_participant_left, register_sharing
 
