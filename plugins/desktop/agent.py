@@ -151,7 +151,16 @@ class DesktopShare:
                     self.grants[vid]["level"] = lv
         if not self.grants:
             self._stop_capture()
+        self._release_keys_unless_controlled()
         self._show()
+
+    def _release_keys_unless_controlled(self) -> None:
+        """When nobody controls any more, keys the rep still held (a shortcut cut off) are let go."""
+        if any(g["level"] == "control" for g in self.grants.values()):
+            return
+        release = getattr(self.agent.input, "release_keys", None)
+        if release is not None:
+            self.input_pool.submit(release)
 
     async def stop_all(self, reason: str = "stopped") -> None:
         """Stop at once, locally first, then tell the host."""
@@ -159,6 +168,7 @@ class DesktopShare:
         self.grants.clear()
         self.allow_all = False
         self._stop_capture()
+        self._release_keys_unless_controlled()
         self._show()
         if had:
             await self.agent.send({"type": f"{self.prefix}.revoke", "viewers": "all", "reason": reason})
