@@ -27,11 +27,11 @@ class ScriptedConsent:
 
 
 class InputSpy:
-    """An input backend plugin that records every injection and passes it on to the real pynput backend."""
+    """An input backend plugin that records every injection and passes it on to the real default backend."""
 
     def __init__(self):
-        from agent.backends_x11 import PynputInput
-        self.real = PynputInput()
+        from agent.backends_x11 import XTestInput
+        self.real = XTestInput()
         self.calls = []
 
     @hookimpl
@@ -53,6 +53,9 @@ class InputSpy:
     def key(self, code, key, down):
         self.calls.append(("key", code, key, down))
         self.real.key(code, key, down)
+
+    def release_keys(self):
+        self.real.release_keys()
 
     def close(self):
         self.real.close()

@@ -149,7 +149,16 @@ class ScreenShare:
                 self.grants.pop(vid, None)
         if not self.grants:
             self._stop_capture()
+        self._release_keys_unless_controlled()
         self._show()
+
+    def _release_keys_unless_controlled(self) -> None:
+        """When nobody controls any more, keys the rep still held (a shortcut cut off) are let go."""
+        if any(g["level"] == "control" for g in self.grants.values()):
+            return
+        release = getattr(self.agent.input, "release_keys", None)
+        if release is not None:
+            self.input_pool.submit(release)
 
     async def stop_all(self, reason: str = "stopped") -> None:
         """Stop at once, locally first, then tell the host."""
@@ -157,6 +166,7 @@ class ScreenShare:
         self.grants.clear()
         self.allow_all = False
         self._stop_capture()
+        self._release_keys_unless_controlled()
         self._show()
         if had:
             await self.agent.send({"type": f"{self.prefix}.revoke", "viewers": "all", "reason": reason})
