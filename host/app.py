@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
 import logging
 import os
@@ -80,6 +81,18 @@ def _plugin_dir(obj) -> Path | None:
     return Path(file).parent if file else None
 
 
+def _library_static_dirs() -> dict[str, Path]:
+    """The static folders of the libraries feature plugins share (plugin_libs/<lib>/static/), served
+    at /static/lib/<lib>/: code two plugins' pages both load lives there, not in one of the plugins."""
+    spec = importlib.util.find_spec("plugin_libs")
+    out: dict[str, Path] = {}
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for folder in sorted(Path(root).iterdir()):
+            if (folder / "static").is_dir() and folder.name.isidentifier():
+                out.setdefault(folder.name, folder / "static")
+    return out
+
+
 def create_app(config: Config | None = None, extra_plugins=()) -> web.Application:
     """Build the host. ``extra_plugins`` is a list of (name, module-or-object) registered after the
     entry-point plugins (tests use it for small plugins of their own)."""
@@ -126,6 +139,8 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
         app.router.add_routes(module.routes)
     views_api.setup(app)
     app.router.add_static("/static/core", HERE / "static")
+    for lib, folder in _library_static_dirs().items():
+        app.router.add_static(f"/static/lib/{lib}", folder)
     for name, obj in registry.plugin_objects().items():
         folder = _plugin_dir(obj)
         if folder and (folder / "static").is_dir():

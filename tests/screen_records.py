@@ -1,4 +1,4 @@
-"""Reading screen frames as the browser viewer does (plugins/desktop/static/viewer.js), for tests: the
+"""Reading screen frames as the browser viewer does (plugin_libs/screenshare/static/viewer.js), for tests: the
 records of a chunk, and drawing them onto a canvas."""
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ def site_settings():
 @hookimpl
 def extra_page_context(page):
     if page == "customer" or str(page).startswith("console"):
-        return {"css_urls": [f"/static/plugins/{PLUGIN}/media.css"]}
+        return {"css_urls": ["/static/lib/calls/media.css"]}
     return None
 
 

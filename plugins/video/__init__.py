@@ -14,7 +14,7 @@ from plugin_libs.calls.service import CallPolicy, CallService
 
 __version__ = "0.1.0"
 PLUGIN = "video"
-AUDIO = "audio"     # its settings hold the site's STUN/TURN servers, its static folder the panels' stylesheet
+AUDIO = "audio"     # its settings hold the site's STUN/TURN servers
 
 RESOLUTIONS = ("320x240", "640x480", "1280x720", "1920x1080")
 ALLOW = Setting("allow_video", "Allow video (webcams) in sessions", "bool", True)
@@ -54,7 +54,7 @@ def site_settings():
 def extra_page_context(page, site):
     # The panels' stylesheet lives with the audio plugin; it adds it itself when it is on.
     if AUDIO in site.disabled and (page == "customer" or str(page).startswith("console")):
-        return {"css_urls": [f"/static/plugins/{AUDIO}/media.css"]}
+        return {"css_urls": ["/static/lib/calls/media.css"]}
     return None
 
 

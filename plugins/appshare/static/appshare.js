@@ -1,3 +1,4 @@
-// Application sharing's options: drawn by the desktop plugin's module (the same four requests, for one
-// application window). An option's module is one of its own plugin's static files, so this one is here.
-export { mount } from "/static/plugins/desktop/desktop.js";
+// Application sharing's options: the panels are drawn by the screen-sharing library (shared with
+// desktop sharing; the same four requests, for one application window), served by the host from
+// plugin_libs/screenshare/static/.
+export { mount } from "/static/lib/screenshare/sharing.js";
