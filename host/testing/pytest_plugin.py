@@ -90,9 +90,10 @@ async def customer_socket(customer, support_session):
 
 
 @pytest_asyncio.fixture
-async def support_manager(request, host, rep_socket, support_session):
+async def support_manager(request, host, rep_socket, support_session, supporthost_options):
     """The real Support Manager (``agent.app.SupportManager``), joined to the session as on the customer's
-    computer, with the agent parts of the plugins installed. It joins with the session's number, or,
+    computer, with the agent parts of the plugins the host loads (the marker's ``plugins``, else all
+    installed). It joins with the session's number, or,
     when the test has the ``customer`` too, with a further number the rep asked for. Its consent prompt is
     a ``ScriptedConsent`` that answers no: append answers to ``support_manager.consent.answers``."""
     from .support_manager import start_agent, stop_agent
@@ -100,7 +101,8 @@ async def support_manager(request, host, rep_socket, support_session):
     if "customer" in request.fixturenames:
         request.getfixturevalue("customer")        # the customer joins first, with the session's number
         number = (await rep_socket.request({"type": "session.new_number"}))["number"]
-    agent, task = await start_agent(host, number, name="Carla's Support Manager")
+    agent, task = await start_agent(host, number, name="Carla's Support Manager",
+                                    only_plugins=supporthost_options.get("only_plugins"))
     yield agent
     await stop_agent(agent, task)
 
