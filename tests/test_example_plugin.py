@@ -161,3 +161,10 @@ async def test_hello_wave_clicked_in_the_browser_reaches_the_customer_page(host,
     assert errors == []
     await rep_ctx.close()
     await cust_ctx.close()
+
+
+def test_the_kit_example_in_the_docs_is_the_example_s_test():
+    docs = (ROOT / "docs/plugins.md").read_text()
+    shown = re.search(r"From `examples/hello_plugin/tests/test_hello_with_kit.py`.*?```python\n(.*?)```", docs,
+                      re.S).group(1)
+    assert shown in (ROOT / "examples/hello_plugin/tests/test_hello_with_kit.py").read_text()

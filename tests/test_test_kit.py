@@ -80,3 +80,14 @@ def test_the_wheel_holds_the_kit_the_template_templates_and_nested_static_files(
             "host/plugin_template/PACKAGE/static/NAME.js.tmpl", "host/plugin_template/setup.cfg.tmpl",
             "host/templates/base.html", "host/static/console.js", "plugins/chat/static/chat.js"} <= names
     assert any(n.startswith("plugins/report/templates/") for n in names)
+
+
+class TestTheClockOfTheDocs:
+    """The override of supporthost_options that docs/plugins.md shows: the host runs on the test's clock."""
+
+    @pytest.fixture
+    def supporthost_options(self, clock):
+        return {"clock": clock, "only_plugins": {"chat"}}
+
+    async def test_the_host_runs_on_the_test_s_clock(self, host, clock):
+        assert host.config.clock is clock and host.config.only_plugins == {"chat"}
