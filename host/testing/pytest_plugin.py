@@ -17,7 +17,12 @@ from __future__ import annotations
 import os
 
 import pytest
-import pytest_asyncio
+
+try:
+    import pytest_asyncio
+except ImportError as exc:
+    raise ImportError("the supporthost test kit needs pytest-asyncio: pip install \"supporthost[test]\" "
+                      "(or leave the kit out of this run with -p no:supporthost)") from exc
 
 from .hosting import CHROMIUM_ARGS, FakeClock, start_host, stop_host
 
