@@ -1,7 +1,8 @@
 """An example third-party plugin: adds a "Wave" option to the consoles and handles hello.wave; a page
 about it (a template of its own, a style sheet in a nested static folder) and a small JSON route."""
-from host.api import CONSOLES, ROLES, DashboardOption, MessageError, hookimpl, render, require_user, site_of
 from aiohttp import web
+
+from host.api import CONSOLES, ROLES, DashboardOption, MessageError, hookimpl, render, require_user, site_of
 
 __version__ = "0.1.0"
 
