@@ -5,6 +5,8 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import json
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -107,13 +109,38 @@ async def current_user(request: web.Request, site: Site) -> dict | None:
     return user
 
 
+_PLUGIN_API = re.compile(r"/p/[a-z][a-z0-9_]*/api/")
+
+
+def wants_json(request: web.Request, site: Site) -> bool:
+    """Whether a request is a call of a JSON API, answered with JSON errors instead of pages or redirects:
+    a route under the site's ``/api/`` or under a plugin's ``/p/<plugin>/api/``, or any request that
+    accepts JSON but not HTML (``Accept: application/json``)."""
+    path = request.path[len(site.prefix):] if request.path.startswith(f"{site.prefix}/") else ""
+    if path.startswith("/api/") or _PLUGIN_API.match(path):
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _json_refusal(error: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
+    return error(text=json.dumps({"error": {"code": code, "message": message}}), content_type="application/json")
+
+
 async def require_user(request: web.Request, site: Site, role: str | None = None) -> dict:
+    """The logged-in account of ``site`` (an admin when ``role="admin"``). Without one, a page (GET) is
+    redirected to the login and anything else gets 401; a JSON API call (``wants_json``) gets 401 or 403
+    with a JSON body ``{"error": {"code": ..., "message": ...}}``."""
     user = await current_user(request, site)
     if user is None:
-        if request.method == "GET" and not request.path.startswith(f"{site.prefix}/api/"):
+        if wants_json(request, site):
+            raise _json_refusal(web.HTTPUnauthorized, "unauthorized", "Please log in.")
+        if request.method == "GET":
             raise web.HTTPFound(f"{site.prefix}/login?next={request.path_qs}")
         raise web.HTTPUnauthorized(text="Please log in.")
     if role == "admin" and user["role"] != "admin":
+        if wants_json(request, site):
+            raise _json_refusal(web.HTTPForbidden, "forbidden", "Only an admin of this site can do this.")
         raise web.HTTPForbidden(text="Only an admin of this site can do this.")
     return user
 
