@@ -58,7 +58,9 @@ def _agent_part(value: str):
     return load
 
 
-def make_plugin_manager(extra=(), entry_points: bool = True) -> AgentPluginManager:
+def make_plugin_manager(extra=(), entry_points: bool = True, only=None) -> AgentPluginManager:
+    """The agent's plugins: the default backends, the agent parts of the installed feature plugins (only
+    those named in ``only`` when given), third-party agent plugins, then ``extra``."""
     pm = AgentPluginManager()
     from . import backends_x11, consent
     pm.register(backends_x11, name="x11")
@@ -70,7 +72,8 @@ def make_plugin_manager(extra=(), entry_points: bool = True) -> AgentPluginManag
             for item in refused:
                 pm.fail(f"{item.found.name}@{item.found.distribution}", item.reason)
             for item in accepted:
-                pm.register_safely(prefix + item.name, loader(item))
+                if only is None or prefix or item.name in only:
+                    pm.register_safely(prefix + item.name, loader(item))
     for name, obj in extra:
         pm.register(obj, name=name)
     return pm

@@ -7,11 +7,10 @@ or only those of the plugins a test names.
 from __future__ import annotations
 
 import asyncio
-import importlib
 
 from agent.app import SupportManager
 from agent.consent import Answer
-from agent.plugin_manager import feature_agent_modules, make_plugin_manager
+from agent.plugin_manager import make_plugin_manager
 from agent.status import TerminalStatus
 
 
@@ -35,12 +34,7 @@ async def start_agent(host, number: str, consent=None, extra=(), name: str = "Ca
     ``consent``: a prompt such as ScriptedConsent (default: one that says no to everything), or
     ``"real"`` for the real one; ``extra``: ``[(name, agent_plugin)]`` registered after the installed ones;
     ``only_plugins``: names of the plugins whose agent parts are loaded (None: every installed one)."""
-    if only_plugins is None:
-        pm = make_plugin_manager(extra=extra)
-    else:
-        chosen = [(name, importlib.import_module(module)) for name, module in feature_agent_modules()
-                  if name in only_plugins]
-        pm = make_plugin_manager(extra=[*chosen, *extra], entry_points=False)
+    pm = make_plugin_manager(extra=extra, only=None if only_plugins is None else set(only_plugins))
     if consent == "real":          # the real consent prompt (the Tk dialog when there is a display)
         consent = None
     elif consent is None:
