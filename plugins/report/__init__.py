@@ -3,7 +3,7 @@ used, invites, files and notes, with filters, charts and a CSV export. Plugins a
 through the session_record hook; this plugin only reads."""
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
+from host.api import hookimpl
 
 from .views import report_csv, report_page
 

@@ -164,4 +164,4 @@ class Probe:
     # -- the session's record ----------------------------------------------------------------------
     @hookimpl
     def session_record(self, session, db):
-        return {"probe_people": db["participants"].count_where("session_id = ?", [session["id"]])}
+        return {"probe_people": db["participants"].count_where("session_id = ?", [session.id])}
