@@ -28,6 +28,14 @@ def dashboard_options():
 
 
 @hookimpl
+def extra_page_context(page):
+    """The chat panel's stylesheet, on the pages that show sessions."""
+    if str(page).startswith(("console", "customer")):
+        return {"css_urls": [f"/static/plugins/{PLUGIN}/chat.css"]}
+    return None
+
+
+@hookimpl
 def site_settings():
     return [
         Setting("max_length", "Longest chat message (characters)", "int", 4000, min=100, max=20000),
