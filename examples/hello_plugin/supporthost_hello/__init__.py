@@ -1,9 +1,8 @@
 """An example third-party plugin: adds a "Wave" option to the consoles and handles hello.wave."""
-from host.hookspecs import hookimpl
-from host.options import CONSOLES, ROLES, DashboardOption
-from host.router import MessageError
+from host.api import CONSOLES, ROLES, DashboardOption, MessageError, hookimpl
 
 __version__ = "0.1.0"
+PLUGIN = "hello"
 
 
 @hookimpl
