@@ -451,7 +451,7 @@ async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_wher
         assert r.status == 201 and (await r.json())["invite"]["detail"] == "paged 4711"
         assert pager.paged[0][:2] == ("demo", "4711") and s["number"][:3] in pager.paged[0][2]
         r = await rep.api_post(f"/s/demo/p/invite/sessions/{s['id']}/invites", {"channel": "pager", "to": "call me"})
-        assert "a pager number is digits only" in (await r.json())["error"] and len(pager.paged) == 1
+        assert "a pager number is digits only" in (await r.json())["error"]["message"] and len(pager.paged) == 1
 
         admin = await host.rep("admin", site="other")  # "other" keeps invite but switches the pager off
         r = await admin.post_form("/s/other/admin/plugins", {"plugin_chat": "on", "plugin_invite": "on"},
@@ -462,7 +462,7 @@ async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_wher
         async with rep_o.http.get(rep_o.url(f"/s/other/p/invite/sessions/{s_o['id']}/channels")) as r:
             assert "pager" not in {c["name"] for c in (await r.json())["channels"]}
         r = await rep_o.api_post(f"/s/other/p/invite/sessions/{s_o['id']}/invites", {"channel": "pager", "to": "1"})
-        assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]
+        assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]["message"]
         assert len(pager.paged) == 1
     finally:
         await stop_host(host)
