@@ -9,6 +9,7 @@ from host.api import DashboardOption, Setting, hookimpl
 from .channels import Invitation, InviteChannel, InviteError  # noqa: F401 - for third-party channels
 from .mail import SECURITY_CHOICES
 from .migrations import migrations as invite_migrations
+from .service import PLUGIN  # noqa: F401 - the plugin's name
 from .views import register_routes as _register_routes
 
 __version__ = "0.1.0"

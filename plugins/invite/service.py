@@ -15,7 +15,6 @@ from .mail import build_message, send_mail, smtp_settings
 from .webhook import post_webhook
 
 PLUGIN = "invite"
-BUILTIN = ("email", "im", "phone", "rep_email")
 SEND_TIMEOUT = 150.0   # longer than the longest SMTP timeout an admin can set (120 s)
 CUSTOMER_KINDS = {"email": "customer", "im": "customer", "phone": "customer", "rep_email": "rep"}
 

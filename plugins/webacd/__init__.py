@@ -16,7 +16,7 @@ from host.api import REP_CONSOLES, REP_ROLES, DashboardOption, Setting, hookimpl
 
 from . import handlers, store, views_admin, views_public, views_rep
 from .migrations import migrations as acd_migrations
-from .service import PLUGIN, WEBACD, WebAcd  # noqa: F401 - PLUGIN: the plugin's name
+from .service import PLUGIN, WEBACD, WebAcd
 
 __version__ = "0.1.0"
 CONSOLE_PAGES = ("console_dashboard", "console_tray", "console_multisession")
@@ -76,11 +76,12 @@ def dashboard_options():
 @hookimpl
 def extra_page_context(page, site, user):
     if page in CONSOLE_PAGES and user:
-        return {"js_urls": ["/static/plugins/webacd/console_acd.js"], "css_urls": ["/static/plugins/webacd/webacd.css"]}
+        return {"js_urls": [f"/static/plugins/{PLUGIN}/console_acd.js"],
+                "css_urls": [f"/static/plugins/{PLUGIN}/webacd.css"]}
     if page == "admin" and user:
-        return {"js_urls": ["/static/plugins/webacd/admin_link.js"]}
+        return {"js_urls": [f"/static/plugins/{PLUGIN}/admin_link.js"]}
     if page.startswith("webacd_") or page == "customer":
-        return {"css_urls": ["/static/plugins/webacd/webacd.css"]}
+        return {"css_urls": [f"/static/plugins/{PLUGIN}/webacd.css"]}
     return None
 
 
