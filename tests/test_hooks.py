@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from conftest import start_host, stop_host
+from host import api
 from host.appkeys import DB
 from host.records import session_record
 from host.router import make_binary
@@ -377,12 +378,15 @@ async def test_hook_session_record_merges_every_plugins_columns(host):
     assert record["id"] == s["id"] and record["number"] == s["number"] and record["state"] == "active"
     assert record["chat_messages"] == 2
     assert record["probe_people"] == 2
+    assert host.probe.recorded is await api.sessions(host.app).get(s["id"])   # the live session itself
 
     await rep_ws.send({"type": "session.end"})
     await until_closed(rep_ws, cust_ws)
     await host.probe.wait_for("session_ended")
     record = await session_record(host.app, s["id"])
     assert record["state"] == "ended" and record["chat_messages"] == 2
+    ended = host.probe.recorded            # an ended session: a Session too, made from its row
+    assert isinstance(ended, api.Session) and (ended.id, ended.number, ended.state) == (s["id"], s["number"], "ended")
     assert await session_record(host.app, "no-such-session") is None
 
 
