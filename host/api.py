@@ -106,9 +106,11 @@ def setting(app, site: Site, plugin: str, name: str, default: Any = None) -> Any
     return default
 
 
-async def call_hook(app, name: str, site: Site | None = None, **kwargs) -> list[tuple[str, Any]]:
+async def call_hook(app, name: str, site: Site | None = None, /, **kwargs) -> list[tuple[str, Any]]:
     """Call a hook on every plugin enabled for ``site`` (all when None); returns [(plugin, result)]
-    without the Nones. One plugin's error is logged and skipped."""
+    without the Nones. One plugin's error is logged and skipped. ``app``, ``name`` and ``site`` are
+    positional, so the hook's own arguments may have those names: ``call_hook(app, "x", site, app=app,
+    site=site)``."""
     return await app[_PLUGINS].call(name, site.disabled if site is not None else frozenset(), **kwargs)
 
 
@@ -149,9 +151,13 @@ def background_task(app, name: str, factory: Callable[[], Awaitable[None]]) -> a
     return task
 
 
-def report_columns(app, row: dict, sync_db, owners=None) -> dict:
-    """Every plugin's columns of one session's record (the ``session_record`` hook), merged."""
-    return collect_columns(app, app[_PLUGINS].hook("session_record").get_hookimpls(), row, sync_db, owners)
+def report_columns(app, site: Site, row: dict, sync_db) -> tuple[dict, dict[str, str]]:
+    """One session's record: its row (``support_sessions``) with the columns of every plugin enabled for
+    ``site`` (the ``session_record`` hook), and which key fills each of the report's own columns
+    (``{"notes": "notes", "queue": "webacd_queue", ...}``). Call it on a database thread (inside
+    ``database(app).read``)."""
+    impls = list(reversed(app[_PLUGINS].hook("session_record", site.disabled).get_hookimpls()))
+    return collect_columns(app, impls, row, sync_db)
 
 
 # -- storage helpers -----------------------------------------------------------------------------------
@@ -251,7 +257,7 @@ async def read_json_body(request: web.Request) -> dict:
 
 
 # -- added by media --
-__all__ += ["existing_plugin_state", "new_join_number"]
+__all__ += ["existing_plugin_state"]
 
 
 def existing_plugin_state(session: Session, plugin: str):
@@ -260,10 +266,61 @@ def existing_plugin_state(session: Session, plugin: str):
     return session.plugin_state.get(plugin)
 
 
-async def new_join_number(app, session: Session, role: str) -> str:
-    """A fresh single-use join number for ``session`` that lets its holder in as ``role`` (for example
-    "secondary_customer"); it expires after the host's number lifetime."""
-    cfg = app[_CONFIG]
-    at = cfg.clock()
-    return await app[_DB].write(lambda db: _store.new_code(db, session.id, role, at, cfg.number_ttl,
-                                                           cfg.number_digits))
+
+# -- added by rest --
+# Sessions and participants written by a plugin (WebACD starts sessions; invite adds reps and numbers).
+# All of these run inside ``database(app).write``; after the write, make the live session learn it:
+# ``await sessions(app).get(id)`` loads a new session, ``await sessions(app).added(session, row)`` adds a
+# participant to a live one (and calls participant_joined).
+def start_session(db, config: Config, site_id: int, user: dict, now: float, kind: str = "outbound",
+                  meta: dict | None = None, active: bool = False) -> tuple[dict, dict]:
+    """A new session led by ``user`` (its primary rep), with a customer number; returns
+    ``(session_row, rep_participant_row)``. ``active=True``: it starts at once and its number is spent
+    (the caller adds the customer itself, e.g. with ``add_participant``)."""
+    session, rep = _store.create_session(db, site_id, user, now, config.number_ttl, config.number_digits,
+                                         kind=kind, meta=meta)
+    if active:
+        db["join_codes"].update(session["number"], {"used_at": now})
+        db["support_sessions"].update(session["id"], {"state": "active", "started_at": now})
+        session = {**session, "state": "active", "started_at": now}
+    return session, rep
+
+
+def add_participant(db, session: Session | dict, role: str, name: str, now: float, user_id: int | None = None,
+                    token_hash: str | None = None, address: str = "") -> dict:
+    """A participant row added to a session (a rep: ``user_id``; a customer: the hash of the token their
+    cookie holds, ``token_hash``). Returns the row; ``role`` is one of ROLES."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    ref = {"id": session.id, "site_id": session.site_id} if isinstance(session, Session) else session
+    row = _store.add_participant(db, ref, role, name, now, user_id=user_id, address=address)
+    if token_hash:
+        db["participants"].update(row["id"], {"token_hash": token_hash})
+        row["token_hash"] = token_hash
+    return row
+
+
+def rep_participant(db, session_id: str, user_id: int) -> dict | None:
+    """The participant row of rep ``user_id`` in the session while they are in it, else None."""
+    return _store.rep_participant(db, session_id, user_id)
+
+
+def new_join_number(db, config: Config, session_id: str, now: float, role: str = "customer") -> str:
+    """One more number that lets somebody join the session as ``role`` (once, within the host's
+    number lifetime)."""
+    return _store.new_code(db, session_id, role, now, config.number_ttl, config.number_digits)
+
+
+def live_session(app, session_id: str) -> Session | None:
+    """The session when it is live in memory now (never loads it; ``await sessions(app).get(id)`` does)."""
+    return app[_HUB].sessions.get(session_id)
+
+
+def rep_online(app, user_id: int) -> bool:
+    """Whether the rep has a console open now (their feed of ``sessions(app).notify_user``)."""
+    return bool(app[_HUB].rep_feeds.get(user_id))
+
+
+__all__ += ["start_session", "add_participant", "rep_participant", "new_join_number", "live_session",
+            "rep_online"]
+

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import start_host, stop_host
 from fake_dist import make_dist
+from host import api
+
 from host.appkeys import DB
 from host.records import session_record
 from host.router import make_binary
@@ -378,12 +380,15 @@ async def test_hook_session_record_merges_every_plugins_columns(host):
     assert record["id"] == s["id"] and record["number"] == s["number"] and record["state"] == "active"
     assert record["chat_messages"] == 2
     assert record["probe_people"] == 2
+    assert host.probe.recorded is await api.sessions(host.app).get(s["id"])   # the live session itself
 
     await rep_ws.send({"type": "session.end"})
     await until_closed(rep_ws, cust_ws)
     await host.probe.wait_for("session_ended")
     record = await session_record(host.app, s["id"])
     assert record["state"] == "ended" and record["chat_messages"] == 2
+    ended = host.probe.recorded            # an ended session: a Session too, made from its row
+    assert isinstance(ended, api.Session) and (ended.id, ended.number, ended.state) == (s["id"], s["number"], "ended")
     assert await session_record(host.app, "no-such-session") is None
 
 
@@ -452,7 +457,7 @@ async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_wher
         assert r.status == 201 and (await r.json())["invite"]["detail"] == "paged 4711"
         assert pager.paged[0][:2] == ("demo", "4711") and s["number"][:3] in pager.paged[0][2]
         r = await rep.api_post(f"/s/demo/p/invite/sessions/{s['id']}/invites", {"channel": "pager", "to": "call me"})
-        assert "a pager number is digits only" in (await r.json())["error"] and len(pager.paged) == 1
+        assert "a pager number is digits only" in (await r.json())["error"]["message"] and len(pager.paged) == 1
 
         admin = await host.rep("admin", site="other")  # "other" keeps invite but switches the pager off
         r = await admin.post_form("/s/other/admin/plugins", {"plugin_chat": "on", "plugin_invite": "on"},
@@ -463,7 +468,7 @@ async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_wher
         async with rep_o.http.get(rep_o.url(f"/s/other/p/invite/sessions/{s_o['id']}/channels")) as r:
             assert "pager" not in {c["name"] for c in (await r.json())["channels"]}
         r = await rep_o.api_post(f"/s/other/p/invite/sessions/{s_o['id']}/invites", {"channel": "pager", "to": "1"})
-        assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]
+        assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]["message"]
         assert len(pager.paged) == 1
     finally:
         await stop_host(host)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import secrets
 
-from host.api import (CUSTOMER_ROLES, REP_ROLES, MessageError, database, event_and_audit, existing_plugin_state,
-                      make_binary, new_join_number, now, sessions)
+from host.api import (CUSTOMER_ROLES, REP_ROLES, MessageError, config, database, event_and_audit,
+                      existing_plugin_state, make_binary, new_join_number, now, sessions)
 
 from .input_events import InputError, validate_events
 from .state import AgentInfo, Pace, Pending, pairs_of, state_of
@@ -422,7 +422,8 @@ async def agent_command(ctx, message):
     state = state_of(ctx.session, ctx.plugin)
     if _is_agent(state, ctx.participant.id):
         raise MessageError("a Support Manager cannot start another one")
-    number = await new_join_number(ctx.app, ctx.session, "secondary_customer")
+    cfg, at, sid = config(ctx.app), now(ctx.app), ctx.session.id
+    number = await database(ctx.app).write(lambda db: new_join_number(db, cfg, sid, at, "secondary_customer"))
     token = secrets.token_urlsafe(9)
     pairs_of(ctx.session)[token] = ctx.participant.id
     return {"type": f"{ctx.plugin}.agent_command", "re": message.get("id"), "number": number, "pair": token,

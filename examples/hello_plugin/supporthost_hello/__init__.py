@@ -4,7 +4,9 @@ from aiohttp import web
 
 from host.api import CONSOLES, ROLES, DashboardOption, MessageError, hookimpl, render, require_user, site_of
 
+
 __version__ = "0.1.0"
+PLUGIN = "hello"
 
 
 @hookimpl
