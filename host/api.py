@@ -25,6 +25,7 @@ from .appkeys import PLUGINS as _PLUGINS
 from .appkeys import SITES as _SITES
 from .appkeys import SOCKETS as _SOCKETS
 from .appkeys import BACKGROUND as _BACKGROUND
+from .api_caller import ApiCaller
 from .audit import audit, audit_row
 from .config import Config
 from .connection import Connection
@@ -54,13 +55,17 @@ __all__ = [
     "Session", "Participant", "Site", "Config", "Database", "Sessions", "Connection", "RateLimiter",
     # services of a running host
     "config", "database", "sessions", "sites", "now", "site_by_id", "setting", "call_hook", "track_socket",
-    "plugin_data_dir", "plugin_state", "background_task", "report_columns",
+    "plugin_data_dir", "plugin_state", "existing_plugin_state", "background_task", "report_columns",
+    "live_session", "rep_online",
     # storage helpers (run inside Database.write / Database.read)
-    "add_event", "audit_row", "event_and_audit", "audit", "token_hash",
+    "add_event", "audit_row", "event_and_audit", "audit", "token_hash", "start_session", "add_participant",
+    "rep_participant", "new_join_number",
     # HTTP
     "site_of", "site_url", "current_user", "require_user", "rep_in_session", "participant_of_request",
     "participant_cookie", "csrf_ok", "form_with_csrf", "CSRF_HEADER", "origin_allowed", "client_address",
     "render", "json_error", "JSONError",
+    # the HTTP API for scripts (register_api_routes)
+    "ApiCaller", "read_json_body",
 ]
 
 log = logging.getLogger("supporthost.api")
@@ -237,12 +242,7 @@ async def participant_of_request(request: web.Request, session_id: str) -> tuple
     return site, None, None
 
 
-# -- added by httpapi --
-from .api_caller import ApiCaller  # noqa: E402  (imports nothing from this module)
-
-__all__ += ["ApiCaller", "read_json_body"]
-
-
+# -- the HTTP API (routes of the register_api_routes hook) ------------------------------------------
 async def read_json_body(request: web.Request) -> dict:
     """An HTTP API call's JSON object body ({} when there is none), or a 422 JSON error."""
     if not request.can_read_body:
@@ -256,10 +256,7 @@ async def read_json_body(request: web.Request) -> dict:
     return data
 
 
-# -- added by media --
-__all__ += ["existing_plugin_state"]
-
-
+# -- per-session plugin state ---------------------------------------------------------------------------
 def existing_plugin_state(session: Session, plugin: str):
     """The state ``plugin_state`` made for ``plugin`` in this session, or None when there is none yet
     (for hooks that only clean up: they need not make one)."""
@@ -267,7 +264,7 @@ def existing_plugin_state(session: Session, plugin: str):
 
 
 
-# -- added by rest --
+# -- sessions and participants written by a plugin -------------------------------------------------------
 # Sessions and participants written by a plugin (WebACD starts sessions; invite adds reps and numbers).
 # All of these run inside ``database(app).write``; after the write, make the live session learn it:
 # ``await sessions(app).get(id)`` loads a new session, ``await sessions(app).added(session, row)`` adds a
@@ -319,8 +316,3 @@ def live_session(app, session_id: str) -> Session | None:
 def rep_online(app, user_id: int) -> bool:
     """Whether the rep has a console open now (their feed of ``sessions(app).notify_user``)."""
     return bool(app[_HUB].rep_feeds.get(user_id))
-
-
-__all__ += ["start_session", "add_participant", "rep_participant", "new_join_number", "live_session",
-            "rep_online"]
-

@@ -139,3 +139,19 @@ def test_every_hookspec_has_a_test():
 
 def test_no_hook_test_is_named_for_a_hook_that_does_not_exist():
     assert not hook_tests().get("?unknown"), hook_tests().get("?unknown")
+
+
+def test_the_api_section_lists_exactly_what_host_api_exports():
+    """docs/plugins.md "## API" names (first column of its table, in backticks) every name of host.api's
+    __all__, and no other."""
+    import host.api as api
+    text = DOC.read_text()
+    start = text.index("\n## API\n")
+    section = text[start:text.index("\n## ", start + 1)]
+    listed = set()
+    for row in re.findall(r"^\| (`.+?) \| ", section, re.M):
+        for span in re.findall(r"`([^`]+)`", row):
+            name = re.match(r"(?:await )?([A-Za-z_]+)", span)
+            listed.add(name.group(1))
+    assert set(api.__all__) - listed == set(), "exported by host.api but not in the API section"
+    assert listed - set(api.__all__) == set(), "in the API section but not exported by host.api"
