@@ -11,7 +11,6 @@ a ``Participant``; the app object that hooks receive is ``app``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -31,6 +30,7 @@ from .config import Config
 from .connection import Connection
 from .db import Database
 from .hookspecs import hookimpl, hookspec
+from .json_errors import JSONError, json_error
 from .hub import Hub as Sessions
 from .hub import LiveParticipant as Participant
 from .hub import LiveSession as Session
@@ -180,27 +180,6 @@ def event_and_audit(db, session: Session | dict, at: float, kind: str, participa
 
 
 # -- HTTP ----------------------------------------------------------------------------------------------
-class JSONError(web.HTTPException):
-    """An HTTP error whose body is ``{"error": {"code": ..., "message": ...}}`` plus any extra keys:
-    the one error shape of JSON routes. Raise it (or ``json_error(...)``) from a route handler."""
-
-    def __init__(self, status: int, message: str, code: str | None = None, **extra):
-        self.status_code = status
-        super().__init__(content_type="application/json")
-        body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}, **extra}
-        self.text = json.dumps(body)
-
-
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-          410: "gone", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
-          503: "unavailable", 507: "insufficient_storage"}
-
-
-def json_error(status: int, message: str, code: str | None = None, **extra) -> JSONError:
-    """The error to raise from a JSON route: ``raise json_error(404, "No such file.")``."""
-    return JSONError(status, message, code, **extra)
-
-
 async def rep_in_session(request: web.Request, session_id: str, live: bool = True):
     """The logged-in rep of the request's site who is a participant of ``session_id``.
 

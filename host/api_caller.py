@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .json_errors import json_error
 from .sites import Site
 
 
@@ -29,5 +30,4 @@ class ApiCaller:
     def require(self, scope: str) -> None:
         """Raise a 403 JSON error unless the call has ``scope``."""
         if scope not in self.scopes:
-            from .api import json_error   # here: host.api names this class, so it cannot be imported above
             raise json_error(403, f"This API token lacks the {scope!r} scope.", "scope_missing", scope=scope)

@@ -16,7 +16,7 @@ from typing import Callable
 
 from aiohttp import web
 
-from .api import json_error
+from .json_errors import json_error
 from .api_tokens import SCOPES, authenticate
 from .appkeys import PLUGINS, SITES
 from .plugins import PluginSetupError, call_impl

@@ -18,7 +18,7 @@ import secrets
 
 from aiohttp import web
 
-from .api import json_error
+from .json_errors import json_error
 from .api_caller import ApiCaller
 from .appkeys import CONFIG, DB
 from .audit import audit_row

@@ -5,6 +5,7 @@ from aiohttp import web
 
 from . import session_store as store
 from .appkeys import DB, PLUGINS
+from .json_errors import json_error
 from .options import REP_ROLES
 from .session_start import SessionLimitReached
 from .session_start import start_session as start_rep_session
@@ -67,7 +68,7 @@ async def start_session(request: web.Request):
     try:
         session = await start_rep_session(request.app, site, user)
     except SessionLimitReached as exc:
-        return web.json_response({"error": str(exc)}, status=409)
+        raise json_error(409, str(exc), "session_limit") from None
     return web.json_response(session_summary(request, site, {**session, "my_role": "primary_rep"}), status=201)
 
 

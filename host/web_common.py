@@ -5,7 +5,6 @@ import functools
 import hashlib
 import hmac
 import ipaddress
-import json
 import re
 import secrets
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from .appkeys import CONFIG, CSRF_NEW, CSRF_RAW, DB, JINJA, PLUGINS, SECRET, SITES, USER
+from .json_errors import json_error
 from .session_store import token_hash
 from .sites import Site
 
@@ -57,21 +57,27 @@ def csrf_ok(request: web.Request, submitted: str | None) -> bool:
     return hmac.compare_digest(expected, submitted)
 
 
+CSRF_FAILED = ("This form has expired or did not come from this site (CSRF check failed). Reload the page "
+               "and try again.")
+
+
 async def form_with_csrf(request: web.Request) -> dict:
-    """Read a POSTed form (or JSON body); 403 unless it carries the right CSRF token."""
+    """Read a POSTed form (or JSON body); 403 unless it carries the right CSRF token. A JSON body's errors
+    are JSON errors (``{"error": {"code", "message"}}``), a form's are text."""
     if request.content_type == "application/json":
+        if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
+            raise json_error(403, CSRF_FAILED, "csrf")
         try:
             data = await request.json()
         except ValueError:
-            raise web.HTTPBadRequest(text="malformed JSON")
+            raise json_error(400, "The body is not valid JSON.") from None
         if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text="a JSON object is needed")
-    else:
-        data = dict(await request.post())
+            raise json_error(400, "The body must be a JSON object.")
+        return data
+    data = dict(await request.post())
     submitted = request.headers.get(CSRF_HEADER) or data.get(CSRF_FIELD)
     if not csrf_ok(request, submitted if isinstance(submitted, str) else None):
-        raise web.HTTPForbidden(text="This form has expired or did not come from this site (CSRF check "
-                                     "failed). Reload the page and try again.")
+        raise web.HTTPForbidden(text=CSRF_FAILED)
     return data
 
 
@@ -123,8 +129,6 @@ def wants_json(request: web.Request, site: Site) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _json_refusal(error: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
-    return error(text=json.dumps({"error": {"code": code, "message": message}}), content_type="application/json")
 
 
 async def require_user(request: web.Request, site: Site, role: str | None = None) -> dict:
@@ -134,13 +138,13 @@ async def require_user(request: web.Request, site: Site, role: str | None = None
     user = await current_user(request, site)
     if user is None:
         if wants_json(request, site):
-            raise _json_refusal(web.HTTPUnauthorized, "unauthorized", "Please log in.")
+            raise json_error(401, "Please log in.")
         if request.method == "GET":
             raise web.HTTPFound(f"{site.prefix}/login?next={request.path_qs}")
         raise web.HTTPUnauthorized(text="Please log in.")
     if role == "admin" and user["role"] != "admin":
         if wants_json(request, site):
-            raise _json_refusal(web.HTTPForbidden, "forbidden", "Only an admin of this site can do this.")
+            raise json_error(403, "Only an admin of this site can do this.")
         raise web.HTTPForbidden(text="Only an admin of this site can do this.")
     return user
 

@@ -102,9 +102,8 @@ export async function postJSON(url, body = {}) {
   });
   let data = {};
   try { data = await res.json(); } catch { /* not JSON */ }
-  // Plugins' JSON routes answer {"error": {"code", "message"}} (host/api.py json_error); some of the
-  // host's own routes still answer {"error": "text"}.
-  const error = data.error && (typeof data.error === "string" ? data.error : data.error.message);
+  // JSON routes, the host's and plugins', answer {"error": {"code", "message"}} (host/json_errors.py).
+  const error = data.error && data.error.message;
   if (!res.ok) throw new Error(error || `request failed (${res.status})`);
   return data;
 }
