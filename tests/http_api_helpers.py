@@ -11,8 +11,9 @@ import jsonschema
 TOKEN_VALUE = re.compile(r'class="token-value" readonly value="([^"]+)"')
 
 
-async def make_token(client, name="Helpdesk", scopes=("sessions",), expires_days="", status=201) -> str | None:
-    """Fill in the form on the client's API tokens page; returns the token shown (None when refused)."""
+async def make_token(client, name="Helpdesk", scopes=("sessions",), expires_days="", status=200) -> str | None:
+    """Fill in the form on the client's API tokens page; returns the token shown on the page it redirects
+    to (None when refused)."""
     form = {"name": name, "expires_days": expires_days, **{f"scope_{s}": "on" for s in scopes}}
     r = await client.post_form(f"/s/{client.site}/tokens", form, csrf_from=f"/s/{client.site}/tokens")
     text = await r.text()

@@ -255,3 +255,21 @@ async def test_expired_tokens_and_the_rate_limit(tmp_path):
         assert_error(*await script.get("/me"), 401, "token_expired")
     finally:
         await stop_host(host)
+
+
+async def test_reloading_the_page_that_shows_a_new_token_makes_no_second_token_and_shows_it_no_more(host):
+    rep = await host.rep("rep1")
+    form = {"name": "Reloaded", "expires_days": "", "scope_sessions": "on"}
+    r = await rep.post_form("/s/demo/tokens", form, csrf_from="/s/demo/tokens")
+    shown_at = r.url
+    assert r.status == 200 and "made=" in str(shown_at) and "sht_" not in str(shown_at)
+    assert "sht_" in await r.text() and r.headers["Cache-Control"] == "no-store"
+    async with rep.http.get(shown_at) as again:          # the browser's reload of that page
+        assert again.status == 200 and "sht_" not in await again.text()
+    other = await host.rep("rep2")                        # the key is good for its user only
+    r = await rep.post_form("/s/demo/tokens", {**form, "name": "Second"}, csrf_from="/s/demo/tokens",
+                            allow_redirects=False)
+    assert r.status == 303
+    async with other.http.get(other.url(r.headers["Location"])) as theirs:
+        assert "sht_" not in await theirs.text()
+    assert await host.db_read(lambda db: db["api_tokens"].count) == 2
