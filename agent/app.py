@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Callable
 
 from .connection import HostLink
+from .frames import parse_binary
 from .plugin_manager import make_plugin_manager
 from .status import make_status
 from .terminal import terminal_lines
@@ -32,13 +33,39 @@ class SupportManager:
         self.me: dict | None = None
         self.reports: list[str] = []
         self.features: dict[str, object] = {}
-        self.capture = self.pm.hook.agent_capture_backend(config=self.config)
-        self.input = self.pm.hook.agent_input_backend(config=self.config)
-        self.consent = consent or self.pm.hook.agent_consent_prompt(config=self.config)
+        for plugin, error in getattr(self.pm, "failures", {}).items():
+            self.report(f"{plugin}: not available on this computer ({error})")
+        self.capture = self._first("agent_capture_backend", config=self.config)
+        self.input = self._first("agent_input_backend", config=self.config)
+        self.consent = consent or self._first("agent_consent_prompt", config=self.config)
         self.status = status or make_status(self.stop_sharing, self.config.get("status", "auto"),
                                                 on_command=self._terminal_command)
         self.use_terminal = use_terminal
-        self.pm.hook.agent_message_handlers(agent=self, register=self._register)
+        list(self._each("agent_message_handlers", agent=self, register=self._register))
+
+    # -- calling plugins: one plugin's exception never stops the others ----------------------------------
+    def _each(self, hook: str, failed: list | None = None, **kwargs):
+        """Call each implementation of ``hook`` in pluggy's order, yielding (plugin, result). An exception is
+        logged with its traceback and told to the person as "<plugin>: <hook> failed: ..." (the plugin's
+        name is added to ``failed``); the next plugin is called."""
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            try:
+                result = impl.function(*[kwargs[name] for name in impl.argnames])
+            except Exception as exc:
+                log.error("plugin %s: %s failed", impl.plugin_name, hook, exc_info=exc)
+                what = "command" if hook == "agent_command" else hook
+                plugin = impl.plugin_name.removeprefix("ext:")
+                self.report(f"{plugin}: {what} failed: {exc.__class__.__name__}: {exc}")
+                if failed is not None:
+                    failed.append(impl.plugin_name)
+                continue
+            yield impl.plugin_name, result
+
+    def _first(self, hook: str, **kwargs):
+        """The first non-None answer of a firstresult hook (a backend), skipping plugins that raise."""
+        return next((result for _, result in self._each(hook, **kwargs) if result is not None), None)
 
     def _register(self, type_: str, fn: Callable, binary: bool = False) -> None:
         if binary:   # binary frames from the host: fn(header, payload), one handler per stream
@@ -47,7 +74,6 @@ class SupportManager:
             self.handlers[type_].append(fn)
 
     async def _on_binary(self, frame: bytes) -> None:
-        from host.router import parse_binary
         try:
             header, payload = parse_binary(frame)
         except (ValueError, UnicodeDecodeError):
@@ -95,8 +121,11 @@ class SupportManager:
             self.stop_sharing()
         elif line.lower() in ("quit", "exit", "q"):
             asyncio.ensure_future(self.quit())
-        elif not any(self.pm.hook.agent_command(agent=self, line=line)):
-            print(f"[Support Manager] unknown command {line[:40]!r}", flush=True)
+        else:
+            failed: list[str] = []
+            if not any(handled for _, handled in self._each("agent_command", failed, agent=self, line=line)) \
+                    and not failed:
+                print(f"[Support Manager] unknown command {line[:40]!r}", flush=True)
 
     # -- running ---------------------------------------------------------------------------------
     async def run(self) -> str:
@@ -113,9 +142,11 @@ class SupportManager:
         await self.link.stop()
 
     async def shutdown(self) -> None:
-        results = self.pm.hook.agent_stopped(agent=self)
-        for r in results:
-            if inspect.isawaitable(r):
-                await r
+        for plugin, result in list(self._each("agent_stopped", agent=self)):
+            try:
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("plugin %s: stopping failed", plugin)
         await self.status.close()
         await self.link.close()

@@ -1,19 +1,21 @@
-"""Default backends on X11: capture with mss, pointer position with python-xlib, input with pynput (XTest).
+"""Default backends: capture with mss, pointer position with python-xlib; input with pynput (mouse: XTest
+on X11, SendInput on Windows, Quartz on macOS) and, on X11, keys through XTEST (agent/xtest_keyboard.py).
 
 Each backend object is used from one worker thread only (mss and Xlib connections are not thread-safe);
 the objects are created lazily in that thread.
 """
 from __future__ import annotations
 
-import os
 import select
+import sys
 import threading
 import time
 
 import numpy as np
 
 from .hookspecs import hookimpl
-from .keymap import pynput_key
+from .keymap import IGNORED_KEYS, pynput_key
+from .xtest_keyboard import XTestKeyboard
 
 SETTLE = 0.003       # after the first damage event, wait this long so one update is one frame
 
@@ -161,31 +163,30 @@ class MssCapture:
 
 
 class PynputInput:
-    """Injects input with pynput; created in the input thread (pynput needs DISPLAY at import)."""
+    """Injects input with pynput (Windows, macOS); created in the input thread (pynput needs DISPLAY at
+    import on X11)."""
     name = "pynput"
 
     def __init__(self):
         self._mouse = self._keyboard = None
 
-    def _controllers(self):
+    def _mouse_controller(self):
         if self._mouse is None:
-            from pynput import keyboard, mouse
-            self._mouse, self._keyboard = mouse.Controller(), keyboard.Controller()
+            from pynput import mouse
+            self._mouse = mouse.Controller()
             self._buttons = {"left": mouse.Button.left, "middle": mouse.Button.middle,
                              "right": mouse.Button.right}
-        return self._mouse, self._keyboard
+        return self._mouse
 
     def move(self, x: int, y: int) -> None:
-        mouse, _ = self._controllers()
-        mouse.position = (x, y)
+        self._mouse_controller().position = (x, y)
 
     def button(self, name: str, down: bool) -> None:
-        mouse, _ = self._controllers()
+        mouse = self._mouse_controller()
         (mouse.press if down else mouse.release)(self._buttons[name])
 
     def scroll(self, dx: int, dy: int) -> None:
-        mouse, _ = self._controllers()
-        mouse.scroll(dx, dy)
+        self._mouse_controller().scroll(dx, dy)
 
     def close(self) -> None:
         """Close the X connections now (in the input thread), not whenever the GC runs."""
@@ -200,11 +201,38 @@ class PynputInput:
         self._mouse = self._keyboard = None
 
     def key(self, code: str, key: str, down: bool) -> None:
-        _, keyboard = self._controllers()
+        if key in IGNORED_KEYS:
+            return
+        if self._keyboard is None:
+            from pynput import keyboard
+            self._keyboard = keyboard.Controller()
         target = pynput_key(code, key)
         if target is None:
             raise ValueError(f"no key on this computer for {code!r} / {key!r}")
-        (keyboard.press if down else keyboard.release)(target)
+        (self._keyboard.press if down else self._keyboard.release)(target)
+
+
+class XTestInput(PynputInput):
+    """X11: the mouse through pynput (which uses XTest), keys through XTEST directly: pynput's X11
+    keyboard sends synthetic events that Xt applications (xedit, xterm) ignore."""
+    name = "xtest"
+
+    def __init__(self):
+        super().__init__()
+        self.keys = XTestKeyboard()
+
+    def key(self, code: str, key: str, down: bool) -> None:
+        self.keys.key(code, key, down)
+
+    def release_keys(self) -> None:
+        """Release what the rep still holds down (control ended mid-shortcut) and restore the keymap."""
+        self.keys.release_all()
+
+    def close(self) -> None:
+        try:
+            self.keys.close()
+        finally:
+            super().close()
 
 
 class _Closed:
@@ -214,15 +242,15 @@ class _Closed:
         pass
 
 
-def display_present() -> bool:
-    return bool(os.environ.get("DISPLAY"))
-
-
 @hookimpl
 def agent_capture_backend(config):
     return MssCapture()
 
 
+def uses_x11() -> bool:
+    return sys.platform not in ("win32", "darwin")
+
+
 @hookimpl
 def agent_input_backend(config):
-    return PynputInput()
+    return XTestInput() if uses_x11() else PynputInput()

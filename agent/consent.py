@@ -11,9 +11,9 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
-from .backends_x11 import display_present
 from .hookspecs import hookimpl
 from .terminal import terminal_lines
+from .window_process import display_present
 
 log = logging.getLogger("support_manager.consent")
 ANSWER_TIMEOUT = 120.0

@@ -20,7 +20,8 @@ def agent_capture_backend(config):
 
 @hookspec(firstresult=True)
 def agent_input_backend(config):
-    """Return the input backend: move(x, y), button(name, down), scroll(dx, dy), key(code, key, down)."""
+    """Return the input backend: move(x, y), button(name, down), scroll(dx, dy), key(code, key, down),
+    optionally release_keys() (let go of every key still held: control ended) and close()."""
 
 
 @hookspec(firstresult=True)

@@ -7,8 +7,7 @@ import logging
 import sys
 from typing import Callable
 
-from .backends_x11 import display_present
-from .window_process import close_window
+from .window_process import close_window, display_present
 
 log = logging.getLogger("support_manager.status")
 

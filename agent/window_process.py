@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import sys
 import threading
 from typing import Callable
+
+
+def display_present() -> bool:
+    """Whether this computer can show the Support Manager's windows (an X display is set)."""
+    return bool(os.environ.get("DISPLAY"))
 
 
 def stdin_lines() -> queue.Queue:

@@ -13,7 +13,7 @@ One host runs as its own process (bench.host_runner) on a loopback port.
    clients) in their own session; every call renegotiates once a second (an offer and an answer of
    realistic size and 8 ICE candidates each way, all checked and relayed by the host). Reported: host
    CPU (% of one core) over --window seconds, relayed messages per second, offer -> answer p50/p99.
-3. agent: the Support Manager's media (plugins/audio/agent_media.py, aiortc) in this process joins a
+3. agent: the Support Manager's media (plugin_libs/calls/media/, aiortc) in this process joins a
    Chromium rep's call as the customer. CPU of this process (% of one core) is measured over
    --agent-window seconds in each phase: joined, no media (baseline); audio both ways (Opus encode
    of the PyAudio microphone, decode and PyAudio playback; PulseAudio sandbox when pulseaudio is
@@ -306,9 +306,11 @@ async def setup_times(host: HostProcess, runs: int) -> dict:
 async def agent_cpu(host: HostProcess, window: float) -> dict:
     from playwright.async_api import async_playwright
 
-    from plugins.audio.agent_media import (AgentMedia, OpenCVCamera, PyAudioMicrophone, PyAudioSpeaker,
-                                           write_test_video)
-    from plugins.audio.pulse_sandbox import PulseSandbox
+    from plugin_libs.calls.media.agent_media import AgentMedia
+    from plugin_libs.calls.media.audio_tracks import PyAudioMicrophone, PyAudioSpeaker
+    from plugin_libs.calls.media.video_tracks import OpenCVCamera
+    from tests.media_samples import write_test_video       # test helpers, not part of the product
+    from tests.pulse_sandbox import PulseSandbox
     import shutil
 
     pulse = None

@@ -11,7 +11,6 @@ a ``Participant``; the app object that hooks receive is ``app``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -25,11 +24,13 @@ from .appkeys import PLUGINS as _PLUGINS
 from .appkeys import SITES as _SITES
 from .appkeys import SOCKETS as _SOCKETS
 from .appkeys import BACKGROUND as _BACKGROUND
+from .api_caller import ApiCaller
 from .audit import audit, audit_row
 from .config import Config
 from .connection import Connection
 from .db import Database
 from .hookspecs import hookimpl, hookspec
+from .json_errors import JSONError, json_error
 from .hub import Hub as Sessions
 from .hub import LiveParticipant as Participant
 from .hub import LiveSession as Session
@@ -54,13 +55,17 @@ __all__ = [
     "Session", "Participant", "Site", "Config", "Database", "Sessions", "Connection", "RateLimiter",
     # services of a running host
     "config", "database", "sessions", "sites", "now", "site_by_id", "setting", "call_hook", "track_socket",
-    "plugin_data_dir", "plugin_state", "background_task", "report_columns",
+    "plugin_data_dir", "plugin_state", "existing_plugin_state", "background_task", "report_columns",
+    "live_session", "rep_online",
     # storage helpers (run inside Database.write / Database.read)
-    "add_event", "audit_row", "event_and_audit", "audit", "token_hash",
+    "add_event", "audit_row", "event_and_audit", "audit", "token_hash", "start_session", "add_participant",
+    "rep_participant", "new_join_number",
     # HTTP
     "site_of", "site_url", "current_user", "require_user", "rep_in_session", "participant_of_request",
     "participant_cookie", "csrf_ok", "form_with_csrf", "CSRF_HEADER", "origin_allowed", "client_address",
     "render", "json_error", "JSONError",
+    # the HTTP API for scripts (register_api_routes)
+    "ApiCaller", "read_json_body",
 ]
 
 log = logging.getLogger("supporthost.api")
@@ -106,9 +111,11 @@ def setting(app, site: Site, plugin: str, name: str, default: Any = None) -> Any
     return default
 
 
-async def call_hook(app, name: str, site: Site | None = None, **kwargs) -> list[tuple[str, Any]]:
+async def call_hook(app, name: str, site: Site | None = None, /, **kwargs) -> list[tuple[str, Any]]:
     """Call a hook on every plugin enabled for ``site`` (all when None); returns [(plugin, result)]
-    without the Nones. One plugin's error is logged and skipped."""
+    without the Nones. One plugin's error is logged and skipped. ``app``, ``name`` and ``site`` are
+    positional, so the hook's own arguments may have those names: ``call_hook(app, "x", site, app=app,
+    site=site)``."""
     return await app[_PLUGINS].call(name, site.disabled if site is not None else frozenset(), **kwargs)
 
 
@@ -149,9 +156,13 @@ def background_task(app, name: str, factory: Callable[[], Awaitable[None]]) -> a
     return task
 
 
-def report_columns(app, row: dict, sync_db, owners=None) -> dict:
-    """Every plugin's columns of one session's record (the ``session_record`` hook), merged."""
-    return collect_columns(app, app[_PLUGINS].hook("session_record").get_hookimpls(), row, sync_db, owners)
+def report_columns(app, site: Site, row: dict, sync_db) -> tuple[dict, dict[str, str]]:
+    """One session's record: its row (``support_sessions``) with the columns of every plugin enabled for
+    ``site`` (the ``session_record`` hook), and which key fills each of the report's own columns
+    (``{"notes": "notes", "queue": "webacd_queue", ...}``). Call it on a database thread (inside
+    ``database(app).read``)."""
+    impls = list(reversed(app[_PLUGINS].hook("session_record", site.disabled).get_hookimpls()))
+    return collect_columns(app, impls, row, sync_db)
 
 
 # -- storage helpers -----------------------------------------------------------------------------------
@@ -169,32 +180,12 @@ def event_and_audit(db, session: Session | dict, at: float, kind: str, participa
 
 
 # -- HTTP ----------------------------------------------------------------------------------------------
-class JSONError(web.HTTPException):
-    """An HTTP error whose body is ``{"error": {"code": ..., "message": ...}}`` plus any extra keys:
-    the one error shape of JSON routes. Raise it (or ``json_error(...)``) from a route handler."""
-
-    def __init__(self, status: int, message: str, code: str | None = None, **extra):
-        self.status_code = status
-        super().__init__(content_type="application/json")
-        body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}, **extra}
-        self.text = json.dumps(body)
-
-
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-          410: "gone", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests",
-          503: "unavailable", 507: "insufficient_storage"}
-
-
-def json_error(status: int, message: str, code: str | None = None, **extra) -> JSONError:
-    """The error to raise from a JSON route: ``raise json_error(404, "No such file.")``."""
-    return JSONError(status, message, code, **extra)
-
-
 async def rep_in_session(request: web.Request, session_id: str, live: bool = True):
     """The logged-in rep of the request's site who is a participant of ``session_id``.
 
     Returns ``(site, user, participant_row, session)``; ``session`` is the live Session (None when
-    ``live`` is False). Raises 401 (not logged in), 403 (not a rep in this session) or 410 (ended)."""
+    ``live`` is False). Raises 401 (not logged in), 403 (not a rep in this session, also once it ended: everybody
+    left it then) or 410 (its live state is gone)."""
     site = site_of(request)
     user = await current_user(request, site)
     if user is None:
@@ -228,3 +219,79 @@ async def participant_of_request(request: web.Request, session_id: str) -> tuple
         if row is not None and row.get("site_id", site.id) == site.id:
             return site, None, row
     return site, None, None
+
+
+# -- the HTTP API (routes of the register_api_routes hook) ------------------------------------------
+async def read_json_body(request: web.Request) -> dict:
+    """An HTTP API call's JSON object body ({} when there is none), or a 422 JSON error."""
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise json_error(422, "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise json_error(422, "The body must be a JSON object.")
+    return data
+
+
+# -- per-session plugin state ---------------------------------------------------------------------------
+def existing_plugin_state(session: Session, plugin: str):
+    """The state ``plugin_state`` made for ``plugin`` in this session, or None when there is none yet
+    (for hooks that only clean up: they need not make one)."""
+    return session.plugin_state.get(plugin)
+
+
+
+# -- sessions and participants written by a plugin -------------------------------------------------------
+# Sessions and participants written by a plugin (WebACD starts sessions; invite adds reps and numbers).
+# All of these run inside ``database(app).write``; after the write, make the live session learn it:
+# ``await sessions(app).get(id)`` loads a new session, ``await sessions(app).added(session, row)`` adds a
+# participant to a live one (and calls participant_joined).
+def start_session(db, config: Config, site_id: int, user: dict, now: float, kind: str = "outbound",
+                  meta: dict | None = None, active: bool = False) -> tuple[dict, dict]:
+    """A new session led by ``user`` (its primary rep), with a customer number; returns
+    ``(session_row, rep_participant_row)``. ``active=True``: it starts at once and its number is spent
+    (the caller adds the customer itself, e.g. with ``add_participant``)."""
+    session, rep = _store.create_session(db, site_id, user, now, config.number_ttl, config.number_digits,
+                                         kind=kind, meta=meta)
+    if active:
+        db["join_codes"].update(session["number"], {"used_at": now})
+        db["support_sessions"].update(session["id"], {"state": "active", "started_at": now})
+        session = {**session, "state": "active", "started_at": now}
+    return session, rep
+
+
+def add_participant(db, session: Session | dict, role: str, name: str, now: float, user_id: int | None = None,
+                    token_hash: str | None = None, address: str = "") -> dict:
+    """A participant row added to a session (a rep: ``user_id``; a customer: the hash of the token their
+    cookie holds, ``token_hash``). Returns the row; ``role`` is one of ROLES."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    ref = {"id": session.id, "site_id": session.site_id} if isinstance(session, Session) else session
+    row = _store.add_participant(db, ref, role, name, now, user_id=user_id, address=address)
+    if token_hash:
+        db["participants"].update(row["id"], {"token_hash": token_hash})
+        row["token_hash"] = token_hash
+    return row
+
+
+def rep_participant(db, session_id: str, user_id: int) -> dict | None:
+    """The participant row of rep ``user_id`` in the session while they are in it, else None."""
+    return _store.rep_participant(db, session_id, user_id)
+
+
+def new_join_number(db, config: Config, session_id: str, now: float, role: str = "customer") -> str:
+    """One more number that lets somebody join the session as ``role`` (once, within the host's
+    number lifetime)."""
+    return _store.new_code(db, session_id, role, now, config.number_ttl, config.number_digits)
+
+
+def live_session(app, session_id: str) -> Session | None:
+    """The session when it is live in memory now (never loads it; ``await sessions(app).get(id)`` does)."""
+    return app[_HUB].sessions.get(session_id)
+
+
+def rep_online(app, user_id: int) -> bool:
+    """Whether the rep has a console open now (their feed of ``sessions(app).notify_user``)."""
+    return bool(app[_HUB].rep_feeds.get(user_id))

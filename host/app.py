@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
 import logging
 import os
@@ -13,7 +14,8 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from . import core_plugin, views_admin, views_auth, views_customer, views_meta, views_rep, views_ws
+from . import (core_plugin, views_admin, views_api, views_auth, views_customer, views_meta, views_rep, views_tokens,
+               views_ws)
 from .appkeys import ADMIN_NOTICES, BACKGROUND, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
 from .config import Config
 from .db import Database
@@ -79,6 +81,18 @@ def _plugin_dir(obj) -> Path | None:
     return Path(file).parent if file else None
 
 
+def _library_static_dirs() -> dict[str, Path]:
+    """The static folders of the libraries feature plugins share (plugin_libs/<lib>/static/), served
+    at /static/lib/<lib>/: code two plugins' pages both load lives there, not in one of the plugins."""
+    spec = importlib.util.find_spec("plugin_libs")
+    out: dict[str, Path] = {}
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for folder in sorted(Path(root).iterdir()):
+            if (folder / "static").is_dir() and folder.name.isidentifier():
+                out.setdefault(folder.name, folder / "static")
+    return out
+
+
 def create_app(config: Config | None = None, extra_plugins=()) -> web.Application:
     """Build the host. ``extra_plugins`` is a list of (name, module-or-object) registered after the
     entry-point plugins (tests use it for small plugins of their own)."""
@@ -99,7 +113,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
                 if migrations is not None:
                     migrations.apply(db.sync())
             except Exception as exc:
-                registry.fail(name, f"migrations failed: {exc.__class__.__name__}: {exc}")
+                registry.fail(name, f"migrations failed: {exc.__class__.__name__}: {exc}", exc=exc)
 
     sites = app[SITES] = SiteDirectory()
     sites.load(db.sync())
@@ -110,18 +124,23 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
     app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)
 
-    loaders = [jinja2.FileSystemLoader(str(HERE / "templates"))]
+    # a plugin's templates are found only under its own name: "<plugin>/page.html" in its templates/<plugin>/
+    own_templates = {}
     for name, obj in registry.plugin_objects().items():
         folder = _plugin_dir(obj)
-        if folder and (folder / "templates").is_dir():
-            loaders.append(jinja2.FileSystemLoader(str(folder / "templates")))
-    app[JINJA] = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                                    enable_async=False)
+        if folder and (folder / "templates" / name).is_dir():
+            own_templates[name] = jinja2.FileSystemLoader(str(folder / "templates" / name))
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(HERE / "templates")),
+                                  jinja2.PrefixLoader(own_templates)])
+    app[JINJA] = jinja2.Environment(loader=loader, autoescape=True, enable_async=False)
     app[JINJA].filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t or 0))
 
-    for module in (views_meta, views_auth, views_customer, views_rep, views_admin, views_ws):
+    for module in (views_meta, views_auth, views_customer, views_rep, views_admin, views_tokens, views_ws):
         app.router.add_routes(module.routes)
+    views_api.setup(app)
     app.router.add_static("/static/core", HERE / "static")
+    for lib, folder in _library_static_dirs().items():
+        app.router.add_static(f"/static/lib/{lib}", folder)
     for name, obj in registry.plugin_objects().items():
         folder = _plugin_dir(obj)
         if folder and (folder / "static").is_dir():
@@ -146,7 +165,7 @@ async def _startup(app: web.Application) -> None:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                registry.fail(name, f"startup failed: {exc.__class__.__name__}: {exc}")
+                registry.fail(name, f"startup failed: {exc.__class__.__name__}: {exc}", exc=exc)
 
 
 async def _shutdown(app: web.Application) -> None:

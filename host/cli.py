@@ -1,4 +1,4 @@
-"""The `supporthost` command: run the host, list plugins, create sites and admins."""
+"""The `supporthost` command: run the host, list plugins, create sites and admins, start a new plugin."""
 from __future__ import annotations
 
 import argparse
@@ -134,6 +134,23 @@ def cmd_reset_password(args) -> int:
     return 0
 
 
+def cmd_new_plugin(args) -> int:
+    from .new_plugin import PluginNameError, create
+    try:
+        target = create(args.name, Path(args.dir))
+    except PluginNameError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    package = f"supporthost_{args.name}"
+    print(f"plugin {args.name} written to {target}/")
+    print(f"  {package}/__init__.py     host hooks: an option, messages, a setting, its migration")
+    print(f"  {package}/agent.py        its part in the Support Manager")
+    print(f"  {package}/static/{args.name}.js   the option's mount(api)")
+    print("  tests/                     its tests, with the supporthost test kit")
+    print(f"next: .venv/bin/pip install -e {target}   then: cd {target} && pytest")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="supporthost", description="Self-hosted remote support host")
     parser.add_argument("--data", default="data", help="data folder (database, files, secret key)")
@@ -157,10 +174,14 @@ def main(argv=None) -> int:
     reset = sub.add_parser("reset-password", help="give an account a new generated password")
     reset.add_argument("site")
     reset.add_argument("username")
+    new = sub.add_parser("new-plugin", help="write a new plugin's distribution (hooks, option, JS, migration, "
+                                            "setting, agent part, tests) to start from")
+    new.add_argument("name", help="the plugin's name: lower-case letters, digits and _ (e.g. greeter)")
+    new.add_argument("--dir", default=".", help="the folder to write supporthost-NAME/ in (default: here)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return {"run": cmd_run, "plugins": cmd_plugins, "create-site": cmd_create_site,
-            "reset-password": cmd_reset_password}[args.command](args)
+            "reset-password": cmd_reset_password, "new-plugin": cmd_new_plugin}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ class Config:
     lockout_seconds: float = 15 * 60
     login_attempts_per_minute_per_address: int = 20
     auth_session_ttl: float = 12 * 3600
+    api_calls_per_minute: int = 120       # HTTP API calls one token may make a minute
     secure_cookies: bool = False         # set when served over https
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g. "127.0.0.1"): the
     # per-address limits then count the customer's address, not the proxy's. Empty: the header is ignored.

@@ -1,4 +1,5 @@
-"""The hooks a supporthost plugin can implement.
+"""The hooks of the host core that a supporthost plugin can implement. A hook that belongs to one plugin is
+declared by that plugin (``register_hookspecs``: e.g. ``invite_channels`` in plugins/invite/hookspecs.py).
 
 Every hook is documented with signature, arguments and an example in docs/plugins.md; a test fails
 when one is missing there. Implementations may accept any subset of a hook's arguments. A hook may
@@ -90,15 +91,15 @@ def session_record(app, session, db):
     """Return a dict of columns this plugin adds to a session's record (the activity report)."""
 
 
-# -- invite channels --------------------------------------------------------------------------
+# -- hooks that plugins declare --------------------------------------------------------------
 @hookspec
-def invite_channels():
-    """Return a list of InviteChannel (plugins/invite/channels.py): further ways the invite plugin offers
-    to invite a customer, e.g. SMS. Each has a name, a label, an address label and an async
-    send(app, site, invitation) that returns a short delivery note or raises InviteError."""
+def register_hookspecs(add):
+    """Call add(module_or_class) with the hookspecs this plugin declares for other plugins to implement
+    (as pytest's pytest_addhooks); each declared hook's name starts with "<plugin>_"."""
 
 
-# -- WebACD -----------------------------------------------------------------------------------
+# -- the HTTP API -----------------------------------------------------------------------------
 @hookspec
-def webacd_start_options(site):
-    """Return a list of Setting: per-queue start options; the queue's values reach plugins in session.meta["webacd"]["start_options"][plugin]."""
+def register_api_routes(register):
+    """Call register(method, path, handler, scope=..., summary=..., ...) for each HTTP API call, mounted under
+    /s/{site}/api/v1/p/<plugin>/ behind API tokens and described in the site's OpenAPI document."""

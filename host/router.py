@@ -10,6 +10,8 @@ import json
 import logging
 from typing import Any
 
+from agent.frames import make_binary, parse_binary  # noqa: F401  (one frame format: see agent/frames.py)
+
 from .appkeys import CONFIG, DB, HUB, PLUGINS
 from .audit import audit
 from .hub import LiveParticipant, LiveSession
@@ -106,23 +108,6 @@ async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data:
     if isinstance(result, dict):
         ctx.reply(result)
     return None
-
-
-def parse_binary(frame: bytes) -> tuple[dict, bytes]:
-    if len(frame) < 2:
-        raise ValueError("binary frame too short")
-    n = frame[0]
-    header = json.loads(frame[1:1 + n].decode())
-    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
-        raise ValueError("binary frame header needs a type")
-    return header, frame[1 + n:]
-
-
-def make_binary(header: dict, payload: bytes) -> bytes:
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    if len(raw) > 255:
-        raise ValueError("binary frame header too long")
-    return bytes([len(raw)]) + raw + payload
 
 
 async def dispatch_binary(app, site, live: LiveSession, lp: LiveParticipant, frame: bytes) -> dict | None:

@@ -47,3 +47,15 @@ def m003_audit(db):
     db["audit_log"].create({"id": int, "site_id": int, "at": float, "actor": str, "action": str,
                             "target": str, "details": str}, pk="id")
     db["audit_log"].create_index(["site_id", "at"])
+
+
+@core_migrations()
+def m004_api_tokens(db):
+    """Personal API tokens (host/api_tokens.py): only the sha256 of a token is stored."""
+    db["api_tokens"].create({
+        "id": int, "site_id": int, "user_id": int, "name": str, "token_hash": str, "hint": str,
+        "scopes": str, "password_stamp": str, "created_at": float, "expires_at": float, "revoked_at": float,
+        "revoked_by": int, "first_used_at": float, "last_used_at": float,
+    }, pk="id", not_null={"site_id", "user_id", "token_hash", "scopes"})
+    db["api_tokens"].create_index(["token_hash"], unique=True)
+    db["api_tokens"].create_index(["site_id", "user_id"])

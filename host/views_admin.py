@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from .api_tokens import tokens_of
 from .appkeys import ADMIN_NOTICES, CONFIG, DB, HUB, PLUGINS, SITES
 from .audit import audit_row
 from .passwords import check_strength, generate_password, hash_password
@@ -38,14 +39,14 @@ async def _admin_page(request, site, user, status=200, **context):
         users = list(db.query("select id, username, display_name, role, console, mode, max_sessions, active, "
                               "locked_until from users where site_id = ? order by username", [site.id]))
         log = list(db.query("select * from audit_log where site_id = ? order by id desc limit 50", [site.id]))
-        return users, log
-    users, log = await request.app[DB].read(load)
+        return users, log, tokens_of(db, site.id)
+    users, log, api_tokens = await request.app[DB].read(load)
     now = request.app[CONFIG].clock()
     plugins = [{"name": n, "version": registry.info[n].version, "enabled": n not in site.disabled,
                 "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
                for n in sorted(registry.optional())]
     return await render(request, "admin.html", status=status, site=site, user=user, page="admin", users=users,
-                        plugins=plugins, audit=log, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
+                        plugins=plugins, audit=log, api_tokens=api_tokens, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
                         roles=ROLE_CHOICES, **context)
 
 
@@ -222,6 +223,10 @@ async def set_settings(request: web.Request):
     specs = request.app[PLUGINS].settings.get(plugin)
     if not specs:
         return await _admin_page(request, site, user, 404, error=f"The plugin {plugin!r} has no settings.")
+    if not request.app[PLUGINS].is_enabled(plugin, site.disabled):
+        return await _admin_page(request, site, user, 409, error=(
+            f"The {plugin} feature is switched off for this site: switch it on (Features) before changing its "
+            "settings. Nothing was saved."))
     values = {}
     try:
         for spec in specs:

@@ -15,7 +15,8 @@ def plugins_report(app) -> list[dict]:
     out = []
     for name, info in sorted(registry.info.items()):
         out.append({
-            "name": name, "version": info.version, "module": info.module, "core": info.core,
+            "name": name, "version": info.version, "module": info.module, "distribution": info.distribution,
+            "core": info.core,
             "status": "failed" if info.error else "loaded", "error": info.error, "hooks": info.hooks,
             "enabled": {s.slug: (info.error is None and (info.core or name not in s.disabled)) for s in sites},
         })

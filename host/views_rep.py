@@ -1,12 +1,14 @@
 """The rep's side: the console the admin chose for them, and the session API it calls."""
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from . import session_store as store
-from .appkeys import CONFIG, DB, HUB, PLUGINS
+from .appkeys import DB, PLUGINS
+from .json_errors import json_error
 from .options import REP_ROLES
+from .session_start import SessionLimitReached
+from .session_start import start_session as start_rep_session
 from .web_common import form_with_csrf, render, require_user, site_of, site_url
 
 routes = web.RouteTableDef()
@@ -63,26 +65,10 @@ async def start_session(request: web.Request):
     site = site_of(request)
     user = await require_user(request, site)
     await form_with_csrf(request)
-    cfg = request.app[CONFIG]
-    now = cfg.clock()
-
-    def create(db):
-        mine = store.sessions_of_user(db, user["id"])
-        limit = 1 if user["mode"] == "single" else user["max_sessions"]
-        if len(mine) >= limit:
-            return None, len(mine)
-        return store.create_session(db, site.id, user, now, cfg.number_ttl, cfg.number_digits), len(mine)
-    created, count = await request.app[DB].write(create)
-    if created is None:
-        if user["mode"] == "single":
-            text = "You work in single-session mode: end or hand over your current session first."
-        else:
-            text = f"You have reached your maximum of {user['max_sessions']} sessions."
-        return web.json_response({"error": text}, status=409)
-    session, _participant = created
-    live = await request.app[HUB].get(session["id"])
-    await request.app[PLUGINS].call("session_started", site.disabled, app=request.app, session=live)
-    request.app[HUB].notify_user(user["id"], {"type": "console.sessions_changed"})
+    try:
+        session = await start_rep_session(request.app, site, user)
+    except SessionLimitReached as exc:
+        raise json_error(409, str(exc), "session_limit") from None
     return web.json_response(session_summary(request, site, {**session, "my_role": "primary_rep"}), status=201)
 
 

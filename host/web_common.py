@@ -5,12 +5,14 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from .appkeys import CONFIG, CSRF_NEW, CSRF_RAW, DB, JINJA, PLUGINS, SECRET, SITES, USER
+from .json_errors import json_error
 from .session_store import token_hash
 from .sites import Site
 
@@ -55,21 +57,27 @@ def csrf_ok(request: web.Request, submitted: str | None) -> bool:
     return hmac.compare_digest(expected, submitted)
 
 
+CSRF_FAILED = ("This form has expired or did not come from this site (CSRF check failed). Reload the page "
+               "and try again.")
+
+
 async def form_with_csrf(request: web.Request) -> dict:
-    """Read a POSTed form (or JSON body); 403 unless it carries the right CSRF token."""
+    """Read a POSTed form (or JSON body); 403 unless it carries the right CSRF token. A JSON body's errors
+    are JSON errors (``{"error": {"code", "message"}}``), a form's are text."""
     if request.content_type == "application/json":
+        if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
+            raise json_error(403, CSRF_FAILED, "csrf")
         try:
             data = await request.json()
         except ValueError:
-            raise web.HTTPBadRequest(text="malformed JSON")
+            raise json_error(400, "The body is not valid JSON.") from None
         if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text="a JSON object is needed")
-    else:
-        data = dict(await request.post())
+            raise json_error(400, "The body must be a JSON object.")
+        return data
+    data = dict(await request.post())
     submitted = request.headers.get(CSRF_HEADER) or data.get(CSRF_FIELD)
     if not csrf_ok(request, submitted if isinstance(submitted, str) else None):
-        raise web.HTTPForbidden(text="This form has expired or did not come from this site (CSRF check "
-                                     "failed). Reload the page and try again.")
+        raise web.HTTPForbidden(text=CSRF_FAILED)
     return data
 
 
@@ -107,13 +115,36 @@ async def current_user(request: web.Request, site: Site) -> dict | None:
     return user
 
 
+_PLUGIN_API = re.compile(r"/p/[a-z][a-z0-9_]*/api/")
+
+
+def wants_json(request: web.Request, site: Site) -> bool:
+    """Whether a request is a call of a JSON API, answered with JSON errors instead of pages or redirects:
+    a route under the site's ``/api/`` or under a plugin's ``/p/<plugin>/api/``, or any request that
+    accepts JSON but not HTML (``Accept: application/json``)."""
+    path = request.path[len(site.prefix):] if request.path.startswith(f"{site.prefix}/") else ""
+    if path.startswith("/api/") or _PLUGIN_API.match(path):
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+
+
 async def require_user(request: web.Request, site: Site, role: str | None = None) -> dict:
+    """The logged-in account of ``site`` (an admin when ``role="admin"``). Without one, a page (GET) is
+    redirected to the login and anything else gets 401; a JSON API call (``wants_json``) gets 401 or 403
+    with a JSON body ``{"error": {"code": ..., "message": ...}}``."""
     user = await current_user(request, site)
     if user is None:
-        if request.method == "GET" and not request.path.startswith(f"{site.prefix}/api/"):
+        if wants_json(request, site):
+            raise json_error(401, "Please log in.")
+        if request.method == "GET":
             raise web.HTTPFound(f"{site.prefix}/login?next={request.path_qs}")
         raise web.HTTPUnauthorized(text="Please log in.")
     if role == "admin" and user["role"] != "admin":
+        if wants_json(request, site):
+            raise json_error(403, "Only an admin of this site can do this.")
         raise web.HTTPForbidden(text="Only an admin of this site can do this.")
     return user
 

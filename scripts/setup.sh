@@ -9,7 +9,7 @@ what="${1:-run}"   # run | test | bench (bench: the test setup plus the peers th
 SYSTEM_PACKAGES_RUN=""
 # A Debian system Python needs python3-venv for `python -m venv`; others (pyenv, python.org) have it.
 "${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null || SYSTEM_PACKAGES_RUN="python3-venv"
-SYSTEM_PACKAGES_TEST="chromium xvfb xdotool x11-apps x11-xserver-utils xauth pulseaudio libasound2-plugins portaudio19-dev fonts-dejavu-core fonts-noto-color-emoji x11vnc python3-tk"
+SYSTEM_PACKAGES_TEST="chromium xvfb xdotool x11-apps x11-xserver-utils x11-utils xauth xterm zenity openbox pulseaudio libasound2-plugins portaudio19-dev fonts-dejavu-core fonts-noto-color-emoji x11vnc python3-tk"
 # bench.filexfer copies the same files with scp and rsync through its own sshd on loopback.
 SYSTEM_PACKAGES_BENCH="openssh-server openssh-client rsync"
 

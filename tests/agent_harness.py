@@ -1,37 +1,24 @@
-"""Running the real Support Manager in a test's event loop, against a real host.
+"""Test doubles around the real Support Manager: input and capture backends that record what passes
+through them, and a socket that counts media frames.
 
-ScriptedConsent stands in for the person clicking the consent dialog (the end-to-end test clicks the
-real Tk dialog with xdotool instead); it records every question it was asked.
+Running the Support Manager itself (``ScriptedConsent``, ``start_agent``, ``launch``, ``stop_agent``) is
+part of the test kit, ``host.testing``; the names are imported here too for the tests that use them from
+this module. (The end-to-end test clicks the real Tk consent dialog with xdotool instead.)
 """
 from __future__ import annotations
 
-import asyncio
-
-from agent.app import SupportManager
-from agent.consent import Answer
 from agent.hookspecs import hookimpl
-from agent.plugin_manager import make_plugin_manager
-from agent.status import TerminalStatus
+from host.testing.support_manager import ScriptedConsent, launch, start_agent, stop_agent
 
-
-class ScriptedConsent:
-    kind = "scripted"
-
-    def __init__(self, *answers: Answer):
-        self.answers = list(answers)
-        self.asked = []
-
-    async def ask(self, request):
-        self.asked.append(request)
-        return self.answers.pop(0) if self.answers else Answer(False)
+__all__ = ["ScriptedConsent", "launch", "start_agent", "stop_agent", "InputSpy", "CaptureSpy", "MediaSocket"]
 
 
 class InputSpy:
-    """An input backend plugin that records every injection and passes it on to the real pynput backend."""
+    """An input backend plugin that records every injection and passes it on to the real default backend."""
 
     def __init__(self):
-        from agent.backends_x11 import PynputInput
-        self.real = PynputInput()
+        from agent.backends_x11 import XTestInput
+        self.real = XTestInput()
         self.calls = []
 
     @hookimpl
@@ -53,6 +40,9 @@ class InputSpy:
     def key(self, code, key, down):
         self.calls.append(("key", code, key, down))
         self.real.key(code, key, down)
+
+    def release_keys(self):
+        self.real.release_keys()
 
     def close(self):
         self.real.close()
@@ -84,42 +74,8 @@ class CaptureSpy:
         self.real.close()
 
 
-async def start_agent(host, number: str, consent=None, extra=(), name: str = "Carla", site: str = "demo",
-                      pair: str = "") -> tuple[SupportManager, asyncio.Task]:
-    pm = make_plugin_manager(extra=extra)
-    if consent == "real":          # the real consent prompt (the Tk dialog when there is a display)
-        consent = None
-    elif consent is None:
-        consent = ScriptedConsent()
-    agent = SupportManager(f"{host.base}/s/{site}", number, name, pm=pm, consent=consent,
-                           status=TerminalStatus(lambda: None), pair=pair)
-    return await launch(agent)
-
-
-async def launch(agent):
-    """Run a Support Manager in this event loop until it has joined; returns (agent, its task)."""
-    task = asyncio.create_task(agent.run())
-    for _ in range(200):
-        if agent.link.connected.is_set() and agent.me is not None:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the Support Manager did not connect")
-    return agent, task
-
-
-async def stop_agent(agent, task) -> None:
-    await agent.link.stop()
-    try:
-        await asyncio.wait_for(task, 5)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
-        task.cancel()
-
-
 class MediaSocket:
-    """Wraps conftest's Socket: binary media frames are counted (and acked if asked) while waiting
+    """Wraps the kit's Socket (host.testing): binary media frames are counted (and acked if asked) while waiting
     for text messages, instead of being taken for a closed socket."""
 
     def __init__(self, sock, ack: bool = True):

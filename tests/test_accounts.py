@@ -217,7 +217,7 @@ async def test_admin_creates_and_changes_accounts_with_clear_errors_and_audit(ho
     await rep.start_session()
     await rep.start_session()
     r = await rep.api_post("/s/demo/api/sessions")
-    assert r.status == 409 and "maximum of 2" in (await r.json())["error"]
+    assert r.status == 409 and "maximum of 2" in (await r.json())["error"]["message"]
     r = await post("/s/demo/admin/settings/chat", {"max_length": "150", "rep_chat": "on"})
     assert r.status == 200
     actions = await host.db_read(lambda db: [(r["action"], r["actor"]) for r in db["audit_log"].rows_where(

@@ -201,3 +201,15 @@ async def test_history_comes_in_pages_newest_first_and_bad_page_requests_are_ref
         reply = await rep_ws.request({"type": "chat.history", **bad})
         assert reply["type"] == "error", bad
     assert (await rep_ws.request({"type": "session.ping"}))["type"] == "session.pong"
+
+
+async def test_the_chat_stylesheet_comes_from_the_chat_plugin_on_the_pages_that_show_sessions(host):
+    rep, s, _rep_ws, cust, _cust_ws = await _session(host)
+    link = '<link rel="stylesheet" href="/static/plugins/chat/chat.css">'
+    for client, path in ((rep, "/s/demo/console"), (cust, f"/s/demo/session/{s['id']}")):
+        async with client.http.get(client.url(path)) as r:
+            assert r.status == 200 and link in await r.text(), path
+    async with rep.http.get(rep.url("/static/plugins/chat/chat.css")) as r:
+        assert r.status == 200 and ".chat-log" in await r.text()
+    async with rep.http.get(rep.url("/static/core/style.css")) as r:
+        assert r.status == 200 and ".chat-" not in await r.text()    # none of chat's rules in the host's

@@ -14,10 +14,11 @@ import pytest
 
 from agent.consent import Answer
 from agent_harness import CaptureSpy, InputSpy, MediaSocket, ScriptedConsent, start_agent, stop_agent
-from plugins.desktop.pipeline import apply_records, decode_records
 from host.appkeys import HUB
 from host.router import parse_binary
-from plugins.desktop.state import state_of
+from plugin_libs.screenshare.pipeline import KIND_JPEG, KIND_ZLIB
+from plugin_libs.screenshare.state import state_of
+from screen_records import apply_records, decode_records
 from xscreen import Recorder, xscreen  # noqa: F401  (fixture)
 
 
@@ -48,7 +49,7 @@ class Viewer:
                         self.canvas = np.zeros((header["h"], header["w"], 3), np.uint8)
                     if self.canvas is not None:           # the size comes with full frames and changes
                         apply_records(self.canvas, payload)
-                    self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (1, 2, 4))
+                    self.scales.update(rec[5] for rec in decode_records(payload) if rec[4] in (KIND_JPEG, KIND_ZLIB))
                     self.chunks += 1
                     if header.get("c", 0) == header.get("n", 1) - 1:
                         self.frames += 1
@@ -277,7 +278,7 @@ async def test_reconnect_asks_again_unless_all_requests_were_allowed(host, xscre
                 break
             await asyncio.sleep(0.05)
         live = host.app[HUB].sessions[s["id"]]
-        assert state_of(live).grants == {(agent.me["id"], rep_ws.hello["you"]["id"]): "view"}
+        assert state_of(live, "desktop").grants == {(agent.me["id"], rep_ws.hello["you"]["id"]): "view"}
         assert len(consent.asked) == 2      # not asked again
         before = rep_ws.frames
         for _ in range(100):
@@ -323,7 +324,7 @@ async def test_stalled_viewer_gets_frames_dropped_and_agent_memory_stays_flat(ho
         await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"])
         await stalled.send({"type": "desktop.request", "level": "view"})    # allowed without asking again
         live = host.app[HUB].sessions[s["id"]]
-        state = state_of(live)
+        state = state_of(live, "desktop")
         stalled_id = stalled.hello["you"]["id"]
         agent_id = next(iter(state.agents))
 

@@ -1,4 +1,5 @@
-"""Keeps the hooks honest: every hookspec of host/hookspecs.py is in docs/plugins.md with its exact
+"""Keeps the hooks honest: every hookspec of host/hookspecs.py, and every hookspec a plugin declares in its
+``plugins/<name>/hookspecs.py`` (added through ``register_hookspecs``), is in docs/plugins.md with its exact
 signature, arguments, return value, async-ness and a working example, and has a real test.
 
 The rules:
@@ -12,6 +13,7 @@ The rules:
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import re
 import types
@@ -28,9 +30,16 @@ HEADING = re.compile(r"^### (.+?)\s*$", re.M)
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 
 
+def spec_modules() -> list:
+    """host/hookspecs.py and the hookspecs modules the plugins under plugins/ declare."""
+    return [hookspecs] + [importlib.import_module(f"plugins.{path.parent.name}.hookspecs")
+                          for path in sorted((ROOT / "plugins").glob("*/hookspecs.py"))]
+
+
 def specs() -> dict[str, object]:
     marker = f"{hookspecs.PROJECT}_spec"
-    return {name: fn for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) and hasattr(fn, marker)}
+    return {name: fn for module in spec_modules() for name, fn in vars(module).items()
+            if inspect.isfunction(fn) and hasattr(fn, marker)}
 
 
 def code_signature(name: str) -> str:
@@ -54,7 +63,8 @@ def hook_sections() -> dict[str, tuple[str, str]]:
 
 
 def test_there_are_hookspecs_to_check():
-    assert {"startup", "register_message_handlers", "session_record"} <= set(specs())
+    assert {"startup", "register_message_handlers", "session_record", "register_hookspecs",
+            "invite_channels", "webacd_start_options"} <= set(specs())
 
 
 def test_every_hookspec_is_documented_with_its_exact_signature():
@@ -91,8 +101,11 @@ def test_every_python_example_runs_and_registers_against_the_hookspecs():
         module = types.ModuleType(f"docs_example_{i}")
         exec(compile(source, f"docs/plugins.md example {i + 1}", "exec"), module.__dict__)
         pm = pluggy.PluginManager(hookspecs.PROJECT)
-        pm.add_hookspecs(hookspecs)
+        for spec_module in spec_modules():
+            pm.add_hookspecs(spec_module)
         pm.register(module)   # raises when an implementation takes an argument its hook does not have
+        for impl in pm.hook.register_hookspecs.get_hookimpls():   # hooks the example declares itself
+            impl.function(add=pm.add_hookspecs)
         pm.check_pending()    # raises when it implements a hook that does not exist
 
 
@@ -126,3 +139,19 @@ def test_every_hookspec_has_a_test():
 
 def test_no_hook_test_is_named_for_a_hook_that_does_not_exist():
     assert not hook_tests().get("?unknown"), hook_tests().get("?unknown")
+
+
+def test_the_api_section_lists_exactly_what_host_api_exports():
+    """docs/plugins.md "## API" names (first column of its table, in backticks) every name of host.api's
+    __all__, and no other."""
+    import host.api as api
+    text = DOC.read_text()
+    start = text.index("\n## API\n")
+    section = text[start:text.index("\n## ", start + 1)]
+    listed = set()
+    for row in re.findall(r"^\| (`.+?) \| ", section, re.M):
+        for span in re.findall(r"`([^`]+)`", row):
+            name = re.match(r"(?:await )?([A-Za-z_]+)", span)
+            listed.add(name.group(1))
+    assert set(api.__all__) - listed == set(), "exported by host.api but not in the API section"
+    assert listed - set(api.__all__) == set(), "in the API section but not exported by host.api"

@@ -1,11 +1,17 @@
 """The third-party example plugin, examples/hello_plugin: its own distribution (supporthost-hello),
 installed into the venv by the test command, found only through its entry point, and working: its
 option is in the consoles' option registry, its JS module is served, and hello.wave is handled over a
-real WebSocket (and clicked in a real Chromium)."""
+real WebSocket (and clicked in a real Chromium). Its wheel holds its templates and nested static files,
+and its setup.cfg is the one docs/plugins.md shows. (Its own tests, with the kit, are in
+examples/hello_plugin/tests and run in `make test` too.)"""
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -50,12 +56,33 @@ def test_hello_is_its_own_distribution_with_an_entry_point():
     assert (ROOT / "examples/hello_plugin/setup.cfg").is_file()
 
 
+async def test_the_setup_cfg_in_the_docs_is_the_example_s():
+    docs = (ROOT / "docs/plugins.md").read_text()
+    shown = re.search(r"from\s+`examples/hello_plugin/setup.cfg`\):\n\n```ini\n(.*?)```", docs, re.S).group(1)
+    assert shown == (ROOT / "examples/hello_plugin/setup.cfg").read_text()
+
+
+def test_a_built_wheel_holds_the_templates_and_nested_static_files(tmp_path):
+    source = tmp_path / "hello_plugin"
+    shutil.copytree(ROOT / "examples/hello_plugin", source,
+                    ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__", "tests"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (wheel,) = (tmp_path / "dist").glob("supporthost_hello-0.1.0-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"supporthost_hello/__init__.py", "supporthost_hello/static/hello.js",
+            "supporthost_hello/static/css/hello.css", "supporthost_hello/templates/hello/about.html"} <= names
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "hello = supporthost_hello" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
 async def test_hello_is_discovered_and_listed(host):
     c = await host.client()
     async with c.http.get(c.url("/-/plugins.json")) as r:
         hello = next(p for p in (await r.json())["plugins"] if p["name"] == "hello")
     assert hello["status"] == "loaded" and hello["version"] == "0.1.0" and hello["module"] == "supporthost_hello"
-    assert hello["hooks"] == ["dashboard_options", "register_message_handlers"]
+    assert hello["hooks"] == ["dashboard_options", "register_message_handlers", "register_routes"]
     assert hello["enabled"] == {"demo": True, "other": True}
 
 
@@ -134,3 +161,10 @@ async def test_hello_wave_clicked_in_the_browser_reaches_the_customer_page(host,
     assert errors == []
     await rep_ctx.close()
     await cust_ctx.close()
+
+
+def test_the_kit_example_in_the_docs_is_the_example_s_test():
+    docs = (ROOT / "docs/plugins.md").read_text()
+    shown = re.search(r"From `examples/hello_plugin/tests/test_hello_with_kit.py`.*?```python\n(.*?)```", docs,
+                      re.S).group(1)
+    assert shown in (ROOT / "examples/hello_plugin/tests/test_hello_with_kit.py").read_text()

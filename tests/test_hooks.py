@@ -13,6 +13,9 @@ import aiohttp
 import pytest
 
 from conftest import start_host, stop_host
+from fake_dist import make_dist
+from host import api
+
 from host.appkeys import DB
 from host.records import session_record
 from host.router import make_binary
@@ -377,12 +380,15 @@ async def test_hook_session_record_merges_every_plugins_columns(host):
     assert record["id"] == s["id"] and record["number"] == s["number"] and record["state"] == "active"
     assert record["chat_messages"] == 2
     assert record["probe_people"] == 2
+    assert host.probe.recorded is await api.sessions(host.app).get(s["id"])   # the live session itself
 
     await rep_ws.send({"type": "session.end"})
     await until_closed(rep_ws, cust_ws)
     await host.probe.wait_for("session_ended")
     record = await session_record(host.app, s["id"])
     assert record["state"] == "ended" and record["chat_messages"] == 2
+    ended = host.probe.recorded            # an ended session: a Session too, made from its row
+    assert isinstance(ended, api.Session) and (ended.id, ended.number, ended.state) == (s["id"], s["number"], "ended")
     assert await session_record(host.app, "no-such-session") is None
 
 
@@ -451,7 +457,7 @@ async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_wher
         assert r.status == 201 and (await r.json())["invite"]["detail"] == "paged 4711"
         assert pager.paged[0][:2] == ("demo", "4711") and s["number"][:3] in pager.paged[0][2]
         r = await rep.api_post(f"/s/demo/p/invite/sessions/{s['id']}/invites", {"channel": "pager", "to": "call me"})
-        assert "a pager number is digits only" in (await r.json())["error"] and len(pager.paged) == 1
+        assert "a pager number is digits only" in (await r.json())["error"]["message"] and len(pager.paged) == 1
 
         admin = await host.rep("admin", site="other")  # "other" keeps invite but switches the pager off
         r = await admin.post_form("/s/other/admin/plugins", {"plugin_chat": "on", "plugin_invite": "on"},
@@ -462,7 +468,7 @@ async def test_hook_invite_channels_adds_a_channel_the_rep_can_use_on_sites_wher
         async with rep_o.http.get(rep_o.url(f"/s/other/p/invite/sessions/{s_o['id']}/channels")) as r:
             assert "pager" not in {c["name"] for c in (await r.json())["channels"]}
         r = await rep_o.api_post(f"/s/other/p/invite/sessions/{s_o['id']}/invites", {"channel": "pager", "to": "1"})
-        assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]
+        assert r.status == 400 and "unknown invite channel" in (await r.json())["error"]["message"]
         assert len(pager.paged) == 1
     finally:
         await stop_host(host)
@@ -506,5 +512,100 @@ async def test_hook_webacd_start_options_are_set_per_queue_and_reach_the_started
         session = (await r.json())["session_id"]
         meta = await host.db_read(lambda db: json.loads(db["support_sessions"].get(session)["meta"]))
         assert meta["webacd"]["start_options"]["greeter"] == {"greet": True, "pages": 2}
+    finally:
+        await stop_host(host)
+
+
+# -- hooks a plugin declares for other plugins --------------------------------------------------------
+TICKER = {   # a third-party distribution: ticker declares a hook, the others implement it (or misuse it)
+    "ticker/__init__.py": '''
+        from aiohttp import web
+        from host.api import call_hook, hookimpl, site_of
+        from . import hookspecs
+
+        @hookimpl
+        def register_hookspecs(add):
+            add(hookspecs)
+
+        async def ticks(request):
+            answers = await call_hook(request.app, "ticker_ticked", site_of(request), count=3)
+            return web.json_response(dict(answers))
+
+        @hookimpl
+        def register_routes(register):
+            register("GET", "/ticks", ticks)
+    ''',
+    "ticker/hookspecs.py": '''
+        from host.api import hookspec
+
+        @hookspec
+        def ticker_ticked(app, count):
+            """The ticker ticked count times; return what you make of it."""
+    ''',
+    "listener.py": '''
+        from host.api import hookimpl
+
+        @hookimpl
+        async def ticker_ticked(count):
+            return count * 2
+    ''',
+    "lonely.py": '''
+        from host.api import hookimpl
+
+        @hookimpl
+        def invite_channels():   # the invite plugin, which declares this hook, is not loaded
+            return []
+
+        @hookimpl
+        def ticker_ticked():
+            return "lonely heard it"
+    ''',
+    "misfit_listener.py": '''
+        from host.api import hookimpl
+
+        @hookimpl
+        def ticker_ticked(count, colour):
+            return colour
+    ''',
+    "poacher.py": '''
+        from host.api import hookimpl, hookspec
+
+        class Specs:
+            @hookspec
+            def chat_typing(self, who):
+                """Somebody types in chat."""
+
+        @hookimpl
+        def register_hookspecs(add):
+            add(Specs)
+    ''',
+}
+
+
+async def test_hook_register_hookspecs_lets_a_plugin_declare_hooks_that_others_implement(tmp_path, monkeypatch):
+    names = ["ticker", "listener", "lonely", "misfit_listener", "poacher"]
+    folder = make_dist(tmp_path / "dist", "supporthost-ticker", "1.0",
+                       {"supporthost.plugins": {n: n for n in names}}, TICKER)
+    monkeypatch.syspath_prepend(str(folder))
+    host = await start_host(tmp_path / "data", only_plugins={"chat", *names})
+    try:
+        report = await plugins_json(host)
+        assert {n: report[n]["error"] for n in names} == {
+            "ticker": None, "listener": None, "lonely": None,
+            "misfit_listener": "registration failed: hook ticker_ticked (declared by plugin ticker) has no "
+                               "argument(s) colour",
+            "poacher": "plugin 'poacher': the hook 'chat_typing' it declares must start with its own name "
+                       "(poacher_)"}
+        assert "invite_channels" in report["lonely"]["hooks"]
+        c = await host.client()
+        async with c.http.get(c.url("/s/demo/p/ticker/ticks")) as r:
+            assert await r.json() == {"listener": 6, "lonely": "lonely heard it"}
+
+        admin = await host.rep("admin")   # a site that switches the listener off hears only lonely
+        r = await admin.post_form("/s/demo/admin/plugins", {f"plugin_{n}": "on" for n in ("chat", "ticker", "lonely")},
+                                  csrf_from="/s/demo/admin")
+        assert r.status == 200
+        async with c.http.get(c.url("/s/demo/p/ticker/ticks")) as r:
+            assert await r.json() == {"lonely": "lonely heard it"}
     finally:
         await stop_host(host)

@@ -170,8 +170,8 @@ async def test_smtp_down_is_a_clear_error_kept_and_retried(host):
     s = await rep.start_session()
     status, body = await invite(rep, s["id"], channel="email", to="carla@example.org", name="Carla")
     assert status == 502
-    assert f"could not reach the mail server at 127.0.0.1:{port}" in body["error"]
-    assert "retry" in body["error"]
+    assert f"could not reach the mail server at 127.0.0.1:{port}" in body["error"]["message"]
+    assert "retry" in body["error"]["message"]
     rows = await invites_of(host, s["id"])
     assert rows[0]["status"] == "failed" and "connection refused" in rows[0]["error"]
 
@@ -193,7 +193,7 @@ async def test_smtp_refusing_the_address_is_shown_to_the_rep(host, inbox):
     s = await rep.start_session()
     status, body = await invite(rep, s["id"], channel="email", to="refuse@example.org")
     assert status == 502
-    assert "refused the address refuse@example.org: 550" in body["error"]
+    assert "refused the address refuse@example.org: 550" in body["error"]["message"]
     assert body["invite"]["status"] == "failed" and not inbox.messages
 
 
@@ -201,7 +201,7 @@ async def test_no_mail_server_set_is_a_clear_error(host):
     rep = await host.rep()
     s = await rep.start_session()
     status, body = await invite(rep, s["id"], channel="email", to="carla@example.org")
-    assert status == 502 and "no mail server is set for this site" in body["error"]
+    assert status == 502 and "no mail server is set for this site" in body["error"]["message"]
 
 
 BAD_INPUT = [
@@ -221,7 +221,7 @@ async def test_bad_input_is_refused_and_nothing_is_recorded_or_sent(host, inbox)
     s = await rep.start_session()
     for body, error in BAD_INPUT:
         status, reply = await invite(rep, s["id"], **body)
-        assert status == 400 and error in reply["error"], (body, reply)
+        assert status == 400 and error in reply["error"]["message"], (body, reply)
     assert await invites_of(host, s["id"]) == [] and inbox.messages == []
 
 
@@ -269,7 +269,7 @@ async def test_instant_message_goes_to_the_sites_web_hook(host, webhook_receiver
 
     state["status"] = 500   # the chat tool is having a bad day
     status, body = await invite(rep, s["id"], channel="im", to="@bob")
-    assert status == 502 and "the web hook answered 500" in body["error"]
+    assert status == 502 and "the web hook answered 500" in body["error"]["message"]
     state["status"] = 200
     r = await rep.api_post(f"/s/demo/p/invite/sessions/{s['id']}/invites/{body['invite']['id']}/retry")
     assert r.status == 201
@@ -286,7 +286,7 @@ async def test_malformed_web_hook_url_is_refused(host):
     rep = await host.rep()
     s = await rep.start_session()
     status, body = await invite(rep, s["id"], channel="im")
-    assert status == 502 and "is malformed" in body["error"]
+    assert status == 502 and "is malformed" in body["error"]["message"]
 
 
 async def test_sending_mail_never_blocks_the_event_loop(host, inbox):
@@ -366,7 +366,7 @@ async def test_a_third_party_plugin_adds_an_sms_channel(tmp_path):
         assert status == 201 and body["invite"]["detail"] == "queued at the gateway"
         assert plugin.sent[0][0] == "+4917012345" and s["number"][:3] in plugin.sent[0][1]
         status, body = await invite(rep, s["id"], channel="sms", to="+4917012340")
-        assert status == 502 and "the SMS gateway refused this number" in body["error"]
+        assert status == 502 and "the SMS gateway refused this number" in body["error"]["message"]
         assert [r["status"] for r in await invites_of(host, s["id"])] == ["delivered", "failed"]
     finally:
         await stop_host(host)

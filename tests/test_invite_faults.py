@@ -38,8 +38,8 @@ async def test_a_server_that_refuses_at_the_greeting_then_a_retry_on_a_working_o
         s = await rep.start_session()
         status, body = await invite(rep, s["id"], channel="email", to="carla@example.org", name="Carla")
     assert status == 502, body
-    assert f"the mail server at 127.0.0.1:{port}" in body["error"] and "554" in body["error"]
-    assert "no service for you" in body["error"] and "retry" in body["error"]
+    assert f"the mail server at 127.0.0.1:{port}" in body["error"]["message"] and "554" in body["error"]["message"]
+    assert "no service for you" in body["error"]["message"] and "retry" in body["error"]["message"]
     [row] = await invites_of(host, s["id"])
     assert row["status"] == "failed" and "554" in row["error"] and row["recipient"] == "carla@example.org"
 
@@ -75,7 +75,7 @@ async def test_a_server_that_never_answers_times_out_with_a_clear_error(host):
         for writer in held:
             writer.close()
     assert status == 502
-    assert f"the mail server at 127.0.0.1:{port} did not answer in time" in body["error"]
+    assert f"the mail server at 127.0.0.1:{port} did not answer in time" in body["error"]["message"]
     assert [r["status"] for r in await invites_of(host, s["id"])] == ["failed"]
 
 
@@ -98,7 +98,7 @@ async def test_a_server_that_refuses_the_mail_after_reading_it(host):
     finally:
         controller.stop()
     assert status == 502
-    assert "refused the mail: 552 5.3.4 message refused by policy" in body["error"]
+    assert "refused the mail: 552 5.3.4 message refused by policy" in body["error"]["message"]
     [row] = await invites_of(host, s["id"])
     assert row["kind"] == "rep" and row["status"] == "failed" and "552" in row["error"]
 
@@ -137,6 +137,6 @@ async def test_a_web_hook_nobody_listens_on_is_a_clear_error_kept_for_a_retry(ho
     rep = await host.rep()
     s = await rep.start_session()
     status, body = await invite(rep, s["id"], channel="im", to="@carla")
-    assert status == 502 and f"could not reach the web hook at 127.0.0.1:{port}" in body["error"]
+    assert status == 502 and f"could not reach the web hook at 127.0.0.1:{port}" in body["error"]["message"]
     [row] = await invites_of(host, s["id"])
     assert row["status"] == "failed" and row["recipient"] == "@carla"

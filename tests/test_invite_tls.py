@@ -85,7 +85,7 @@ async def test_starttls_with_login_delivers_and_a_wrong_password_is_a_clear_erro
 
         await smtp_settings(host, controller.port, "starttls", password="wrong")
         status, body = await invite(rep, s["id"], channel="email", to="dave@example.org")
-        assert status == 502 and "refused the login (535" in body["error"]
+        assert status == 502 and "refused the login (535" in body["error"]["message"]
         assert len(inbox.messages) == 1
     finally:
         controller.stop()
@@ -114,13 +114,13 @@ async def test_encryption_the_server_cannot_do_is_a_clear_error(host, certificat
         s = await rep.start_session()
         await smtp_settings(host, controller.port, "starttls")
         status, body = await invite(rep, s["id"], channel="email", to="carla@example.org")
-        assert status == 502 and "does not offer STARTTLS" in body["error"]
+        assert status == 502 and "does not offer STARTTLS" in body["error"]["message"]
         await smtp_settings(host, controller.port, "tls")
         status, body = await invite(rep, s["id"], channel="email", to="carla@example.org")
-        assert status == 502 and "no secure connection to the mail server" in body["error"]
+        assert status == 502 and "no secure connection to the mail server" in body["error"]["message"]
         await smtp_settings(host, controller.port, "none")
         status, body = await invite(rep, s["id"], channel="email", to="carla@example.org")
-        assert status == 502 and "does not offer a login (AUTH) without encryption" in body["error"]
+        assert status == 502 and "does not offer a login (AUTH) without encryption" in body["error"]["message"]
         assert [r["status"] for r in await invites_of(host, s["id"])] == ["failed"] * 3 and not inbox.messages
     finally:
         controller.stop()
@@ -135,6 +135,6 @@ async def test_an_untrusted_certificate_is_refused(host, certificate):
         rep = await host.rep()
         s = await rep.start_session()
         status, body = await invite(rep, s["id"], channel="email", to="carla@example.org")
-        assert status == 502 and "certificate that cannot be trusted" in body["error"]
+        assert status == 502 and "certificate that cannot be trusted" in body["error"]["message"]
     finally:
         controller.stop()

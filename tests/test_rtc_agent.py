@@ -1,4 +1,4 @@
-"""The Support Manager's media (plugins/audio/agent_media.py: aiortc, PyAudio, OpenCV) in a call with a
+"""The Support Manager's media (plugin_libs/calls/media/: aiortc, PyAudio, OpenCV) in a call with a
 rep in real Chromium. Sound goes through a real PulseAudio server started by the test (null sink as
 speaker, a 660 Hz sine source as microphone); the browser's fake microphone plays a 1 kHz tone file."""
 from __future__ import annotations
@@ -15,9 +15,11 @@ import pytest
 from playwright.async_api import async_playwright
 
 from conftest import CHROMIUM_ARGS
-from plugins.audio.agent_media import (AgentMedia, OpenCVCamera, PyAudioMicrophone, PyAudioSpeaker,
-                                       write_test_video)
-from plugins.audio.pulse_sandbox import PulseSandbox
+from media_samples import write_test_video
+from plugin_libs.calls.media.agent_media import AgentMedia
+from plugin_libs.calls.media.audio_tracks import PyAudioMicrophone, PyAudioSpeaker
+from plugin_libs.calls.media.video_tracks import OpenCVCamera
+from pulse_sandbox import PulseSandbox
 from test_rtc_browser import FAKE_MEDIA, growing, rep_and_customer, stops_growing
 
 pytestmark = [pytest.mark.browser,

@@ -21,7 +21,7 @@ from agent.plugin_manager import make_plugin_manager
 from agent.status import TerminalStatus
 from agent_harness import ScriptedConsent
 from conftest import CHROMIUM_ARGS
-from plugins.audio.pulse_sandbox import PulseSandbox
+from pulse_sandbox import PulseSandbox
 from test_rtc_agent import PEAK_HZ, tone_wav
 from test_rtc_browser import FAKE_MEDIA, growing, rep_and_customer, stats
 from test_rtc_support_manager import until
@@ -174,7 +174,7 @@ def test_speaking_meter_threshold_and_hold():
     a quiet source or one that stops sending stops speaking after the hold time, not before."""
     import numpy as np
 
-    from plugins.audio.agent_media import SpeakingMeter
+    from plugin_libs.calls.media.speaking import SpeakingMeter
     now = [100.0]
     meter = SpeakingMeter(window=0.1, threshold=0.01, hold=0.6, clock=lambda: now[0])
     t = np.arange(960)

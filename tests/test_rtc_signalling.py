@@ -129,9 +129,9 @@ async def test_settings_switch_voip_off_and_ice_credentials_go_only_to_call_memb
     async with cust.http.get(cust.url(f"/s/demo/session/{s['id']}")) as page:
         html = await page.text()
         assert "s3cret-turn" not in html and "turnuser" not in html
-        assert "/static/plugins/audio/media.css" in html and "audio.panel" in html and "video.panel" in html
-    for path in ("audio/audio.js", "audio/rtc_mesh.js", "video/video.js", "audio/media.css"):
-        async with cust.http.get(cust.url(f"/static/plugins/{path}")) as r:
+        assert "/static/lib/calls/media.css" in html and "audio.panel" in html and "video.panel" in html
+    for path in ("plugins/audio/audio.js", "lib/calls/rtc_mesh.js", "plugins/video/video.js", "lib/calls/media.css"):
+        async with cust.http.get(cust.url(f"/static/{path}")) as r:
             assert r.status == 200, path
     async with admin.http.get(admin.url("/s/demo/admin")) as page:
         assert "s3cret-turn" not in await page.text()

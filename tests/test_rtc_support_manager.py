@@ -18,7 +18,7 @@ from agent.consent import Answer
 from agent.plugin_manager import make_plugin_manager
 from agent.status import TerminalStatus
 from agent_harness import ScriptedConsent
-from plugins.audio.pulse_sandbox import PulseSandbox
+from pulse_sandbox import PulseSandbox
 from test_rtc_browser import media_browser  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("pulseaudio"), reason="needs pulseaudio (scripts/setup.sh)")

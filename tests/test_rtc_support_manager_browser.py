@@ -15,8 +15,8 @@ import pytest
 from playwright.async_api import async_playwright
 
 from conftest import CHROMIUM_ARGS
-from plugins.audio.agent_media import write_test_video
-from plugins.audio.pulse_sandbox import PulseSandbox
+from media_samples import write_test_video
+from pulse_sandbox import PulseSandbox
 from test_rtc_agent import PEAK_HZ, tone_share, tone_wav
 from test_rtc_browser import FAKE_MEDIA, growing, rep_and_customer, stops_growing
 

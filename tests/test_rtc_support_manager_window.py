@@ -14,7 +14,7 @@ import pytest
 
 from agent.consent_dialog import centre, layout
 from agent.status_window import control_at
-from plugins.audio.pulse_sandbox import PulseSandbox
+from pulse_sandbox import PulseSandbox
 from xscreen import xscreen  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not (shutil.which("pulseaudio") and shutil.which("xdotool")),
@@ -82,7 +82,7 @@ async def test_two_support_managers_see_each_others_camera_in_their_video_window
 
     from agent.consent import Answer
     from agent_harness import ScriptedConsent
-    from plugins.audio.agent_media import write_test_video
+    from media_samples import write_test_video
     from test_rtc_support_manager import members, run_agent, stop, until
     video_file = write_test_video(str(tmp_path / "camera.avi"), 640, 480, fps=15, seconds=2)
     pulse = PulseSandbox(mic_tone_hz=660).start()

@@ -6,9 +6,9 @@ import struct
 
 import numpy as np
 
-from plugins.desktop import pipeline
-from plugins.desktop.pipeline import (CHUNK_BYTES, KIND_COPY, KIND_JPEG, KIND_SOLID, KIND_ZLIB, ScreenEncoder,
-                                      apply_records, decode_records)
+from plugin_libs.screenshare import pipeline
+from plugin_libs.screenshare.pipeline import CHUNK_BYTES, KIND_COPY, KIND_JPEG, KIND_SOLID, KIND_ZLIB, ScreenEncoder
+from screen_records import apply_records, decode_records
 
 
 def frame(h=480, w=640, colour=(200, 210, 220)):

@@ -417,7 +417,7 @@ async def test_single_session_rep_cannot_start_a_second(host):
     await rep.start_session()
     r = await rep.api_post("/s/demo/api/sessions")
     assert r.status == 409
-    assert "single-session mode" in (await r.json())["error"]
+    assert "single-session mode" in (await r.json())["error"]["message"]
     mine = await (await rep.http.get(rep.url("/s/demo/api/sessions"))).json()
     assert len(mine["sessions"]) == 1
 
@@ -427,7 +427,7 @@ async def test_multisession_rep_stops_at_the_maximum_and_can_start_again_after_e
     sessions = [await rep.start_session() for _ in range(3)]
     r = await rep.api_post("/s/demo/api/sessions")
     assert r.status == 409
-    assert "maximum of 3 sessions" in (await r.json())["error"]
+    assert "maximum of 3 sessions" in (await r.json())["error"]["message"]
     ws = await rep.ws(sessions[0]["id"])
     await ws.send({"type": "session.end"})
     await ws.expect("session.ended")

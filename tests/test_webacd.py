@@ -289,7 +289,7 @@ async def test_everybody_mode_first_accept_wins_and_the_second_is_told_already_t
     closed = await feed1.expect("webacd.offer_closed")
     assert closed["reason"] == "taken" and closed["by"] == "Sam Second"
     status, body2 = await accept(rep1, eid)
-    assert status == 409 and body2["error"] == "already taken by Sam Second"
+    assert status == 409 and body2["error"] == {"code": "conflict", "message": "already taken by Sam Second"}
     # the customer's waiting page moves on into the session, and they chat
     ready = await wsock.expect(lambda m: m.get("state") == "accepted")
     async with c.http.get(c.url(ready["url"])) as page:
@@ -323,7 +323,7 @@ async def test_capacity_single_session_and_multisession_maximum(host):
     assert len(me["offers"]) == 3 and me["capacity"] == 3
     # rep1 at capacity may not pick another one from the queue view
     status, body = await accept(rep1, entries[4])
-    assert status == 403 and "limit of sessions" in body["error"]
+    assert status == 403 and "limit of sessions" in body["error"]["message"]
 
 
 async def test_offer_timeout_and_escalation_with_a_controlled_clock(tmp_path):
@@ -364,7 +364,7 @@ async def test_offer_timeout_and_escalation_with_a_controlled_clock(tmp_path):
         await stop_host(host)
 
 
-async def test_agent_picks_a_specific_waiting_customer_from_the_queue_view(host):
+async def test_a_member_picks_a_specific_waiting_customer_from_the_queue_view(host):
     qid = await make_queue(host)
     rep1, _feed = await rep_ready(host, "rep1", status="away")
     ids = []
@@ -457,13 +457,13 @@ async def test_transfer_to_a_queue_with_a_note_customer_stays_and_a_second_rep_p
     assert len(audit) == 1 and json.loads(audit[0]["details"])["note"] == note
 
 
-async def test_transfer_to_an_agent(host):
+async def test_transfer_to_a_rep(host):
     qid = await make_queue(host, members=("rep1", "rep2"))
     rep1, f1, cust, sid = await start_inbound(host, qid)
     rep2, f2 = await rep_ready(host, "rep2")
     rep_ws = await rep1.ws(sid)
     rep2_id = await user_id(host, "rep2")
-    await rep_ws.request({"type": "webacd.transfer", "to": "agent", "user_id": rep2_id, "note": "for you"})
+    await rep_ws.request({"type": "webacd.transfer", "to": "rep", "user_id": rep2_id, "note": "for you"})
     await rep_ws.expect("session.you_left")
     await rep_ws.close()
     offer = (await f2.expect("webacd.offer"))["offer"]
@@ -477,26 +477,26 @@ async def test_bad_transfers_are_refused_and_change_nothing(host):
     rep1, f1, cust, sid = await start_inbound(host, qid)
     rep_ws = await rep1.ws(sid)
     cases = [({"to": "queue", "queue_id": other_q}, "no such queue on this site"),
-             ({"to": "agent", "user_id": other_rep}, "no such agent on this site"),
+             ({"to": "rep", "user_id": other_rep}, "no such rep in the WebACD queues of this site"),
              ({"to": "queue", "queue_id": qid, "note": "x" * 346}, "at most 345 characters"),
-             ({"to": "agent", "user_id": await user_id(host, "rep1")}, "to yourself"),
-             ({"to": "moon"}, "Transfer to an agent or to a queue")]
+             ({"to": "rep", "user_id": await user_id(host, "rep1")}, "to yourself"),
+             ({"to": "moon"}, "Transfer to a rep or to a queue")]
     for msg, text in cases:
         reply = await rep_ws.request({"type": "webacd.transfer", "note": "", **msg})
         assert reply["type"] == "error" and text in reply["error"], (msg, reply)
     assert await waiting_count(host) == 0
     assert await host.db_read(lambda db: db["acd_transfers"].count) == 0
     assert {p["role"] for p in (await rep1.ws(sid)).hello["session"]["participants"]} == {"primary_rep", "customer"}
-    # a rep who is no WebACD agent gets no transfer option (server side too)
+    # a rep who is no member of a WebACD queue gets no transfer option (server side too)
     admin = await login(host, "admin")
     targets = await (await admin.http.get(admin.url("/s/demo/p/webacd/api/targets"))).json()
-    assert targets == {"agent": False, "queues": [], "agents": []}
+    assert targets == {"member": False, "queues": [], "reps": []}
     own = await admin.start_session()
     cust2 = await host.client()
     assert (await cust2.join(own["number"], "Olga Outbound")).status == 302
     admin_ws = await admin.ws(own["id"])
     reply = await admin_ws.request({"type": "webacd.transfer", "to": "queue", "queue_id": qid, "note": ""})
-    assert reply["type"] == "error" and "Only WebACD agents can transfer a session" in reply["error"]
+    assert reply["type"] == "error" and "Only members of a WebACD queue can transfer a session" in reply["error"]
 
 
 # -- monitor ----------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """The WebACD routing engine on its own, with a controllable clock: distribution modes, capacity,
-offer timeout, escalation to an overflow queue, 'already taken', transfers to one agent."""
+offer timeout, escalation to an overflow queue, 'already taken', transfers to one rep."""
 from __future__ import annotations
 
 import pytest
 
 from conftest import FakeClock
-from plugins.webacd.engine import Agent, Entry, NotAllowed, Rule, RoutingEngine, Taken
+from plugins.webacd.engine import Member, Entry, NotAllowed, Rule, RoutingEngine, Taken
 
 
 def engine_with(mode="most_idle", reps=(1, 2, 3), timeout=30.0, clock=None, **rule):
@@ -13,7 +13,7 @@ def engine_with(mode="most_idle", reps=(1, 2, 3), timeout=30.0, clock=None, **ru
     eng = RoutingEngine(clock)
     eng.set_rule(Rule(10, 1, "Help", tuple(reps), mode, timeout, **rule))
     for uid in reps:
-        eng.set_agent(Agent(uid, 1, f"rep{uid}", capacity=1, free_since=clock()))
+        eng.set_member(Member(uid, 1, f"rep{uid}", capacity=1, free_since=clock()))
     return eng, clock
 
 
@@ -83,7 +83,7 @@ def test_away_reps_and_reps_at_capacity_get_no_offers():
     customer(eng, clock, "a")
     eng.accept("a", 1)
     assert offers(customer(eng, clock, "b")) == []            # rep1 single-session, busy; rep2 away
-    eng.agents[1].capacity = 2                                # multisession with a maximum of 2
+    eng.members[1].capacity = 2                                # multisession with a maximum of 2
     assert offers(eng.dispatch()) == [("b", 1)]
     assert offers(customer(eng, clock, "c")) == []            # 1 session + 1 offer = 2
 
@@ -115,7 +115,7 @@ def test_escalation_offers_to_the_overflow_queue_after_the_threshold():
     eng.set_rule(Rule(10, 1, "First line", (1,), "most_idle", 300, escalate_after=60, overflow_id=20))
     eng.set_rule(Rule(20, 1, "Experts", (5, 6), "most_idle", 300))
     for uid in (1, 5, 6):
-        eng.set_agent(Agent(uid, 1, f"rep{uid}"))
+        eng.set_member(Member(uid, 1, f"rep{uid}"))
     available(eng, clock, 6, 5)
     customer(eng, clock, "a")                                  # rep1 is away: nobody in First line
     clock.advance(59)
@@ -133,21 +133,21 @@ def test_pick_a_specific_customer_from_the_queue_view():
     customer(eng, clock, "b")
     entry, _ = eng.accept("b", 2)                              # not offered (away), but a member: may pick
     assert entry.id == "b" and eng.position(eng.entries["a"]) == 1
-    eng.set_agent(Agent(9, 1, "outsider"))
+    eng.set_member(Member(9, 1, "outsider"))
     with pytest.raises(NotAllowed):
         eng.accept("a", 9)
 
 
 def test_other_site_reps_are_never_offered_or_allowed():
     eng, clock = engine_with(reps=(1, 7))
-    eng.set_agent(Agent(7, 2, "other site rep"))
+    eng.set_member(Member(7, 2, "other site rep"))
     available(eng, clock, 7)
     assert offers(customer(eng, clock, "a")) == []
     with pytest.raises(NotAllowed):
         eng.accept("a", 7)
 
 
-def test_transfer_to_one_agent_is_offered_to_that_agent_only():
+def test_transfer_to_one_rep_is_offered_to_that_rep_only():
     eng, clock = engine_with(reps=(1, 2, 3))
     available(eng, clock, 1, 2, 3)
     assert offers(customer(eng, clock, "t", target_user=3, exclude={1})) == [("t", 3)]
@@ -165,7 +165,7 @@ def test_cancel_withdraws_offers_and_positions_close_up():
     assert offers(events) == [("b", 1)] and eng.position(eng.entries["b"]) == 1
 
 
-def test_a_transfer_the_agent_declines_or_lets_expire_goes_back_to_the_queue():
+def test_a_transfer_the_rep_declines_or_lets_expire_goes_back_to_the_queue():
     eng, clock = engine_with(reps=(1, 2, 3), timeout=20)
     available(eng, clock, 1, 2, 3)
     customer(eng, clock, "t", target_user=3, exclude={1})

@@ -102,7 +102,9 @@ export async function postJSON(url, body = {}) {
   });
   let data = {};
   try { data = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) throw new Error(data.error || `request failed (${res.status})`);
+  // JSON routes, the host's and plugins', answer {"error": {"code", "message"}} (host/json_errors.py).
+  const error = data.error && data.error.message;
+  if (!res.ok) throw new Error(error || `request failed (${res.status})`);
   return data;
 }
 

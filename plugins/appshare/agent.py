@@ -2,22 +2,23 @@
 
 Only that window's pixels are sent: the parts other windows cover are blanked before encoding, and
 input is accepted only inside the window (coordinates relative to it). Everything else (consent,
-grants, pacing, refusal of unasked commands) is the desktop plugin's DesktopShare.
+grants, pacing, refusal of unasked commands) is the screenshare library's ScreenShare.
 """
 from __future__ import annotations
 
 import asyncio
 
 from agent.consent import Answer, ConsentRequest
-from plugins.desktop.agent import DesktopShare, close_in_pool, share_hooks
+from plugin_libs.screenshare.agent_share import ScreenShare, close_in_pool, share_hooks
 
 from . import windows
 
+PLUGIN = "appshare"
 COVERED = (40, 40, 40, 255)     # BGRA of what is sent where another window covers the shared one
 
 
-class AppShare(DesktopShare):
-    prefix = "appshare"
+class AppShare(ScreenShare):
+    prefix = PLUGIN
     what = "application"
 
     def __init__(self, agent):

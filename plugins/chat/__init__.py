@@ -5,13 +5,12 @@ whoever (re)connects, so nothing said is lost across a reconnect or a host resta
 """
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
-from host.options import CONSOLES, REP_ROLES, ROLES, DashboardOption, Setting
-from host.router import MessageError
+from host.api import CONSOLES, REP_ROLES, ROLES, DashboardOption, MessageError, Setting, hookimpl
 
 from .migrations import migrations as chat_migrations
 
 __version__ = "0.1.0"
+PLUGIN = "chat"
 AUDIENCES = ("all", "reps")
 COLUMNS = ("session_id", "at", "from_participant", "from_name", "from_role", "audience", "text")
 INSERT = f"insert into chat_messages ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})"
@@ -26,6 +25,14 @@ def migrations():
 def dashboard_options():
     return [DashboardOption("chat.panel", "Chat", tab="tools", icon="\U0001F4AC", order=10,
                             consoles=CONSOLES, roles=ROLES)]
+
+
+@hookimpl
+def extra_page_context(page):
+    """The chat panel's stylesheet, on the pages that show sessions."""
+    if str(page).startswith(("console", "customer")):
+        return {"css_urls": [f"/static/plugins/{PLUGIN}/chat.css"]}
+    return None
 
 
 @hookimpl
@@ -104,5 +111,4 @@ async def history(ctx, message):
 
 @hookimpl
 def session_record(session, db):
-    sid = session["id"] if isinstance(session, dict) else session.id
-    return {"chat_messages": db["chat_messages"].count_where("session_id = ?", [sid])}
+    return {"chat_messages": db["chat_messages"].count_where("session_id = ?", [session.id])}

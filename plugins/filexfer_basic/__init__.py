@@ -76,5 +76,6 @@ async def shutdown(app):
 
 @hookimpl
 def session_record(session, db):
-    rows = list(db["published_files"].rows_where("session_id = ?", [session["id"]], order_by="uploaded_at, rowid"))
-    return {"files": "; ".join(f"{r['name']} ({r['size']} bytes, sha256 {r['sha256'][:12]}…)" for r in rows)}
+    rows = list(db["published_files"].rows_where("session_id = ?", [session.id], order_by="uploaded_at, rowid"))
+    return {"files": "; ".join(f"{r['name']} ({r['size']} bytes, sha256 {r['sha256'][:12]}…)" for r in rows),
+            "shown_as": {"files": "files"}}

@@ -4,15 +4,21 @@ Every invitation is recorded with the session (who, how, to whom, when, delivere
 Other plugins add channels (SMS...) through the ``invite_channels`` hook."""
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
-from host.options import DashboardOption, Setting
+from host.api import DashboardOption, Setting, hookimpl
 
 from .channels import Invitation, InviteChannel, InviteError  # noqa: F401 - for third-party channels
 from .mail import SECURITY_CHOICES
 from .migrations import migrations as invite_migrations
+from .service import PLUGIN  # noqa: F401 - the plugin's name
 from .views import register_routes as _register_routes
 
 __version__ = "0.1.0"
+
+
+@hookimpl
+def register_hookspecs(add):
+    from . import hookspecs   # the hooks this plugin declares for others
+    add(hookspecs)
 
 
 @hookimpl
@@ -51,8 +57,8 @@ def register_routes(register):
 
 @hookimpl
 def session_record(session, db):
-    sid = session["id"]
-    rows = list(db["invites"].rows_where("session_id = ?", [sid], order_by="id"))
+    rows = list(db["invites"].rows_where("session_id = ?", [session.id], order_by="id"))
     return {"invites": "; ".join(
         f"{r['channel']} to {r['recipient'] or r['recipient_name'] or '-'}: "
-        f"{r['status']}{' (' + r['error'] + ')' if r['error'] else ''}" for r in rows)}
+        f"{r['status']}{' (' + r['error'] + ')' if r['error'] else ''}" for r in rows),
+        "shown_as": {"invites": "invites"}}

@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from host import session_store as store
-from host.appkeys import CONFIG, DB, HUB, PLUGINS
-from host.options import REP_ROLES
+from host import api
 
 from .channels import (Invitation, InviteChannel, InviteError, clean_email, clean_handle, clean_name,
                        clean_phone, CHANNEL_NAME)
@@ -17,7 +15,6 @@ from .mail import build_message, send_mail, smtp_settings
 from .webhook import post_webhook
 
 PLUGIN = "invite"
-BUILTIN = ("email", "im", "phone", "rep_email")
 SEND_TIMEOUT = 150.0   # longer than the longest SMTP timeout an admin can set (120 s)
 CUSTOMER_KINDS = {"email": "customer", "im": "customer", "phone": "customer", "rep_email": "rep"}
 
@@ -35,7 +32,7 @@ def builtin_channels() -> list[InviteChannel]:
 
 async def channels_for(app, site) -> dict[str, InviteChannel]:
     out = {c.name: c for c in builtin_channels()}
-    for plugin, value in await app[PLUGINS].call("invite_channels", site.disabled):
+    for plugin, value in await api.call_hook(app, "invite_channels", site):
         for channel in value or []:
             name = getattr(channel, "name", "")
             if not CHANNEL_NAME.match(name or "") or name in out or not callable(getattr(channel, "send", None)):
@@ -44,13 +41,6 @@ async def channels_for(app, site) -> dict[str, InviteChannel]:
                                       str(getattr(channel, "address_label", "Address")),
                                       bool(getattr(channel, "needs_address", True)), plugin)
     return out
-
-
-def setting(app, site, name: str):
-    for spec in app[PLUGINS].settings.get(PLUGIN, []):
-        if spec.name == name:
-            return site.setting(PLUGIN, spec)
-    return None
 
 
 def check_recipient(channel: InviteChannel, to, name) -> tuple[str, str]:
@@ -74,19 +64,19 @@ def public(row: dict) -> dict:
                                 "delivered_at", "used_at")}
 
 
-def _customer_number(db, session_id: str, main_number: str, now: float, invite_id: int | None, cfg) -> str:
+def _customer_number(db, session_id: str, main_number: str, now: float, invite_id: int | None, config) -> str:
     """The session's own number while nobody used it and no other invite carries it; else a new one."""
     code = next(db["join_codes"].rows_where("code = ?", [main_number]), None)
     taken = db["invites"].count_where("session_id = ? and number = ? and kind = 'customer' and id != ?",
                                       [session_id, main_number, invite_id or -1])
     if code and code["used_at"] is None and code["expires_at"] > now + 60 and not taken:
         return main_number
-    return store.new_code(db, session_id, "customer", now, cfg.number_ttl, cfg.number_digits)
+    return api.new_join_number(db, config, session_id, now)
 
 
 async def create(app, site, live, rep: dict, channel: InviteChannel, to: str, name: str) -> dict:
-    cfg = app[CONFIG]
-    now = cfg.clock()
+    config = api.config(app)
+    now = api.now(app)
     kind = CUSTOMER_KINDS.get(channel.name, "customer")
 
     def write(db):
@@ -97,30 +87,30 @@ async def create(app, site, live, rep: dict, channel: InviteChannel, to: str, na
                "token_hash": None, "expires_at": None, "used_at": None, "used_by": None}
         row["id"] = db["invites"].insert(row).last_pk
         if kind == "customer":
-            number = _customer_number(db, live.id, live.number, now, row["id"], cfg)
+            number = _customer_number(db, live.id, live.number, now, row["id"], config)
             db["invites"].update(row["id"], {"number": number})
             row["number"] = number
         else:
             row["number"] = live.number
             db["invites"].update(row["id"], {"number": live.number})
-        store.add_event(db, live.id, now, "invite", rep["id"], {"channel": channel.name, "to": to})
+        api.add_event(db, live.id, now, "invite", rep["id"], {"channel": channel.name, "to": to})
         return row
-    return await app[DB].write(write)
+    return await api.database(app).write(write)
 
 
 async def deliver(app, site, live, invite: dict, channel: InviteChannel, base_url: str) -> dict:
     """Try to deliver a recorded invite once; returns its row as recorded afterwards."""
-    cfg = app[CONFIG]
-    db = app[DB]
-    now = cfg.clock()
+    config = api.config(app)
+    db = api.database(app)
+    now = api.now(app)
     token = None
     if invite["kind"] == "customer":
-        number = await db.write(lambda d: _refresh_number(d, invite, live, now, cfg))
+        number = await db.write(lambda d: _refresh_number(d, invite, live, now, config))
         invite = {**invite, "number": number}
     else:
         token = secrets.token_urlsafe(32)
-        ttl = float(setting(app, site, "rep_link_minutes") or 60) * 60
-        th = store.token_hash(token)
+        ttl = float(api.setting(app, site, PLUGIN, "rep_link_minutes", 60)) * 60
+        th = api.token_hash(token)
         await db.write(lambda d: d["invites"].update(invite["id"], {"token_hash": th, "expires_at": now + ttl,
                                                                     "used_at": None}))
     invitation = Invitation(site.name, base_url, invite["number"], f"{base_url}/join?n={invite['number']}",
@@ -140,7 +130,7 @@ async def deliver(app, site, live, invite: dict, channel: InviteChannel, base_ur
         status, error = "failed", f"the {channel.label} channel did not answer within {SEND_TIMEOUT:.0f} seconds"
     except Exception as exc:  # a third-party channel's bug: recorded, never lost
         status, error = "failed", f"the {channel.label} channel failed: {exc.__class__.__name__}: {exc}"
-    done = cfg.clock()
+    done = api.now(app)
     changes = {"status": status, "error": error, "detail": None if detail is None else str(detail)[:500],
                "attempts": (invite.get("attempts") or 0) + 1, "last_attempt_at": done,
                "delivered_at": done if status != "failed" else None}
@@ -149,23 +139,23 @@ async def deliver(app, site, live, invite: dict, channel: InviteChannel, base_ur
         d["invites"].update(invite["id"], changes)
         return d["invites"].get(invite["id"])
     row = await db.write(record)
-    app[HUB].broadcast(live, {"type": "invite.updated", "invite": public(row)}, roles=REP_ROLES)
+    api.sessions(app).broadcast(live, {"type": "invite.updated", "invite": public(row)}, roles=api.REP_ROLES)
     return row
 
 
-def _refresh_number(db, invite: dict, live, now: float, cfg) -> str:
+def _refresh_number(db, invite: dict, live, now: float, config) -> str:
     """On a retry the invite's number may have been used or have expired: then it gets a fresh one."""
     code = next(db["join_codes"].rows_where("code = ?", [invite["number"]]), None)
     if code and code["used_at"] is None and code["expires_at"] > now + 60:
         return invite["number"]
-    number = _customer_number(db, live.id, live.number, now, invite["id"], cfg)
+    number = _customer_number(db, live.id, live.number, now, invite["id"], config)
     db["invites"].update(invite["id"], {"number": number})
     return number
 
 
 # -- the built-in channels ---------------------------------------------------------------------------
 def _get(app, site):
-    return lambda name: setting(app, site, name)
+    return lambda name: api.setting(app, site, PLUGIN, name)
 
 
 async def _send_email(app, site, invitation: Invitation) -> str:
@@ -174,7 +164,7 @@ async def _send_email(app, site, invitation: Invitation) -> str:
     body = (f"{hello}{invitation.from_name} of {invitation.site_name} invites you to a support session.\n\n"
             f"Join with one click:\n{invitation.join_url}\n\n"
             f"Or go to {invitation.site_url} and enter the session number {invitation.grouped_number}.\n"
-            f"The number works once, within the next {int(app[CONFIG].number_ttl // 60)} minutes.\n")
+            f"The number works once, within the next {int(api.config(app).number_ttl // 60)} minutes.\n")
     msg = build_message(settings, invitation.from_name, invitation.to, invitation.to_name,
                         f"Your support session with {invitation.site_name}", body)
     return await send_mail(settings, msg)
@@ -182,7 +172,7 @@ async def _send_email(app, site, invitation: Invitation) -> str:
 
 async def _send_rep_email(app, site, invitation: Invitation, link: str) -> str:
     settings = smtp_settings(_get(app, site))
-    minutes = int(setting(app, site, "rep_link_minutes") or 60)
+    minutes = int(api.setting(app, site, PLUGIN, "rep_link_minutes", 60))
     body = (f"Hello{' ' + invitation.to_name if invitation.to_name else ''},\n\n"
             f"{invitation.from_name} asks you to assist in support session {invitation.grouped_number} "
             f"on {invitation.site_name}.\n\nOpen this link, log in and join as assisting rep:\n{link}\n\n"
@@ -193,8 +183,8 @@ async def _send_rep_email(app, site, invitation: Invitation, link: str) -> str:
 
 
 async def _send_im(app, site, invitation: Invitation) -> str:
-    timeout = float(setting(app, site, "webhook_timeout") or 10)
-    return await post_webhook(setting(app, site, "webhook_url"), invitation, timeout)
+    timeout = float(api.setting(app, site, PLUGIN, "webhook_timeout", 10))
+    return await post_webhook(api.setting(app, site, PLUGIN, "webhook_url", ""), invitation, timeout)
 
 
 async def _send_phone(app, site, invitation: Invitation) -> str:

@@ -2,13 +2,12 @@
 committed before the save is acknowledged) and part of the CSR activity report."""
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
-from host.options import DashboardOption, Setting
-from host.router import MessageError
+from host.api import DashboardOption, MessageError, Setting, hookimpl
 
 from .migrations import migrations as notes_migrations
 
 __version__ = "0.1.0"
+PLUGIN = "notes"
 
 
 @hookimpl
@@ -81,10 +80,10 @@ async def save(ctx, message):
 
 @hookimpl
 def session_record(session, db):
-    rows = list(db["session_notes"].rows_where("session_id = ? and text != ''", [session["id"]],
+    rows = list(db["session_notes"].rows_where("session_id = ? and text != ''", [session.id],
                                                order_by="created_at"))
-    if not rows:
-        return {"notes": ""}
-    if len(rows) == 1:
-        return {"notes": rows[0]["text"]}
-    return {"notes": "\n\n".join(f"{r['author']}: {r['text']}" for r in rows)}
+    if len(rows) > 1:
+        text = "\n\n".join(f"{r['author']}: {r['text']}" for r in rows)
+    else:
+        text = rows[0]["text"] if rows else ""
+    return {"notes": text, "shown_as": {"notes": "notes"}}

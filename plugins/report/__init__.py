@@ -3,11 +3,13 @@ used, invites, files and notes, with filters, charts and a CSV export. Plugins a
 through the session_record hook; this plugin only reads."""
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
+from host.api import hookimpl
 
+from . import api_routes
 from .views import report_csv, report_page
 
 __version__ = "0.1.0"
+PLUGIN = "report"
 
 
 @hookimpl
@@ -20,7 +22,12 @@ def register_routes(register):
 def extra_page_context(page, site, user):
     """A link to the report in the top bar of the consoles and the admin page; the report's stylesheet."""
     if page == "report":
-        return {"css_urls": ["/static/plugins/report/report.css"]}
+        return {"css_urls": [f"/static/plugins/{PLUGIN}/report.css"]}
     if user and (str(page).startswith("console") or page in ("admin", "console")):
-        return {"js_urls": ["/static/plugins/report/nav.js"]}
+        return {"js_urls": [f"/static/plugins/{PLUGIN}/nav.js"]}
     return None
+
+
+@hookimpl
+def register_api_routes(register):
+    api_routes.register(register)

@@ -1,20 +1,17 @@
 """The report's rows: each session of the site in the date range with its people and times (from the
-host's tables) and the columns plugins add through the session_record hook (host/records.py)."""
+host's tables) and the columns plugins add through the session_record hook (api.report_columns). A
+plugin's result names the report's own columns its columns fill ("shown_as"); the rest are extra columns."""
 from __future__ import annotations
 
 import json
 
-from host.appkeys import DB, PLUGINS
-from host.records import collect_columns
+from host import api
 
 from .filters import Filters
 
 MAX_SESSIONS = 5000
 CORE = {"id", "site_id", "number", "kind", "state", "created_by", "created_at", "started_at", "ended_at",
         "ended_by", "meta"}
-OWNERS = {"invites": "invite", "files": "filexfer_basic", "notes": "notes", "webacd_queue": "webacd",
-          "webacd_wait_seconds": "webacd", "webacd_transfers": "webacd", "webacd_ref_url": "webacd"}
-KNOWN = set(OWNERS)   # the plugins' columns the report shows in columns of its own
 COLUMNS = [("started", "Start"), ("ended", "End"), ("duration", "Duration"), ("reps", "Rep(s)"),
            ("customers", "Customer"), ("queue", "Queue"), ("wait", "Wait"), ("transfers", "Transfers"),
            ("features", "Features used"), ("invites", "Invites"), ("files", "Files"), ("notes", "Notes")]
@@ -56,7 +53,9 @@ def _truthy(value) -> bool:
     return value not in (None, "", 0, [], {}, False)
 
 
-def build_row(s: dict, record: dict) -> dict:
+def build_row(s: dict, record: dict, shown: dict[str, str]) -> dict:
+    """One row of the report from the session, its record and which record key fills each of the
+    report's own columns (``shown``: report column -> key)."""
     people = s["_people"]
     reps, customers = [], []
     for p in people:
@@ -64,18 +63,21 @@ def build_row(s: dict, record: dict) -> dict:
         if p["name"] not in target:
             target.append(p["name"])
     meta = json.loads(s["meta"] or "{}")
-    acd = meta.get("webacd") if isinstance(meta.get("webacd"), dict) else {}
     started = s["started_at"] or s["created_at"]
     ended = s["ended_at"]
-    queue = record.get("webacd_queue") or acd.get("queue") or meta.get("queue") or ""
-    wait = record.get("webacd_wait_seconds")
+
+    def own(column: str, default=None):
+        return record.get(shown[column], default) if column in shown else default
+    queue = own("queue") or meta.get("queue") or ""
+    wait = own("wait")
     if wait is None:
         wait = meta.get("wait_seconds")
-    extra = {k: v for k, v in record.items() if k not in CORE and k not in KNOWN}
-    features = {_feature(k) for k, v in record.items() if k not in CORE and k != "webacd_wait_seconds" and _truthy(v)}
+    used = set(shown.values())
+    extra = {k: v for k, v in record.items() if k not in CORE and k not in used}
+    features = {_feature(k) for k, v in record.items() if k not in CORE and k != shown.get("wait") and _truthy(v)}
     if s["_events"].get("rep_added"):
         features.add("assisting rep")
-    transfers = s["_events"].get("control_transferred", 0) + int(record.get("webacd_transfers") or 0)
+    transfers = s["_events"].get("control_transferred", 0) + int(own("transfers") or 0)
     return {
         "id": s["id"], "number": s["number"], "kind": s["kind"], "state": s["state"],
         "started": started, "ended": ended,
@@ -83,29 +85,21 @@ def build_row(s: dict, record: dict) -> dict:
         "reps": reps, "customers": customers, "queue": queue,
         "wait": round(wait) if isinstance(wait, (int, float)) else None,
         "transfers": transfers, "features": sorted(features),
-        "invites": record.get("invites") or "", "files": record.get("files") or "", "notes": record.get("notes") or "",
+        "invites": own("invites") or "", "files": own("files") or "", "notes": own("notes") or "",
         "extra": extra, "rep_ids": sorted({p["user_id"] for p in people if p["user_id"] is not None}),
     }
-
-
-def _records(app, db, impls, sessions: list[dict]) -> list[dict]:
-    """Each session's record with the columns plugins add (hook session_record), for many sessions in
-    one database read, merged as host/records.py does it; the columns this report shows by name take
-    their values from the plugins that own them, never from another plugin using the same name."""
-    return [collect_columns(app, impls, {k: v for k, v in s.items() if not k.startswith("_")}, db, OWNERS)
-            for s in sessions]
 
 
 async def report_rows(app, site, f: Filters, only_user: int | None) -> list[dict]:
     """The rows a viewer may see: ``only_user`` restricts to sessions that user took part in."""
     user_filter = only_user if only_user is not None else f.rep_id   # a rep's own sessions, whatever asked
-    impls = list(reversed(app[PLUGINS].hook("session_record", site.disabled).get_hookimpls()))
 
     def read(db):
         sessions = _sessions(db, site.id, f, user_filter)
-        return sessions, _records(app, db, impls, sessions)
-    sessions, records = await app[DB].read(read)
-    rows = [build_row(s, r) for s, r in zip(sessions, records)]
+        return sessions, [api.report_columns(app, site, {k: v for k, v in s.items() if not k.startswith("_")}, db)
+                          for s in sessions]
+    sessions, records = await api.database(app).read(read)
+    rows = [build_row(s, record, shown) for s, (record, shown) in zip(sessions, records)]
     if f.queue:
         rows = [r for r in rows if r["queue"] == f.queue]
     return rows

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from host.appkeys import CONFIG, DB
-from host.web_common import render, require_user, site_of
+from host import api
+from host.api import render, require_user, site_of
 
 from . import charts
 from .data import COLUMNS, MAX_SESSIONS, extra_columns, report_rows
@@ -22,14 +22,14 @@ async def _context(request):
     user = await require_user(request, site)
     admin = user["role"] == "admin"
     try:
-        f = parse(request.query, request.app[CONFIG].clock())
+        f = parse(request.query, api.now(request.app))
     except FilterError as exc:
         return site, user, admin, None, str(exc)
     return site, user, admin, f, None
 
 
 async def _reps(request, site) -> list[dict]:
-    return await request.app[DB].read(lambda db: list(db.query(
+    return await api.database(request.app).read(lambda db: list(db.query(
         "select id, display_name from users where site_id = ? order by display_name", [site.id])))
 
 

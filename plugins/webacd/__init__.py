@@ -1,18 +1,22 @@
 """WebACD: customers ask for help from a company's own web pages, wait in a queue, and are routed to reps.
 
+A queue's members are the reps who take its customers (the engine's Member); the Support Manager is
+the agent, never a rep.
+
 Parts: queue_config.py (hours, fields, distribution settings), engine.py (the routing engine, pure and
-clock-injectable), store.py (SQL), service.py (the engine plus persistence and notifications),
-views_public.py (snippet, entry form, waiting page), views_rep.py (offers, status, queue view),
-views_admin.py (queues, live monitor), handlers.py (session messages: transfer, request details).
+clock-injectable), store.py (SQL), service.py (the engine plus persistence, notifications and the
+ticker), members.py (a member's status, offers, queue view), accepting.py (a rep takes a customer),
+transfers.py (handing a session on), queues.py (queue administration, live monitor), views_public.py
+(snippet, entry form, waiting page), views_rep.py (the members' API), views_admin.py (admin pages),
+handlers.py (session messages: transfer, request details).
 """
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
-from host.options import REP_CONSOLES, REP_ROLES, DashboardOption, Setting
+from host.api import REP_CONSOLES, REP_ROLES, DashboardOption, Setting, hookimpl
 
-from . import handlers, views_admin, views_public, views_rep
+from . import api_routes, handlers, store, views_admin, views_public, views_rep
 from .migrations import migrations as acd_migrations
-from .service import WEBACD, WebAcd
+from .service import PLUGIN, WEBACD, WebAcd
 
 __version__ = "0.1.0"
 CONSOLE_PAGES = ("console_dashboard", "console_tray", "console_multisession")
@@ -23,9 +27,10 @@ SETTINGS = [
 ]
 
 
-def settings_value(app, site, name: str):
-    spec = next(s for s in SETTINGS if s.name == name)
-    return site.setting("webacd", spec)
+@hookimpl
+def register_hookspecs(add):
+    from . import hookspecs   # the hooks this plugin declares for others
+    add(hookspecs)
 
 
 @hookimpl
@@ -77,11 +82,12 @@ def dashboard_options():
 @hookimpl
 def extra_page_context(page, site, user):
     if page in CONSOLE_PAGES and user:
-        return {"js_urls": ["/static/plugins/webacd/console_acd.js"], "css_urls": ["/static/plugins/webacd/webacd.css"]}
+        return {"js_urls": [f"/static/plugins/{PLUGIN}/console_acd.js"],
+                "css_urls": [f"/static/plugins/{PLUGIN}/webacd.css"]}
     if page == "admin" and user:
-        return {"js_urls": ["/static/plugins/webacd/admin_link.js"]}
+        return {"js_urls": [f"/static/plugins/{PLUGIN}/admin_link.js"]}
     if page.startswith("webacd_") or page == "customer":
-        return {"css_urls": ["/static/plugins/webacd/webacd.css"]}
+        return {"css_urls": [f"/static/plugins/{PLUGIN}/webacd.css"]}
     return None
 
 
@@ -94,7 +100,7 @@ def webacd_start_options():
 @hookimpl
 async def participant_joined(app, session, participant):
     if participant.user_id is not None and WEBACD in app:
-        await app[WEBACD].refresh_agents([participant.user_id])
+        await app[WEBACD].refresh_members([participant.user_id])
 
 
 @hookimpl
@@ -102,7 +108,7 @@ async def participant_left(app, session, participant, reason):
     if WEBACD not in app:
         return
     if participant.user_id is not None:
-        await app[WEBACD].refresh_agents([participant.user_id])
+        await app[WEBACD].refresh_members([participant.user_id])
     elif session.kind == "inbound":
         await app[WEBACD].customer_left(session)
 
@@ -115,13 +121,10 @@ async def session_ended(app, session, ended_by):
 
 @hookimpl
 def session_record(session, db):
-    sid = session["id"] if isinstance(session, dict) else session.id
-    row = next(db.query("select q.name as queue, e.created_at, e.accepted_at, e.ref_url from acd_entries e "
-                        "left join acd_queues q on q.id = e.queue_id where e.session_id = ? and e.kind = 'new'",
-                        [sid]), None)
-    transfers = db["acd_transfers"].count_where("session_id = ?", [sid])
-    if row is None:
-        return {"webacd_transfers": transfers} if transfers else None
-    return {"webacd_queue": row["queue"], "webacd_wait_seconds": round((row["accepted_at"] or row["created_at"])
-                                                                       - row["created_at"]),
-            "webacd_ref_url": row["ref_url"], "webacd_transfers": transfers}
+    return store.session_columns(db, session.id)
+
+
+@hookimpl
+def register_api_routes(register):
+    api_routes.register(register)
+

@@ -6,7 +6,7 @@ Every change returns a list of events:
   ("closed", Offer, reason, by)       an offer is gone: "taken" (by: who took it), "expired", "declined",
                                       "withdrawn" (the customer left)
   ("escalated", Entry)                an entry is now also offered to its queue's overflow queue
-  ("undirected", Entry)               a transfer to one agent was declined or not answered: it now waits
+  ("undirected", Entry)               a transfer to one rep was declined or not answered: it now waits
                                       for any member of its queue
 Distribution modes: most_idle (the available member idle longest gets it), round_robin (members in turn),
 everybody (all available members at once; the first to accept wins). Offers count against a rep's
@@ -44,7 +44,8 @@ class Rule:
 
 
 @dataclass
-class Agent:
+class Member:
+    """A rep as a member of WebACD queues: their status, how many sessions they can take, how many they have."""
     user_id: int
     site_id: int
     name: str
@@ -88,7 +89,7 @@ class RoutingEngine:
         self.clock = clock
         self.reachable = reachable
         self.rules: dict[int, Rule] = {}
-        self.agents: dict[int, Agent] = {}
+        self.members: dict[int, Member] = {}
         self.entries: dict[str, Entry] = {}
         self.waiting: dict[int, list[Entry]] = {}          # home queue -> entries in order
         self.escalated_into: dict[int, list[Entry]] = {}   # overflow queue -> escalated entries in order
@@ -96,7 +97,7 @@ class RoutingEngine:
         self.offers_of: dict[int, dict[str, Offer]] = {}   # user id -> entry id -> offer
         self.rr_last: dict[int, int] = {}
         self._gone: dict[str, str | None] = {}            # entries no longer waiting -> who took them
-        self.directed: dict[int, int] = {}                # queue id -> waiting entries transferred to one agent
+        self.directed: dict[int, int] = {}                # queue id -> waiting entries transferred to one rep
         self._seq = 0
 
     # -- configuration -------------------------------------------------------------------------
@@ -110,18 +111,18 @@ class RoutingEngine:
         self.waiting.pop(queue_id, None)
         self.escalated_into.pop(queue_id, None)
 
-    def set_agent(self, agent: Agent) -> None:
-        old = self.agents.get(agent.user_id)
-        if old is not None and not agent.free_since:
-            agent.free_since = old.free_since
-        self.agents[agent.user_id] = agent
+    def set_member(self, member: Member) -> None:
+        old = self.members.get(member.user_id)
+        if old is not None and not member.free_since:
+            member.free_since = old.free_since
+        self.members[member.user_id] = member
 
     def set_status(self, user_id: int, status: str) -> list:
-        agent = self.agents[user_id]
-        if status != agent.status:
-            agent.status = status
+        member = self.members[user_id]
+        if status != member.status:
+            member.status = status
             if status == "available":
-                agent.free_since = self.clock()
+                member.free_since = self.clock()
         events = []
         if status != "available":  # an away rep holds no offers
             for offer in list(self.offers_of.get(user_id, {}).values()):
@@ -129,23 +130,23 @@ class RoutingEngine:
         return events + self.dispatch()
 
     def set_load(self, user_id: int, load: int, capacity: int | None = None) -> list:
-        agent = self.agents.get(user_id)
-        if agent is None:
+        member = self.members.get(user_id)
+        if member is None:
             return []
-        if load < agent.load:
-            agent.free_since = self.clock()
-        agent.load = load
+        if load < member.load:
+            member.free_since = self.clock()
+        member.load = load
         if capacity is not None:
-            agent.capacity = capacity
+            member.capacity = capacity
         return self.dispatch()
 
     # -- queries -------------------------------------------------------------------------------
-    def busy(self, agent: Agent) -> int:
-        return agent.load + len(self.offers_of.get(agent.user_id, ()))
+    def busy(self, member: Member) -> int:
+        return member.load + len(self.offers_of.get(member.user_id, ()))
 
-    def can_take_more(self, agent: Agent) -> bool:
-        return (agent.status == "available" and self.busy(agent) < agent.capacity
-                and self.reachable(agent.user_id))
+    def can_take_more(self, member: Member) -> bool:
+        return (member.status == "available" and self.busy(member) < member.capacity
+                and self.reachable(member.user_id))
 
     def position(self, entry: Entry) -> int:
         line = self.waiting.get(entry.queue_id, [])
@@ -159,9 +160,6 @@ class RoutingEngine:
 
     def offers_for(self, user_id: int) -> list[Offer]:
         return list(self.offers_of.get(user_id, {}).values())
-
-    def queues_of(self, user_id: int) -> list[Rule]:
-        return [r for r in self.rules.values() if user_id in r.members]
 
     # -- entries -------------------------------------------------------------------------------
     def add(self, entry: Entry, dispatch: bool = True) -> list:
@@ -205,20 +203,20 @@ class RoutingEngine:
 
     def can_pick(self, entry: Entry, user_id: int) -> None:
         """Raise NotAllowed unless this rep may take this entry now (offered, or picked from the queue view)."""
-        agent = self.agents.get(user_id)
-        if agent is None or agent.site_id != entry.site_id:
-            raise NotAllowed("you are not a WebACD agent of this site")
+        member = self.members.get(user_id)
+        if member is None or member.site_id != entry.site_id:
+            raise NotAllowed("you are not a member of a WebACD queue of this site")
         offered = user_id in self.offers.get(entry.id, {})
         if not offered:
             if entry.target_user is not None and entry.target_user != user_id:
-                raise NotAllowed("this customer was transferred to another agent")
+                raise NotAllowed("this customer was transferred to another rep")
             rule = self.rules.get(entry.queue_id)
             allowed = rule is not None and user_id in rule.members
             if not allowed and entry.escalated and rule and rule.overflow_id in self.rules:
                 allowed = user_id in self.rules[rule.overflow_id].members
             if not allowed and entry.target_user != user_id:
                 raise NotAllowed("you are not a member of this customer's queue")
-        if agent.load + len(self.offers_of.get(user_id, ())) - (1 if offered else 0) >= agent.capacity:
+        if member.load + len(self.offers_of.get(user_id, ())) - (1 if offered else 0) >= member.capacity:
             raise NotAllowed("you are at your limit of sessions: finish one first")
 
     def accept(self, entry_id: str, user_id: int) -> tuple[Entry, list]:
@@ -228,20 +226,20 @@ class RoutingEngine:
             gone = self._gone.get(entry_id)
             raise Taken(gone)
         self.can_pick(entry, user_id)
-        agent = self.agents[user_id]
+        member = self.members[user_id]
         entry.state = "accepted"
-        entry.taken_by = agent.name
-        self._remember_gone(entry.id, agent.name)
+        entry.taken_by = member.name
+        self._remember_gone(entry.id, member.name)
         events = []
         for offer in list(self.offers.get(entry.id, {}).values()):
             if offer.user_id != user_id:
-                events += self._close(offer, "taken", agent.name)
+                events += self._close(offer, "taken", member.name)
             else:
                 self._drop(offer)
-                events.append(("closed", offer, "accepted", agent.name))
+                events.append(("closed", offer, "accepted", member.name))
         self._remove(entry)
-        agent.load += 1
-        agent.free_since = self.clock()
+        member.load += 1
+        member.free_since = self.clock()
         return entry, events + self.dispatch()
 
     def undo_accept(self, entry: Entry, user_id: int) -> list:
@@ -249,9 +247,9 @@ class RoutingEngine:
         entry.state = "waiting"
         entry.taken_by = None
         self._gone.pop(entry.id, None)
-        agent = self.agents.get(user_id)
-        if agent:
-            agent.load = max(0, agent.load - 1)
+        member = self.members.get(user_id)
+        if member:
+            member.load = max(0, member.load - 1)
         return self.add(entry)
 
     def decline(self, entry_id: str, user_id: int) -> list:
@@ -291,7 +289,7 @@ class RoutingEngine:
         events = [("closed", offer, reason, by)]
         if entry is not None and reason in ("expired", "declined"):
             entry.tried.setdefault(offer.via, set()).add(offer.user_id)
-            if entry.target_user == offer.user_id:  # the agent it was sent to cannot take it: back to the queue
+            if entry.target_user == offer.user_id:  # the rep it was sent to cannot take it: back to the queue
                 entry.target_user = None
                 self.directed[entry.queue_id] = self.directed.get(entry.queue_id, 1) - 1
                 events.append(("undirected", entry))
@@ -336,9 +334,9 @@ class RoutingEngine:
 
     def _dispatch_queue(self, rule: Rule) -> list:
         free = []
-        agents, offers_of = self.agents, self.offers_of
+        members, offers_of = self.members, self.offers_of
         for uid in rule.members:  # can_take_more(), inlined: this runs for every queue on every change
-            a = agents.get(uid)
+            a = members.get(uid)
             if (a is not None and a.status == "available" and a.site_id == rule.site_id
                     and a.load + len(offers_of.get(uid, ())) < a.capacity and self.reachable(uid)):
                 free.append(a)
@@ -375,24 +373,24 @@ class RoutingEngine:
                     tried.clear()
                     fresh = candidates
                 chosen = [self._pick(rule, fresh)]
-            for agent in chosen:
-                offer = Offer(entry.id, agent.user_id, rule.id, now, now + rule.offer_timeout)
+            for member in chosen:
+                offer = Offer(entry.id, member.user_id, rule.id, now, now + rule.offer_timeout)
                 self.restore_offer(offer)
                 events.append(("offer", offer))
-                if not self.can_take_more(agent):
-                    free.remove(agent)
+                if not self.can_take_more(member):
+                    free.remove(member)
         return events
 
     def _offer_directed(self, entry: Entry, rule: Rule, now: float) -> list:
-        agent = self.agents.get(entry.target_user)
-        if (agent is None or agent.site_id != entry.site_id or entry.target_user in self.offers.get(entry.id, {})
-                or not self.can_take_more(agent)):
+        member = self.members.get(entry.target_user)
+        if (member is None or member.site_id != entry.site_id or entry.target_user in self.offers.get(entry.id, {})
+                or not self.can_take_more(member)):
             return []
-        offer = Offer(entry.id, agent.user_id, rule.id, now, now + rule.offer_timeout)
+        offer = Offer(entry.id, member.user_id, rule.id, now, now + rule.offer_timeout)
         self.restore_offer(offer)
         return [("offer", offer)]
 
-    def _pick(self, rule: Rule, candidates: list[Agent]) -> Agent:
+    def _pick(self, rule: Rule, candidates: list[Member]) -> Member:
         if rule.mode == "round_robin":
             last = self.rr_last.get(rule.id, -1)
             ordered = sorted(candidates, key=lambda a: a.user_id)

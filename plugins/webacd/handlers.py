@@ -1,9 +1,11 @@
 """Session messages of WebACD: the request's details, and transferring the session."""
 from __future__ import annotations
 
-from host.router import MessageError
+from host.api import MessageError
 
+from . import store
 from .service import WEBACD, AcdError
+from .transfers import transfer as transfer_session
 
 
 def register(register) -> None:
@@ -15,20 +17,13 @@ async def info(ctx, message):
     """What a rep (or the customer) sees about the request: who, what, from which page, transfer notes."""
     sid = ctx.session.id
     rep = ctx.participant.is_rep
-
-    def read(db):
-        entry = next(db.query("select name, email, problem, ref_url, fields, created_at, accepted_at, queue_id "
-                              "from acd_entries where session_id = ? and kind = 'new'", [sid]), None)
-        transfers = list(db.query("select from_name, to_name, to_kind, note, at from acd_transfers "
-                                  "where session_id = ? order by id", [sid]))
-        return entry, transfers
-    entry, transfers = await ctx.db.read(read)
+    entry, transfers = await ctx.db.read(lambda db: store.request_of_session(db, sid))
     acd = ctx.app[WEBACD]
     meta = ctx.session.meta.get("webacd", {})
     queue = acd.queues.get(entry["queue_id"]) if entry else None
     out = {"type": "webacd.info", "re": message.get("id"), "inbound": entry is not None,
            "start_options": meta.get("start_options", {}),
-           "agent": bool(ctx.participant.user_id and acd.is_agent(ctx.site.id, ctx.participant.user_id))}
+           "member": bool(ctx.participant.user_id and acd.is_member(ctx.site.id, ctx.participant.user_id))}
     if entry is not None:
         out["request"] = {"name": entry["name"], "problem": entry["problem"], "queue": queue.name if queue else "",
                           "waited": round((entry["accepted_at"] or entry["created_at"]) - entry["created_at"])}
@@ -48,7 +43,7 @@ async def transfer(ctx, message):
     to_kind = message.get("to")
     to_id = message.get("queue_id") if to_kind == "queue" else message.get("user_id")
     try:
-        await ctx.app[WEBACD].transfer(ctx, to_kind, to_id, note, message.get("id"))
+        await transfer_session(ctx.app[WEBACD], ctx, to_kind, to_id, note, message.get("id"))
     except AcdError as exc:
         raise MessageError(str(exc)) from None
     return None

@@ -3,23 +3,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from host.appkeys import DB, PLUGINS
-from host.web_common import form_with_csrf, render, require_user, site_of
+from host import api
+from host.api import form_with_csrf, render, require_user, site_of
 
+from . import queues, store
 from .queue_config import (DAY_NAMES, DAYS, FIELD_MODES, FIELDS, MODES, QueueConfig, parse_day, parse_number,
                            parse_timezone)
 from .service import WEBACD, AcdError
 
 
 async def _site_users(request, site) -> list[dict]:
-    return await request.app[DB].read(lambda db: list(db.query(
-        "select id, username, display_name, mode, max_sessions, active from users where site_id = ? "
-        "order by display_name", [site.id])))
+    return await api.database(request.app).read(lambda db: store.site_users(db, site.id))
 
 
 async def _start_option_specs(request, site) -> list[tuple[str, list]]:
     return [(plugin, specs or []) for plugin, specs in
-            await request.app[PLUGINS].call("webacd_start_options", site.disabled, site=site)]
+            await api.call_hook(request.app, "webacd_start_options", site, site=site)]
 
 
 async def admin_page(request: web.Request, status: int = 200, **context):
@@ -43,7 +42,7 @@ async def create_queue(request: web.Request):
     acd = request.app[WEBACD]
     if any(q.name.lower() == name.lower() for q in acd.site_queues(site.id)):
         return await admin_page(request, 400, error=f"There is a queue named {name!r} already.")
-    qid = await acd.save_queue(QueueConfig(0, site.id, name), user, site)
+    qid = await queues.save_queue(acd, QueueConfig(0, site.id, name), user, site)
     raise web.HTTPFound(f"{site.prefix}/p/webacd/admin/queues/{qid}")
 
 
@@ -127,7 +126,7 @@ async def save_queue(request: web.Request):
         draft.start_options = options
     except ValueError as exc:
         return await edit_page(request, 400, queue=draft, error=str(exc))
-    await acd.save_queue(draft, user, site)
+    await queues.save_queue(acd, draft, user, site)
     return await edit_page(request, message=f"Queue {draft.name} saved.")
 
 
@@ -140,7 +139,7 @@ async def delete_queue(request: web.Request):
     if queue is None:
         return await admin_page(request, 404, error="There is no such queue on this site.")
     try:
-        await acd.delete_queue(site, queue, user)
+        await queues.delete_queue(acd, site, queue, user)
     except AcdError as exc:
         return await admin_page(request, exc.status, error=str(exc))
     return await admin_page(request, message=f"Queue {queue.name} deleted.")
@@ -150,13 +149,13 @@ async def monitor_page(request: web.Request):
     site = site_of(request)
     user = await require_user(request, site, "admin")
     return await render(request, "webacd/monitor.html", site=site, user=user, page="webacd_monitor",
-                        data={"sitePrefix": site.prefix, "monitor": request.app[WEBACD].monitor(site)})
+                        data={"sitePrefix": site.prefix, "monitor": queues.monitor(request.app[WEBACD], site)})
 
 
 async def monitor_json(request: web.Request):
     site = site_of(request)
     await require_user(request, site, "admin")
-    return web.json_response(request.app[WEBACD].monitor(site))
+    return web.json_response(queues.monitor(request.app[WEBACD], site))
 
 
 def register(register_route) -> None:

@@ -6,15 +6,13 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from host.appkeys import CONFIG, DB, SOCKETS
-from host.connection import Connection
-from host.session_store import token_hash
-from host.views_customer import participant_cookie
-from host.web_common import client_address, form_with_csrf, origin_allowed, render, site_of
+from host import api
+from host.api import (Connection, client_address, form_with_csrf, origin_allowed, participant_cookie, render,
+                      site_of, token_hash)
 
 from . import store
 from .queue_config import DAY_NAMES, DAYS, FIELDS, clean_ref, validate_entry
-from .service import WEBACD
+from .service import PLUGIN, WEBACD
 
 SNIPPET = """// supporthost WebACD: adds a "Get help" button where this script is placed.
 (function () {
@@ -53,7 +51,7 @@ def _cookie_entry(request, queue_id: int) -> tuple[str, str] | None:
 
 async def _owned_entry(request, site, entry_id: str) -> tuple[dict, str] | None:
     """The entry, when this browser holds its token (the cookie set when the form was sent)."""
-    row = await request.app[DB].read(lambda db: store.entry_row(db, entry_id))
+    row = await api.database(request.app).read(lambda db: store.entry_row(db, entry_id))
     if row is None or row["site_id"] != site.id or not row["token_hash"]:
         return None
     found = _cookie_entry(request, row["queue_id"])
@@ -75,7 +73,7 @@ async def snippet(request: web.Request):
 
 async def _entry_page(request, site, queue, status=200, **context):
     acd = request.app[WEBACD]
-    now = request.app[CONFIG].clock()
+    now = api.now(request.app)
     return await render(request, "webacd/entry.html", status=status, site=site, page="webacd_entry", queue=queue,
                         is_open=queue.is_open(now), hours=queue.hours_text(), days=DAYS, day_names=DAY_NAMES,
                         field_specs=[(k, FIELDS[k][0], queue.fields.get(k, "off")) for k in FIELDS],
@@ -118,14 +116,13 @@ async def submit_entry(request: web.Request):
         raise web.HTTPFound(f"{site.prefix}/p/webacd/wait/{existing}")
     values = {k: str(form.get(k, ""))[:2000] for k in ("name", *FIELDS)}
     address = client_address(request)
-    from . import settings_value
-    limiter = acd.limiter(site.id, settings_value(request.app, site, "entries_per_minute"))
+    limiter = acd.limiter(site.id, api.setting(request.app, site, PLUGIN, "entries_per_minute", 6))
     if limiter.blocked(address):
         return await _entry_page(request, site, queue, 429, ref=ref, values=values,
                                  errors=[f"Too many requests from your address. Wait {limiter.retry_after(address)} "
                                          "seconds and try again."])
     limiter.hit(address)
-    now = request.app[CONFIG].clock()
+    now = api.now(request.app)
     if not queue.is_open(now):
         return await _entry_page(request, site, queue, 409, ref=ref, values=values,
                                  errors=["This queue is closed now, so nobody was queued. Please come back during "
@@ -136,7 +133,7 @@ async def submit_entry(request: web.Request):
     row, token = await acd.enqueue(site, queue, clean, ref, address)
     response = web.HTTPFound(f"{site.prefix}/p/webacd/wait/{row['id']}")
     response.set_cookie(queue_cookie(queue.id), f"{row['id']}.{token}", path=site.prefix, httponly=True,
-                        samesite="Lax", secure=request.app[CONFIG].secure_cookies)
+                        samesite="Lax", secure=api.config(request.app).secure_cookies)
     raise response
 
 
@@ -183,7 +180,7 @@ async def enter_session(request: web.Request):
     sid = row["session_id"]
     response = web.HTTPFound(f"{site.prefix}/session/{sid}")
     response.set_cookie(participant_cookie(sid), token, path=site.prefix, httponly=True, samesite="Lax",
-                        secure=request.app[CONFIG].secure_cookies)
+                        secure=api.config(request.app).secure_cookies)
     raise response
 
 
@@ -199,7 +196,7 @@ async def waiting_socket(request: web.Request):
     ws = web.WebSocketResponse(max_msg_size=4096, heartbeat=25)
     await ws.prepare(request)
     conn = Connection(ws, 64)
-    request.app[SOCKETS].add(ws)
+    api.track_socket(request.app, ws)
     acd.waiters.setdefault(row["id"], set()).add(conn)
     acd.seen(row["id"])
     status = acd.status_of(row["id"])

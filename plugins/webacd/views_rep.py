@@ -3,21 +3,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from host.web_common import form_with_csrf, require_user, site_of
+from host.api import form_with_csrf, json_error, require_user, site_of
 
+from . import members
+from .accepting import accept as accept_entry
 from .service import WEBACD, AcdError
-
-
-def _error(exc: AcdError) -> web.Response:
-    return web.json_response({"error": str(exc)}, status=exc.status)
 
 
 async def me(request: web.Request):
     site = site_of(request)
     user = await require_user(request, site)
     acd = request.app[WEBACD]
-    await acd.refresh_agents([user["id"]])
-    return web.json_response(acd.me(site, user))
+    await acd.refresh_members([user["id"]])
+    return web.json_response(members.me(acd, site, user))
 
 
 async def set_status(request: web.Request):
@@ -26,10 +24,10 @@ async def set_status(request: web.Request):
     form = await form_with_csrf(request)
     acd = request.app[WEBACD]
     try:
-        await acd.set_status(site, user, str(form.get("status", "")))
+        await members.set_status(acd, site, user, str(form.get("status", "")))
     except AcdError as exc:
-        return _error(exc)
-    return web.json_response(acd.me(site, user))
+        raise json_error(exc.status, str(exc)) from None
+    return web.json_response(members.me(acd, site, user))
 
 
 async def accept(request: web.Request):
@@ -37,9 +35,9 @@ async def accept(request: web.Request):
     user = await require_user(request, site)
     await form_with_csrf(request)
     try:
-        result = await request.app[WEBACD].accept(site, user, request.match_info["entry"])
+        result = await accept_entry(request.app[WEBACD], site, user, request.match_info["entry"])
     except AcdError as exc:
-        return _error(exc)
+        raise json_error(exc.status, str(exc)) from None
     return web.json_response(result, status=201)
 
 
@@ -47,27 +45,27 @@ async def decline(request: web.Request):
     site = site_of(request)
     user = await require_user(request, site)
     await form_with_csrf(request)
-    await request.app[WEBACD].decline(user["id"], request.match_info["entry"])
+    await members.decline(request.app[WEBACD], user["id"], request.match_info["entry"])
     return web.json_response({"ok": True})
 
 
 async def queue_view(request: web.Request):
     site = site_of(request)
     user = await require_user(request, site)
-    return web.json_response({"waiting": request.app[WEBACD].queue_view(site, user["id"])})
+    return web.json_response({"waiting": members.queue_view(request.app[WEBACD], site, user["id"])})
 
 
 async def targets(request: web.Request):
-    """Where this rep can transfer a session: the site's queues and its other agents."""
+    """Where this rep can transfer a session: the site's queues and the other members of its queues."""
     site = site_of(request)
     user = await require_user(request, site)
     acd = request.app[WEBACD]
-    if not acd.is_agent(site.id, user["id"]):
-        return web.json_response({"agent": False, "queues": [], "agents": []})
-    agents = [{"id": a.user_id, "name": a.name, "status": a.status}
-              for a in sorted(acd.engine.agents.values(), key=lambda a: a.name)
-              if a.site_id == site.id and a.user_id != user["id"] and acd.is_agent(site.id, a.user_id)]
-    return web.json_response({"agent": True, "agents": agents,
+    if not acd.is_member(site.id, user["id"]):
+        return web.json_response({"member": False, "queues": [], "reps": []})
+    reps = [{"id": m.user_id, "name": m.name, "status": m.status}
+            for m in sorted(acd.engine.members.values(), key=lambda m: m.name)
+            if m.site_id == site.id and m.user_id != user["id"] and acd.is_member(site.id, m.user_id)]
+    return web.json_response({"member": True, "reps": reps,
                               "queues": [{"id": q.id, "name": q.name} for q in acd.site_queues(site.id)]})
 
 

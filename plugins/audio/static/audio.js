@@ -1,7 +1,7 @@
 // Audio (VoIP) panel: the rep starts VoIP, the others accept; mute, microphone and speaker choice,
-// who is speaking. Media goes browser to browser with the browser's own WebRTC (see rtc_mesh.js).
+// who is speaking. Media goes browser to browser with the browser's own WebRTC (see /static/lib/calls/rtc_mesh.js).
 import { el } from "/static/core/client.js";
-import { Mesh, mediaErrorText, takeOver } from "./rtc_mesh.js";
+import { Mesh, mediaErrorText, takeOver } from "/static/lib/calls/rtc_mesh.js";
 
 const SPEAKING = 0.02;   // audio level (0..1) above which somebody counts as speaking
 

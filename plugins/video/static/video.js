@@ -1,8 +1,8 @@
 // Video panel: the rep starts video; everybody sees the cameras of the others and can send or stop
-// their own. WebRTC browser to browser (see /static/plugins/audio/rtc_mesh.js); no camera or a
+// their own. WebRTC browser to browser (see /static/lib/calls/rtc_mesh.js); no camera or a
 // denied permission gives a clear message, and the pictures of the others still show.
 import { el } from "/static/core/client.js";
-import { Mesh, mediaErrorText, takeOver } from "/static/plugins/audio/rtc_mesh.js";
+import { Mesh, mediaErrorText, takeOver } from "/static/lib/calls/rtc_mesh.js";
 
 export function mount(api) {
   const isRep = () => api.me && (api.me.role === "primary_rep" || api.me.role === "assisting_rep");

@@ -33,8 +33,8 @@ function waited(since) {
 }
 
 function drawMe() {
-  dock.hidden = !me || !me.agent;
-  if (!me || !me.agent) return;
+  dock.hidden = !me || !me.member;
+  if (!me || !me.member) return;
   statusBtn.textContent = me.status === "available" ? "Available" : "Away";
   statusBtn.className = `acd-status-toggle ${me.status}`;
   statusBtn.title = me.status === "available" ? "Click to go away (no offers)" : "Click to be available for customers";
@@ -53,7 +53,7 @@ function drawOffers() {
 }
 
 async function drawQueue() {
-  if (!queueOpen || !me || !me.agent) { queueList.replaceChildren(); return; }
+  if (!queueOpen || !me || !me.member) { queueList.replaceChildren(); return; }
   const res = await fetch(`${api}/queue`, { credentials: "same-origin" });
   if (!res.ok) return;
   const { waiting } = await res.json();

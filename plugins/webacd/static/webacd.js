@@ -1,11 +1,11 @@
-// WebACD options inside a session: the request's details (reps), transfer to an agent or a queue
-// (WebACD agents only), and what the customer is told while being transferred.
+// WebACD options inside a session: the request's details (reps), transfer to a rep or a queue
+// (members of WebACD queues only), and what the customer is told while being transferred.
 import { el } from "/static/core/client.js";
 
 const NOTE_MAX = 345;
 
 function hideOption(api) {
-  // only WebACD agents see the transfer option: hide its button for everybody else
+  // only members of WebACD queues see the transfer option: hide its button for everybody else
   const root = api.panel.closest(".session") || document;
   for (const b of root.querySelectorAll(`[data-open="${api.option.id}"]`)) b.hidden = true;
 }
@@ -46,11 +46,11 @@ const mounts = {
 
   async "webacd.transfer"(api) {
     const res = await fetch(`${api.sitePrefix}/p/webacd/api/targets`, { credentials: "same-origin" });
-    const targets = res.ok ? await res.json() : { agent: false };
-    if (!targets.agent) { hideOption(api); return; }
+    const targets = res.ok ? await res.json() : { member: false };
+    if (!targets.member) { hideOption(api); return; }
     const select = el("select", { class: "acd-transfer-to", "aria-label": "Transfer to" },
       el("optgroup", { label: "Queues" }, ...targets.queues.map((q) => el("option", { value: `queue:${q.id}`, text: q.name }))),
-      el("optgroup", { label: "Agents" }, ...targets.agents.map((a) => el("option", { value: `agent:${a.id}`, text: `${a.name} (${a.status})` }))));
+      el("optgroup", { label: "Reps" }, ...targets.reps.map((r) => el("option", { value: `rep:${r.id}`, text: `${r.name} (${r.status})` }))));
     const note = el("textarea", { class: "acd-transfer-note-input", rows: 3, maxlength: NOTE_MAX, "aria-label": "Note for the receiver",
       placeholder: "A note for whoever takes over (shown to them)" });
     const count = el("span", { class: "small acd-note-count", text: `0/${NOTE_MAX}` });
@@ -60,7 +60,7 @@ const mounts = {
         const [kind, id] = select.value.split(":");
         try {
           await api.request(kind === "queue" ? { type: "webacd.transfer", to: "queue", queue_id: Number(id), note: note.value }
-            : { type: "webacd.transfer", to: "agent", user_id: Number(id), note: note.value });
+            : { type: "webacd.transfer", to: "rep", user_id: Number(id), note: note.value });
           api.notice("Transferred. You left the session; the customer stays connected.");
         } catch (err) { api.notice(err.message, "error"); }
       } });

@@ -31,6 +31,7 @@ class Probe:
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
+        self.recorded = None
 
     # -- helpers for tests -------------------------------------------------------------------------
     def called(self, hook: str) -> list[dict]:
@@ -164,4 +165,5 @@ class Probe:
     # -- the session's record ----------------------------------------------------------------------
     @hookimpl
     def session_record(self, session, db):
-        return {"probe_people": db["participants"].count_where("session_id = ?", [session["id"]])}
+        self.recorded = session    # the Session object the hook got (it runs on a database thread)
+        return {"probe_people": db["participants"].count_where("session_id = ?", [session.id])}

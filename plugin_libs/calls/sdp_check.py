@@ -15,7 +15,6 @@ CANDIDATE = re.compile(
     r"^(candidate:)?[A-Za-z0-9+/]{1,32} \d{1,5} (udp|tcp|UDP|TCP) \d{1,10} \S{1,255} \d{1,5} "
     r"typ (host|srflx|prflx|relay)( [\x21-\x7e ]{0,400})?$")
 SDP_MID = re.compile(r"^[A-Za-z0-9_.\-]{0,32}$")
-ICE_URL = re.compile(r"^(stun|stuns|turn|turns):[A-Za-z0-9.\-\[\]:]+(\?transport=(udp|tcp))?$")
 
 
 class SignalError(ValueError):
@@ -72,28 +71,3 @@ def check_candidate(value) -> dict:
     if isinstance(ufrag, str) and len(ufrag) <= 256:
         out["usernameFragment"] = ufrag
     return out
-
-
-def parse_ice_urls(raw: str) -> list[str]:
-    """The admin's STUN/TURN list (one per line, or separated by spaces/commas); bad entries dropped."""
-    urls = []
-    for item in re.split(r"[\s,]+", raw or ""):
-        if item and ICE_URL.match(item) and item not in urls:
-            urls.append(item)
-    return urls
-
-
-def ice_servers(urls: list[str], username: str, credential: str) -> list[dict]:
-    """RTCIceServer entries. STUN needs no credentials, so they go only with TURN entries."""
-    stun = [u for u in urls if u.startswith(("stun:", "stuns:"))]
-    turn = [u for u in urls if u.startswith(("turn:", "turns:"))]
-    servers = []
-    if stun:
-        servers.append({"urls": stun})
-    if turn:
-        entry = {"urls": turn}
-        if username:
-            entry["username"] = username
-            entry["credential"] = credential or ""
-        servers.append(entry)
-    return servers

@@ -7,9 +7,9 @@ for its service at module level:
 """
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
+from host.api import hookimpl
 
-from .calls import CallService, call_record
+from .service import CallService, call_record
 
 
 def call_hooks(service: CallService) -> tuple:

@@ -1,15 +1,18 @@
-"""What the host knows about desktop sharing in one live session: the Support Managers (agents) in it,
+"""What the host knows about screen sharing in one live session: the Support Managers (agents) in it,
 the grants the people at those computers gave, pending requests, and per-viewer frame pacing.
 
-Kept in memory on the live session (it lives as long as the session is live); every change of a grant
-is also written to session_events and the audit log by the handlers.
+Kept in memory as the sharing plugin's state of the live session (``api.plugin_state``: it lives as long
+as the session is live); every change of a grant is also written to session_events and the audit log by
+the handlers.
 """
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
 
-ATTR = "desktop_state"
+from host.api import Session, plugin_state
+
+PAIRS = "plugin_libs.screenshare"    # the pairing codes' state key: not a plugin name (those have no dot)
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Pace:
 
 
 @dataclass
-class DesktopState:
+class SharingState:
     agents: dict[str, AgentInfo] = field(default_factory=dict)
     grants: dict[tuple[str, str], str] = field(default_factory=dict)     # (agent, viewer) -> level
     pending: dict[str, Pending] = field(default_factory=dict)
@@ -77,20 +80,12 @@ class DesktopState:
         return gone
 
 
-def state_of(live, plugin: str = "desktop") -> DesktopState:
-    attr = f"{plugin}_state"
-    state = getattr(live, attr, None)
-    if state is None:
-        state = DesktopState()
-        setattr(live, attr, state)
-    return state
+def state_of(session: Session, plugin: str) -> SharingState:
+    """The sharing state of ``plugin`` (desktop, appshare) in a live session."""
+    return plugin_state(session, plugin, SharingState)
 
 
-def pairs_of(live) -> dict[str, str]:
+def pairs_of(session: Session) -> dict[str, str]:
     """Pairing codes of the session (code -> the participant whose Support Manager it is), one set for
     desktop and appshare: the same Support Manager serves both."""
-    pairs = getattr(live, "sharing_pairs", None)
-    if pairs is None:
-        pairs = {}
-        setattr(live, "sharing_pairs", pairs)
-    return pairs
+    return plugin_state(session, PAIRS, dict)

@@ -7,8 +7,7 @@ A pluggy plugin module must hold its own @hookimpl functions, so each plugin ass
 """
 from __future__ import annotations
 
-from host.hookspecs import hookimpl
-from host.options import DashboardOption
+from host.api import DashboardOption, hookimpl
 
 from .sharing import on_participant_left, register_sharing
 
@@ -47,7 +46,7 @@ def sharing_hooks(plugin: str) -> tuple:
     @hookimpl
     def extra_page_context(page):
         if str(page).startswith(("console", "customer")):
-            return {"css_urls": ["/static/plugins/desktop/desktop.css"]}
+            return {"css_urls": ["/static/lib/screenshare/sharing.css"]}
         return None
 
     return register_message_handlers, participant_left, session_record, extra_page_context

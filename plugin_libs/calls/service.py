@@ -1,4 +1,4 @@
-"""Calls in a session, shared by the audio and video plugins.
+"""Calls in a session, shared by the audio and video plugins (the host side of the calls library).
 
 A call is the set of participants of one session who take part in the audio (or the video) of that
 session. The host keeps who is in it, records when it started and stopped and who took part (in
@@ -30,12 +30,9 @@ import asyncio
 import json
 import logging
 import time
-import weakref
 from dataclasses import dataclass, field
 
-from host.appkeys import CONFIG, DB, HUB
-from host.router import MessageError
-from host.session_store import add_event
+from host.api import MessageError, add_event, config, database, now, plugin_state, sessions
 
 from .sdp_check import SignalError, check_candidate, check_description
 
@@ -73,18 +70,13 @@ class Call:
                 "members": [m.public() for m in self.members.values()]}
 
 
-class CallBook:
-    """The calls of one kind that are running now, by session id. Who is in a call lives in memory; that a
-    call runs is also in session_events, so after a host restart the call is found again (``current``)
-    and its members, reconnecting, join it again."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self.calls: dict[str, Call] = {}
-        self.looked_up: set[str] = set()   # sessions whose running call was looked for in the database
-
-    def get(self, session_id: str) -> Call | None:
-        return self.calls.get(session_id)
+@dataclass
+class CallSlot:
+    """A session's call of one kind (its plugin's state of the live session). Who is in a call lives in
+    memory; that a call runs is also in session_events, so after a host restart the call is found again
+    (``CallService.current``) and its members, reconnecting, join it again."""
+    call: Call | None = None
+    looked_up: bool = False       # the database was asked for a call that ran before a restart
 
 
 def running_call(db, session_id: str, kind: str) -> dict | None:
@@ -110,14 +102,10 @@ class CallService:
     def __init__(self, policy: CallPolicy):
         self.policy = policy
         self.kind = policy.kind
-        self._books: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # app -> its CallBook
 
-    def book(self, app) -> CallBook:
-        """The calls of one running host (tests run several hosts in one process)."""
-        book = self._books.get(app)
-        if book is None:
-            book = self._books[app] = CallBook(self.kind)
-        return book
+    def slot(self, live) -> CallSlot:
+        """The session's call of this kind (``api.plugin_state`` under the kind: the plugin's name)."""
+        return plugin_state(live, self.kind, CallSlot)
 
     # -- registration ---------------------------------------------------------------------------
     def register(self, register) -> None:
@@ -134,25 +122,24 @@ class CallService:
     async def current(self, app, live) -> Call | None:
         """The session's running call; after a restart, found again from its events (with no members yet:
         they join again as they reconnect; if nobody does within the grace period, it stops)."""
-        book = self.book(app)
-        call = book.get(live.id)
-        if call is not None or live.id in book.looked_up:
-            return call
-        row = await app[DB].read(lambda db: running_call(db, live.id, self.kind))
-        book.looked_up.add(live.id)
-        if live.id in book.calls or row is None:   # (one may have started while we read)
-            return book.get(live.id)
+        slot = self.slot(live)
+        if slot.call is not None or slot.looked_up:
+            return slot.call
+        row = await database(app).read(lambda db: running_call(db, live.id, self.kind))
+        slot.looked_up = True
+        if slot.call is not None or row is None:   # (one may have started while we read)
+            return slot.call
         details = json.loads(row["details"] or "{}")
         call = Call(self.kind, live.id, {"id": row["participant_id"], "name": details.get("name", ""),
                                          "auto": bool(details.get("auto"))}, row["at"])
-        book.calls[live.id] = call
+        slot.call = call
         log.info("%s call of session %s found again after a restart", self.kind, live.id)
-        asyncio.get_running_loop().call_later(app[CONFIG].grace_period, self._close_if_nobody_came,
+        asyncio.get_running_loop().call_later(config(app).grace_period, self._close_if_nobody_came,
                                               app, live, call)
         return call
 
     def _close_if_nobody_came(self, app, live, call: Call) -> None:
-        if self.book(app).get(live.id) is call and not call.members and live.state != "ended":
+        if self.slot(live).call is call and not call.members and live.state != "ended":
             task = asyncio.get_running_loop().create_task(self.close_call(app, live, None, "nobody came back"))
             _closing.add(task)
             task.add_done_callback(_closing.discard)
@@ -203,14 +190,14 @@ class CallService:
         return self._joined_reply(ctx, call, member, message)
 
     async def open_call(self, app, live, starter, auto: bool) -> Call:
-        now = app[CONFIG].clock()
-        call = Call(self.kind, live.id, {"id": starter.id, "name": starter.name, "auto": auto}, now)
-        self.book(app).calls[live.id] = call
+        at = now(app)
+        call = Call(self.kind, live.id, {"id": starter.id, "name": starter.name, "auto": auto}, at)
+        self.slot(live).call = call
 
         def write(db):
-            add_event(db, live.id, now, f"{self.kind}.started", starter.id, {"name": starter.name, "auto": auto})
-        await app[DB].write(write)
-        app[HUB].broadcast(live, {"type": f"{self.kind}.call", **call.public()})
+            add_event(db, live.id, at, f"{self.kind}.started", starter.id, {"name": starter.name, "auto": auto})
+        await database(app).write(write)
+        sessions(app).broadcast(live, {"type": f"{self.kind}.call", **call.public()})
         return call
 
     async def join(self, ctx, message):
@@ -225,7 +212,7 @@ class CallService:
         return self._joined_reply(ctx, call, member, message)
 
     async def leave(self, ctx, message):
-        call = self.book(ctx.app).get(ctx.session.id)
+        call = self.slot(ctx.session).call
         if call is None or ctx.participant.id not in call.members:
             return {"type": f"{self.kind}.left", "re": message.get("id")}
         await self.remove_member(ctx.app, ctx.session, ctx.participant.id, "left")
@@ -234,13 +221,13 @@ class CallService:
     async def stop(self, ctx, message):
         if not ctx.participant.is_rep:
             raise MessageError(f"only a rep can stop the {self.kind} for everybody; you can leave it")
-        if self.book(ctx.app).get(ctx.session.id) is None:
+        if self.slot(ctx.session).call is None:
             raise MessageError(f"no {self.kind} call is running")
         await self.close_call(ctx.app, ctx.session, ctx.participant.id, "stopped")
         return {"type": f"{self.kind}.stopped", "re": message.get("id")}
 
     async def status(self, ctx, message):
-        call = self.book(ctx.app).get(ctx.session.id)
+        call = self.slot(ctx.session).call
         member = call and call.members.get(ctx.participant.id)
         if not member:
             raise MessageError(f"you are not in the {self.kind} call")
@@ -261,7 +248,7 @@ class CallService:
         to = message.get("to")
         if not isinstance(to, str) or to not in ctx.session.participants:
             raise MessageError("that participant is not in this session: signalling refused")
-        call = self.book(ctx.app).get(ctx.session.id)
+        call = self.slot(ctx.session).call
         if call is None:
             raise MessageError(f"no {self.kind} call is running")
         me = call.members.get(ctx.participant.id)
@@ -292,38 +279,38 @@ class CallService:
 
     # -- membership changes from hooks -----------------------------------------------------------
     async def remove_member(self, app, live, participant_id: str, reason: str) -> None:
-        call = self.book(app).get(live.id)
+        call = self.slot(live).call
         if call is None:
             return
         member = call.members.pop(participant_id, None)
         if member is None:
             return
-        now = app[CONFIG].clock()
+        at = now(app)
 
         def write(db):
-            add_event(db, live.id, now, f"{self.kind}.left", participant_id, {"name": member.name, "reason": reason})
-        await app[DB].write(write)
+            add_event(db, live.id, at, f"{self.kind}.left", participant_id, {"name": member.name, "reason": reason})
+        await database(app).write(write)
         if call.members:
-            self._broadcast_members(app[HUB], live, call)
+            self._broadcast_members(sessions(app), live, call)
         else:
             await self.close_call(app, live, None, "empty")
 
     async def close_call(self, app, live, by: str | None, reason: str) -> None:
         await self.current(app, live)   # a call that ran before a restart is stopped (and recorded) too
-        call = self.book(app).calls.pop(live.id, None)
-        self.book(app).looked_up.discard(live.id)
+        slot = self.slot(live)
+        call, slot.call, slot.looked_up = slot.call, None, False
         if call is None:
             return
-        now = app[CONFIG].clock()
+        at = now(app)
         left = list(call.members.values())
         call.members.clear()
 
         def write(db):
             for m in left:
-                add_event(db, live.id, now, f"{self.kind}.left", m.id, {"name": m.name, "reason": reason})
-            add_event(db, live.id, now, f"{self.kind}.stopped", by, {"reason": reason})
-        await app[DB].write(write)
-        app[HUB].broadcast(live, {"type": f"{self.kind}.call", "active": False, "reason": reason, "members": []})
+                add_event(db, live.id, at, f"{self.kind}.left", m.id, {"name": m.name, "reason": reason})
+            add_event(db, live.id, at, f"{self.kind}.stopped", by, {"reason": reason})
+        await database(app).write(write)
+        sessions(app).broadcast(live, {"type": f"{self.kind}.call", "active": False, "reason": reason, "members": []})
 
 
 def call_record(kind: str, session_id: str, db) -> dict:

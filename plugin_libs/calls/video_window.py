@@ -1,7 +1,7 @@
 """The Support Manager's video window: the cameras of the others in a video call.
 
-``VideoWindow`` (used by the agent, plugins/audio/agent.py) runs the window as its own small program
-(``python -m plugins.video.video_window``), so Tk never shares a thread with the event loop, and feeds
+``VideoWindow`` (used by the agent's calls, agent_calls.py) runs the window as its own small program
+(``python -m plugin_libs.calls.video_window``), so Tk never shares a thread with the event loop, and feeds
 it JSON lines on stdin: {"id", "name", "png": base64} for a new picture of a member, {"id", "gone": true}
 when that member's picture stopped. Pictures are scaled down to a small tile (at most 320x240) and sent
 a few times a second; a picture still being encoded when the next one arrives is skipped.
@@ -68,7 +68,7 @@ class VideoWindow:
                     if message.get("gone"):
                         return
                     self.proc = await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "plugins.video.video_window", stdin=asyncio.subprocess.PIPE)
+                        sys.executable, "-m", "plugin_libs.calls.video_window", stdin=asyncio.subprocess.PIPE)
                 self.proc.stdin.write((json.dumps(message) + "\n").encode())
                 await self.proc.stdin.drain()
             except (ConnectionError, RuntimeError, OSError) as exc:

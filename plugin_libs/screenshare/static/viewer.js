@@ -3,7 +3,7 @@
 // keyboard and sends them (KeyboardEvent.code + key; the Support Manager maps them to its keyboard).
 import { el } from "/static/core/client.js";
 
-const KIND_SOLID = 0, KIND_PNG = 1, KIND_JPEG = 2, KIND_COPY = 3, KIND_ZLIB = 4;
+const KIND_SOLID = 0, KIND_JPEG = 2, KIND_COPY = 3, KIND_ZLIB = 4;
 const REC_SIZE = 14;
 
 export function parseBinary(buffer) {
@@ -116,8 +116,8 @@ export class DesktopViewer {
       this.canvas.height = header.h;
     }
     const recs = [...records(payload)];
-    const images = await Promise.all(recs.map((r) => (r.kind === KIND_PNG || r.kind === KIND_JPEG)
-      ? createImageBitmap(new Blob([r.data], { type: r.kind === KIND_PNG ? "image/png" : "image/jpeg" }))
+    const images = await Promise.all(recs.map((r) => r.kind === KIND_JPEG
+      ? createImageBitmap(new Blob([r.data], { type: "image/jpeg" }))
       : r.kind === KIND_ZLIB ? inflateRGB(r) : null));
     const ctx = this.ctx;
     recs.forEach((r, i) => {

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 TILE = 64
-KIND_SOLID, KIND_PNG, KIND_JPEG, KIND_COPY, KIND_ZLIB = 0, 1, 2, 3, 4
+KIND_SOLID, KIND_JPEG, KIND_COPY, KIND_ZLIB = 0, 2, 3, 4      # the record kinds on the wire
 REC = struct.Struct("<HHHHBBI")
 CHUNK_BYTES = 48 * 1024          # stays below the host's 64 KiB message limit with the header
 FEW_COLOURS = 64
@@ -335,85 +335,128 @@ class ScreenEncoder:
         now = self.clock()
         first = prev is None or prev.shape != cur32.shape
         if first:
-            grid = tile_grid_changes(cur32, None)
-            self.hot = np.zeros(grid.shape, np.int16)
-            self.soft = np.zeros(grid.shape, bool)
-            self.changed_at = np.full(grid.shape, now)
-            self.photo = np.zeros(grid.shape, bool)
+            grid = self._start_over(cur32, now)
         elif dirty is not None:
             grid = self._dirty_changes(cur32, prev, dirty)
+        elif np.array_equal(cur32, prev):
+            return self.refine()            # the idle case: one memcmp
         else:
-            if np.array_equal(cur32, prev):
-                return self.refine()        # the idle case: one memcmp
             grid = tile_grid_changes(cur32, prev)
         if not grid.any():
             return self.refine()
         records: list[bytes] = []
-        video_like = not first and (self.photo[grid] & (self.hot[grid] >= HOT_FRAMES)).mean() > 0.8
-        if not first and grid.sum() >= 8 and not video_like:
-            cols = np.nonzero(grid.any(axis=0))[0]
-            x0, x1 = int(cols[0]) * TILE, min(w, (int(cols[-1]) + 1) * TILE)
-            hc = row_hashes(cur32, x0, x1)
-            cached = self._hashes
-            hp = cached[2] if cached is not None and cached[:2] == (self.stats["frames"], (x0, x1)) else None
-            move = find_vertical_move(cur32, prev, hc=hc, hp=row_hashes(prev, x0, x1) if hp is None else hp)
-            self._hashes = (self.stats["frames"] + 1, (x0, x1), hc)     # the next frame's prev is this one
-            if move is not None:            # scrolled: the columns that changed, moved up or down
-                src, dst, height = move
-                records.append(REC.pack(x0, dst, x1 - x0, height, KIND_COPY, 1, 4) + struct.pack("<HH", x0, src))
-                self.stats["copy"] += 1
-                prev[dst:dst + height, x0:x1] = prev[src:src + height, x0:x1]     # in place: ours
-                rows = np.nonzero(grid.any(axis=1))[0]
-                r0, r1 = min(int(rows[0]), dst // TILE), max(int(rows[-1]) + 1, -(-(dst + height) // TILE))
-                c0, c1 = x0 // TILE, -(-x1 // TILE)
-                grid = np.zeros_like(grid)
-                grid[r0:r1, c0:c1] = tiles_any(cur32[r0 * TILE:r1 * TILE, x0:x1] != prev[r0 * TILE:r1 * TILE, x0:x1])
-            else:
-                found = find_move(cur32, prev, grid)
-                if found is not None:
-                    dx, dy, same = found
-                    rect = grow_copy_rect(cur32, prev, same, dx, dy)
-                    if rect is not None:          # one window: one copy, grown to its edges
-                        x, y, rw, rh = rect
-                        copies = [REC.pack(x, y, rw, rh, KIND_COPY, 1, 4) + struct.pack("<HH", x - dx, y - dy)]
-                    else:
-                        copies = copy_records(same, dx, dy, (h, w))
-                    for rec in copies:          # in place, in the same order as the viewer
-                        x, y, rw, rh = REC.unpack_from(rec)[:4]
-                        prev[y:y + rh, x:x + rw] = prev[y - dy:y - dy + rh, x - dx:x - dx + rw]
-                    records.extend(copies)
-                    self.stats["moved"] += len(copies)
-                    rows, cols = np.nonzero(grid.any(axis=1))[0], np.nonzero(grid.any(axis=0))[0]
-                    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-                    sub = (slice(r0 * TILE, r1 * TILE), slice(c0 * TILE, c1 * TILE))
-                    grid[r0:r1, c0:c1] &= tiles_any(cur32[sub] != prev[sub])
         if first:
             prev = cur32.copy()
-        self._base = prev
-        self.hot[:] = np.where(grid, self.hot + 1, 0)
-        self.changed_at[grid] = now
-        self.soft &= ~grid
-        rows = [int(r) for r in np.nonzero(grid.any(axis=1))[0]]
-        if len(rows) >= PARALLEL_ROWS and self.workers > 1:
-            # OpenCV's encoders and numpy release the GIL: big changes are encoded on all cores
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="encode")
-            for part in self._pool.map(lambda r: self._row(frame, cur32, r, grid[r]), rows):
-                records.extend(part)
         else:
-            for r in rows:
-                records.extend(self._row(frame, cur32, r, grid[r]))
-        if not first:                       # what the viewers have now: the changed tiles are new
-            for r in rows:
-                cols = np.nonzero(grid[r])[0]
-                y0, y1 = r * TILE, min(h, (r + 1) * TILE)
-                x0, x1 = int(cols[0]) * TILE, min(w, (int(cols[-1]) + 1) * TILE)
-                prev[y0:y1, x0:x1] = cur32[y0:y1, x0:x1]
+            grid = self._copy_moved(cur32, prev, grid, records)
+        self._base = prev
+        self._age(grid, now)
+        rows = [int(r) for r in np.nonzero(grid.any(axis=1))[0]]
+        records.extend(self._encode_rows(frame, cur32, grid, rows))
+        if not first:
+            self._take_changes(prev, cur32, grid, rows)
         self.prev32 = prev
         self._base = None
         self.stats["frames"] += 1
         records.extend(self._refine_records(frame, now, exclude=grid))
         return self._chunks(records)
+
+    def _start_over(self, cur32: np.ndarray, now: float) -> np.ndarray:
+        """A first frame (or one of a new size): every tile is new, and what was known per tile is reset."""
+        grid = tile_grid_changes(cur32, None)
+        self.hot = np.zeros(grid.shape, np.int16)
+        self.soft = np.zeros(grid.shape, bool)
+        self.changed_at = np.full(grid.shape, now)
+        self.photo = np.zeros(grid.shape, bool)
+        return grid
+
+    def _copy_moved(self, cur32: np.ndarray, prev: np.ndarray, grid: np.ndarray, records: list) -> np.ndarray:
+        """Content that moved (a scroll, else a dragged window) as copy records appended to ``records``,
+        applied to ``prev`` as the viewer applies them; returns the tiles that still differ. Changes that
+        are small, or mostly video, are not searched."""
+        video_like = (self.photo[grid] & (self.hot[grid] >= HOT_FRAMES)).mean() > 0.8
+        if grid.sum() < 8 or video_like:
+            return grid
+        cols = np.nonzero(grid.any(axis=0))[0]
+        x0, x1 = int(cols[0]) * TILE, min(cur32.shape[1], (int(cols[-1]) + 1) * TILE)
+        scroll = self._find_scroll(cur32, prev, x0, x1)
+        if scroll is not None:
+            return self._copy_scroll(cur32, prev, grid, scroll, x0, x1, records)
+        found = find_move(cur32, prev, grid)
+        if found is not None:
+            return self._copy_window(cur32, prev, grid, found, records)
+        return grid
+
+    def _find_scroll(self, cur32: np.ndarray, prev: np.ndarray, x0: int, x1: int):
+        """A vertical move of columns x0..x1 (see find_vertical_move); keeps this frame's row fingerprints
+        for the next frame, whose previous frame this one is."""
+        hc = row_hashes(cur32, x0, x1)
+        cached = self._hashes
+        hp = cached[2] if cached is not None and cached[:2] == (self.stats["frames"], (x0, x1)) else None
+        scroll = find_vertical_move(cur32, prev, hc=hc, hp=row_hashes(prev, x0, x1) if hp is None else hp)
+        self._hashes = (self.stats["frames"] + 1, (x0, x1), hc)
+        return scroll
+
+    def _copy_scroll(self, cur32: np.ndarray, prev: np.ndarray, grid: np.ndarray, scroll, x0: int, x1: int,
+                     records: list) -> np.ndarray:
+        """Scrolled: the columns that changed, moved up or down, as one copy; the tiles still differing."""
+        src, dst, height = scroll
+        records.append(REC.pack(x0, dst, x1 - x0, height, KIND_COPY, 1, 4) + struct.pack("<HH", x0, src))
+        self.stats["copy"] += 1
+        prev[dst:dst + height, x0:x1] = prev[src:src + height, x0:x1]     # in place: ours
+        rows = np.nonzero(grid.any(axis=1))[0]
+        r0, r1 = min(int(rows[0]), dst // TILE), max(int(rows[-1]) + 1, -(-(dst + height) // TILE))
+        c0, c1 = x0 // TILE, -(-x1 // TILE)
+        grid = np.zeros_like(grid)
+        grid[r0:r1, c0:c1] = tiles_any(cur32[r0 * TILE:r1 * TILE, x0:x1] != prev[r0 * TILE:r1 * TILE, x0:x1])
+        return grid
+
+    def _copy_window(self, cur32: np.ndarray, prev: np.ndarray, grid: np.ndarray, found, records: list) -> np.ndarray:
+        """A dragged window: one copy grown to its edges (else one per run of moved tiles); the tiles
+        still differing."""
+        dx, dy, same = found
+        rect = grow_copy_rect(cur32, prev, same, dx, dy)
+        if rect is not None:
+            x, y, rw, rh = rect
+            copies = [REC.pack(x, y, rw, rh, KIND_COPY, 1, 4) + struct.pack("<HH", x - dx, y - dy)]
+        else:
+            copies = copy_records(same, dx, dy, cur32.shape)
+        for rec in copies:          # in place, in the same order as the viewer
+            x, y, rw, rh = REC.unpack_from(rec)[:4]
+            prev[y:y + rh, x:x + rw] = prev[y - dy:y - dy + rh, x - dx:x - dx + rw]
+        records.extend(copies)
+        self.stats["moved"] += len(copies)
+        rows, cols = np.nonzero(grid.any(axis=1))[0], np.nonzero(grid.any(axis=0))[0]
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        sub = (slice(r0 * TILE, r1 * TILE), slice(c0 * TILE, c1 * TILE))
+        grid[r0:r1, c0:c1] &= tiles_any(cur32[sub] != prev[sub])
+        return grid
+
+    def _age(self, grid: np.ndarray, now: float) -> None:
+        """Per tile: how many frames running it changed, when it last did; changed tiles are no longer soft."""
+        self.hot[:] = np.where(grid, self.hot + 1, 0)
+        self.changed_at[grid] = now
+        self.soft &= ~grid
+
+    def _encode_rows(self, frame: np.ndarray, cur32: np.ndarray, grid: np.ndarray, rows: list[int]) -> list[bytes]:
+        """The records of the changed tiles, row by row; big changes on all cores (OpenCV's encoders and
+        numpy release the GIL)."""
+        if len(rows) >= PARALLEL_ROWS and self.workers > 1:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="encode")
+            parts = self._pool.map(lambda r: self._row(frame, cur32, r, grid[r]), rows)
+        else:
+            parts = (self._row(frame, cur32, r, grid[r]) for r in rows)
+        return [rec for part in parts for rec in part]
+
+    def _take_changes(self, prev: np.ndarray, cur32: np.ndarray, grid: np.ndarray, rows: list[int]) -> None:
+        """What the viewers have now: the changed tiles of each row (their span) are the new frame's."""
+        h, w = cur32.shape
+        for r in rows:
+            cols = np.nonzero(grid[r])[0]
+            y0, y1 = r * TILE, min(h, (r + 1) * TILE)
+            x0, x1 = int(cols[0]) * TILE, min(w, (int(cols[-1]) + 1) * TILE)
+            prev[y0:y1, x0:x1] = cur32[y0:y1, x0:x1]
 
     def _dirty_changes(self, cur32: np.ndarray, prev: np.ndarray, dirty) -> np.ndarray:
         """Changed tiles, compared only inside the bounding box of what the X server says was drawn."""
@@ -562,30 +605,3 @@ class ScreenEncoder:
         ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
         self.stats["video" if kind == "video" else "jpeg"] += 1
         return REC.pack(x, y, w, h, KIND_JPEG, 1, len(data)) + data.tobytes()
-
-
-def decode_records(payload: bytes):
-    """Yield (x, y, w, h, kind, scale, data) from a chunk (used by tests and the benchmark's viewer)."""
-    pos = 0
-    while pos < len(payload):
-        x, y, w, h, kind, scale, n = REC.unpack_from(payload, pos)
-        pos += REC.size
-        yield x, y, w, h, kind, scale, payload[pos:pos + n]
-        pos += n
-
-
-def apply_records(canvas: np.ndarray, payload: bytes) -> None:
-    """Draw a chunk onto an HxWx3 RGB array, as the browser viewer does."""
-    for x, y, w, h, kind, scale, data in decode_records(payload):
-        if kind == KIND_SOLID:
-            canvas[y:y + h, x:x + w] = np.frombuffer(data, dtype=np.uint8)
-        elif kind == KIND_COPY:
-            sx, sy = struct.unpack("<HH", data)
-            canvas[y:y + h, x:x + w] = canvas[sy:sy + h, sx:sx + w].copy()
-        elif kind == KIND_ZLIB:
-            canvas[y:y + h, x:x + w] = np.frombuffer(zlib.decompress(data, -15), np.uint8).reshape(h, w, 3)
-        else:
-            img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-            if scale != 1:
-                img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
-            canvas[y:y + h, x:x + w] = img[:h, :w, ::-1]

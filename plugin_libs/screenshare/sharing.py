@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import secrets
 
-from host import session_store as store
-from host.appkeys import CONFIG, DB, HUB
-from host.audit import audit as write_audit
-from host.options import CUSTOMER_ROLES, REP_ROLES
-from host.router import MessageError, make_binary
+from host.api import (CUSTOMER_ROLES, REP_ROLES, MessageError, config, database, event_and_audit,
+                      existing_plugin_state, make_binary, new_join_number, now, sessions)
 
 from .input_events import InputError, validate_events
 from .state import AgentInfo, Pace, Pending, pairs_of, state_of
@@ -58,9 +55,10 @@ def _announce(ctx, state) -> None:
 
 
 async def _record(ctx, kind: str, details: dict) -> None:
-    """One consent-relevant change: into the session's record and the audit log."""
-    await ctx.event(kind, details)
-    await ctx.audit(kind, f"session:{ctx.session.id}", details)
+    """One consent-relevant change: into the session's record and the audit log (one transaction)."""
+    at = ctx.now()
+    await ctx.db.write(lambda db: event_and_audit(db, ctx.session, at, kind, ctx.participant.id, details,
+                                                  action=kind, target=f"session:{ctx.session.id}"))
 
 
 def _agent_for(ctx, state, message, side: str) -> AgentInfo:
@@ -424,10 +422,8 @@ async def agent_command(ctx, message):
     state = state_of(ctx.session, ctx.plugin)
     if _is_agent(state, ctx.participant.id):
         raise MessageError("a Support Manager cannot start another one")
-    cfg = ctx.app[CONFIG]
-    now = ctx.now()
-    number = await ctx.db.write(lambda db: store.new_code(db, ctx.session.id, "secondary_customer", now,
-                                                           cfg.number_ttl, cfg.number_digits))
+    cfg, at, sid = config(ctx.app), now(ctx.app), ctx.session.id
+    number = await database(ctx.app).write(lambda db: new_join_number(db, cfg, sid, at, "secondary_customer"))
     token = secrets.token_urlsafe(9)
     pairs_of(ctx.session)[token] = ctx.participant.id
     return {"type": f"{ctx.plugin}.agent_command", "re": message.get("id"), "number": number, "pair": token,
@@ -469,10 +465,10 @@ async def get_state(ctx, message):
 # -- session events --------------------------------------------------------------------------------
 async def on_participant_left(app, session, participant, reason, plugin: str) -> None:
     """A viewer or a Support Manager left: its grants end (recorded), the others are told."""
-    state = getattr(session, f"{plugin}_state", None)
+    state = existing_plugin_state(session, plugin)
     if state is None:
         return
-    hub = app[HUB]
+    hub = sessions(app)
     gone = state.drop_grants(viewer=participant.id)
     for agent_id in {a for a, _, _ in gone}:
         hub.send(session, agent_id, {"type": f"{plugin}.revoked", "viewers": [participant.id]})
@@ -486,12 +482,11 @@ async def on_participant_left(app, session, participant, reason, plugin: str) ->
         if p.agent == participant.id or p.by == participant.id:
             del state.pending[pid]
     if gone:
-        now = app[CONFIG].clock()
+        at = now(app)
         details = {"by": f"{participant.name} left ({reason})", "grants": len(gone)}
-        await app[DB].write(lambda db: store.add_event(db, session.id, now, f"{plugin}.revoked", participant.id,
-                                                       details))
-        await write_audit(app, session.site_id, f"participant:{participant.id}", f"{plugin}.revoked",
-                          f"session:{session.id}", details)
+        await database(app).write(lambda db: event_and_audit(db, session, at, f"{plugin}.revoked", participant.id,
+                                                             details, action=f"{plugin}.revoked",
+                                                             target=f"session:{session.id}"))
     hub.broadcast(session, _public_state(session, state, plugin))
 
 

@@ -1,0 +1,8 @@
+"""The hook the WebACD plugin declares for other plugins (added through ``register_hookspecs``)."""
+from host.api import hookspec
+
+
+@hookspec
+def webacd_start_options(site):
+    """Return a list of Setting: per-queue start options; the queue's values reach plugins in
+    session.meta["webacd"]["start_options"][plugin]."""
