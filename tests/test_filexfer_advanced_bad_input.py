@@ -75,7 +75,7 @@ async def test_paths_out_of_the_root_are_refused(host, tmp_path):
                 assert failed["type"] == f"{P}.failed" and "points outside the shared folder" in failed["error"]
             else:
                 body = await r.json()
-                assert r.status == 400 and words in body["error"], (folder, name, body)
+                assert r.status == 400 and words in body["error"]["message"], (folder, name, body)
         assert snapshot(outside) == before_out
         assert snapshot(root) == before_root
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
@@ -175,7 +175,7 @@ async def test_full_disk_on_the_customers_side(host, tmp_path, small_disk):
         failed = await failure(ws)
         assert failed["type"] == f"{P}.failed" and "the disk is full" in failed["error"]
         r = await put_part(rep, s["id"], up["id"], 0, os.urandom(3 * 1024 * 1024))
-        assert r.status == 404 and "no such upload" in (await r.json())["error"]
+        assert r.status == 404 and "no such upload" in (await r.json())["error"]["message"]
         # two that fit one at a time, not together: the disk fills up while writing the second (whose
         # upload may still be running then: it is told the transfer stopped)
         a, b = os.urandom(1_200_000), os.urandom(1_200_000)

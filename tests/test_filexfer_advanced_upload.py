@@ -96,7 +96,7 @@ async def test_bad_upload_requests_are_refused_and_change_nothing(host, inbox):
                                   ({"name": "a.bin", "size": "10", "modified": "yesterday"}, 400, "modified")):
         r = await rep.http.post(base, params=params, headers={"X-CSRF-Token": token})
         assert r.status == status, (params, await r.text())
-        assert words in (await r.json())["error"]
+        assert words in (await r.json())["error"]["message"]
     r = await rep.http.post(base, params={"name": "a.bin", "size": "10"})
     assert r.status == 403
     assert not host.data_dir.joinpath(P, "tmp").exists() or not list(host.data_dir.joinpath(P, "tmp").iterdir())
@@ -105,10 +105,10 @@ async def test_bad_upload_requests_are_refused_and_change_nothing(host, inbox):
     up = await open_upload(rep, s["id"], "a.bin", len(data), folder="inbox")
     # bytes: more than the file's size, an offset that is not a number, a gap, a foreign upload id
     r = await put_part(rep, s["id"], up["id"], 0, data + b"x")
-    assert r.status == 400 and "size" in (await r.json())["error"]
+    assert r.status == 400 and "size" in (await r.json())["error"]["message"]
     r = await rep.http.put(f"{base}/{up['id']}", params={"offset": "half"}, data=data,
                            headers={"X-CSRF-Token": token})
-    assert r.status == 400 and "offset" in (await r.json())["error"]
+    assert r.status == 400 and "offset" in (await r.json())["error"]["message"]
     r = await put_part(rep, s["id"], up["id"], 1000, data[1000:])
     assert r.status == 409 and (await r.json())["have"] == 0
     r = await put_part(rep, s["id"], "0" * 32, 0, data)
@@ -118,7 +118,7 @@ async def test_bad_upload_requests_are_refused_and_change_nothing(host, inbox):
     assert (await status_of(rep, s["id"], up["id"]))["have"] == 0
     # a wrong SHA-256 for the whole file: the transfer fails, nothing is kept anywhere
     r = await put_part(rep, s["id"], up["id"], 0, data, headers={"X-Content-SHA256": "0" * 64})
-    assert r.status == 400 and "SHA-256" in (await r.json())["error"]
+    assert r.status == 400 and "SHA-256" in (await r.json())["error"]["message"]
     failed = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed") and m["id"] == up["id"])
     assert failed["type"] == f"{P}.failed" and "SHA-256" in failed["error"]
     await until(lambda: not agent.features[P].receivers and not list((root / "inbox").iterdir()),

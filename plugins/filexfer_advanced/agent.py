@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.consent import ConsentRequest
+from agent.frames import make_binary
 from agent.hookspecs import hookimpl
-from host.router import make_binary
 
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .paths import PathRefused, Root, check_name
-from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, P, SMALL_FILE
+from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, PLUGIN, SMALL_FILE
 
 log = logging.getLogger("support_manager.filexfer")
 
@@ -113,7 +113,7 @@ class FileAccess:
     async def on_hello(self, message: dict) -> None:
         """Every (re)connect: file access the person allowed stays until they revoke it or the session
         ends, so interrupted transfers resume; the host restores the grants only from what we say here."""
-        await self.agent.send({"type": f"{P}.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
+        await self.agent.send({"type": f"{PLUGIN}.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
                                "root": str(self.root),
                                "restore": [{"viewer": v} for v in self.grants]})
 
@@ -121,7 +121,7 @@ class FileAccess:
         request_id = str(message.get("request_id", ""))[:40]
         viewer = message.get("viewer")
         if not isinstance(viewer, dict) or not isinstance(viewer.get("id"), str):
-            await self.agent.send({"type": f"{P}.consent", "request_id": request_id, "allow": False})
+            await self.agent.send({"type": f"{PLUGIN}.consent", "request_id": request_id, "allow": False})
             return
         async with self.consent_lock:
             if viewer["id"] in self.grants:
@@ -133,7 +133,7 @@ class FileAccess:
                 allow = bool(answer.allow)
                 if allow:   # the local grant exists before anything is touched
                     self.grants[viewer["id"]] = name
-            await self.agent.send({"type": f"{P}.consent", "request_id": request_id, "allow": allow})
+            await self.agent.send({"type": f"{PLUGIN}.consent", "request_id": request_id, "allow": allow})
         if allow:
             self.agent.report(f"{self.grants[viewer['id']]} may now browse and copy files in {self.root}. "
                               "Type 'stop files' (or use the session page) to take it back.")
@@ -145,10 +145,10 @@ class FileAccess:
         if controls is None:
             return
         if self.grants:
-            controls(P, f"{', '.join(self.grants.values())} can reach your files in {self.root}.",
+            controls(PLUGIN, f"{', '.join(self.grants.values())} can reach your files in {self.root}.",
                      [{"id": "stop files", "label": "Stop file access"}])
         else:
-            controls(P, "", [])
+            controls(PLUGIN, "", [])
 
     async def on_revoked(self, message: dict) -> None:
         viewers = message.get("viewers")
@@ -167,7 +167,7 @@ class FileAccess:
         self.grants.clear()
         await self._abort_of(had, "file access was revoked by the customer")
         if had:
-            await self.agent.send({"type": f"{P}.revoke", "reason": reason})
+            await self.agent.send({"type": f"{PLUGIN}.revoke", "reason": reason})
             self.agent.report("File access stopped.")
             self._show()
 
@@ -187,7 +187,7 @@ class FileAccess:
             return False
         self.stats["refused"] += 1
         self.agent.report(f"Refused: the host asked to {what} without your permission.")
-        await self.agent.send({"type": f"{P}.violation", "what": what, "command": str(message.get("type"))[:60],
+        await self.agent.send({"type": f"{PLUGIN}.violation", "what": what, "command": str(message.get("type"))[:60],
                                "tid": message.get("tid")})
         return True
 
@@ -224,7 +224,7 @@ class FileAccess:
     async def on_list(self, message: dict) -> None:
         if await self._refuse("list your files", message):
             return
-        out = {"type": f"{P}.listing", "req": message.get("req"), "to": message.get("from")}
+        out = {"type": f"{PLUGIN}.listing", "req": message.get("req"), "to": message.get("from")}
         try:
             out.update(await self._run(self._list, message.get("path", "")))
         except PathRefused as exc:
@@ -307,7 +307,7 @@ class FileAccess:
         """A small file, read and hashed already: one frame with its size, SHA-256 and data."""
         if message["from"] not in self.grants:
             return   # revoked while it was being read: nothing goes out
-        header = {"type": f"{P}.whole_file", "tid": tid, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+        header = {"type": f"{PLUGIN}.whole_file", "tid": tid, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                   "sha256": digest}
         if name != str(message.get("path", "")).rstrip("/").split("/")[-1]:
             header["name"] = name   # the host knows the name from the path it asked for
@@ -320,9 +320,9 @@ class FileAccess:
                 return   # the link dropped: the host asks again after reconnecting
         else:   # the usual three messages, at once
             await self.agent.send(_file_info(tid, name, st, 0))
-            if data and not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": 0}, data)):
+            if data and not await self.agent.send_bytes(make_binary({"type": f"{PLUGIN}.chunk", "tid": tid, "o": 0}, data)):
                 return
-            await self.agent.send({"type": f"{P}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
+            await self.agent.send({"type": f"{PLUGIN}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
         self.stats["sent_bytes"] += len(data)
         print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
 
@@ -342,7 +342,7 @@ class FileAccess:
                     if nxt < st.st_size else None
                 view = memoryview(block)
                 for i in range(0, len(block), CHUNK):
-                    frame = make_binary({"type": f"{P}.chunk", "tid": tid, "o": pos + i}, view[i:i + CHUNK])
+                    frame = make_binary({"type": f"{PLUGIN}.chunk", "tid": tid, "o": pos + i}, view[i:i + CHUNK])
                     try:
                         async with asyncio.timeout(stall):
                             sent = await self.agent.send_bytes(frame)
@@ -355,7 +355,7 @@ class FileAccess:
                 if time.monotonic() - last > 1.0:
                     last = time.monotonic()
                     print(f"[Support Manager] sending {name}: {pos * 100 // max(st.st_size, 1)} %", flush=True)
-            await self.agent.send({"type": f"{P}.sent", "tid": tid, "size": st.st_size, "sha256": hasher.hexdigest()})
+            await self.agent.send({"type": f"{PLUGIN}.sent", "tid": tid, "size": st.st_size, "sha256": hasher.hexdigest()})
             if st.st_size - started_at > 0 or st.st_size == 0:
                 print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
         except TransferFailed as exc:
@@ -375,7 +375,7 @@ class FileAccess:
         self.agent.report(f"File transfer failed: {error}")
         try:   # a host that takes nothing more does not hold this up
             async with asyncio.timeout(10):
-                await self.agent.send({"type": f"{P}.failed", "tid": tid, "error": error})
+                await self.agent.send({"type": f"{PLUGIN}.failed", "tid": tid, "error": error})
         except TimeoutError:
             pass
 
@@ -428,7 +428,7 @@ class FileAccess:
             self.stats["resumed_at"].append(r.written)
         r.acked = r.written
         r.moved_at = time.monotonic()
-        await self.agent.send({"type": f"{P}.ready", "tid": tid, "have": r.written})
+        await self.agent.send({"type": f"{PLUGIN}.ready", "tid": tid, "have": r.written})
 
     async def _watch_stall(self, r: Receiver) -> None:
         """Give ``r`` up when no data came for ``r.stall`` seconds: its partial file goes, the host is told."""
@@ -460,7 +460,7 @@ class FileAccess:
         if r is None:
             return
         if r.rep not in self.grants:
-            await self._refuse("write files on your computer", {"type": f"{P}.put", "tid": r.tid})
+            await self._refuse("write files on your computer", {"type": f"{PLUGIN}.put", "tid": r.tid})
             return
         if header.get("o") != r.received:
             return   # a stale frame from before a resume
@@ -479,7 +479,7 @@ class FileAccess:
             if now - r.shown > 1.0:
                 r.shown = now
                 print(f"[Support Manager] receiving {r.name}: {r.received * 100 // max(r.size, 1)} %", flush=True)
-            await self.agent.send({"type": f"{P}.progress", "tid": r.tid, "have": r.received})
+            await self.agent.send({"type": f"{PLUGIN}.progress", "tid": r.tid, "have": r.received})
 
     def _commit(self, r: Receiver) -> str:
         os.fsync(r.fd)
@@ -550,7 +550,7 @@ class FileAccess:
         self.stats["received_bytes"] += r.size
         where = self.root.relative(r.folder / final)
         self.agent.report(f"Received {where} ({r.size} bytes, SHA-256 checked).")
-        answer = {"type": f"{P}.received", "tid": r.tid, "name": final, "path": where, "sha256": r.sha256}
+        answer = {"type": f"{PLUGIN}.received", "tid": r.tid, "name": final, "path": where, "sha256": r.sha256}
         self.received[r.tid] = answer   # said again if the host asks for this file after a dropped link
         while len(self.received) > 100:
             del self.received[next(iter(self.received))]
@@ -608,7 +608,7 @@ def _pages(entries: list, budget: int = LISTING_PAGE_BYTES) -> list[list]:
 
 def _file_info(tid: str, name: str, st, offset: int) -> dict:
     """What the host learns before a file's data: its name, size and modification time."""
-    return {"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+    return {"type": f"{PLUGIN}.file_info", "tid": tid, "name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "offset": offset}
 
 
@@ -624,22 +624,22 @@ def shutil_free(folder: Path) -> int:
 @hookimpl
 def agent_message_handlers(agent, register):
     files = FileAccess(agent)
-    agent.features[P] = files
+    agent.features[PLUGIN] = files
     register("session.hello", files.on_hello)
-    register(f"{P}.consent_request", files.on_consent_request)
-    register(f"{P}.revoked", files.on_revoked)
-    register(f"{P}.list", files.on_list)
-    register(f"{P}.send_file", files.on_send_file)
-    register(f"{P}.receive_file", files.on_receive_file)
-    register(f"{P}.end", files.on_end)
-    register(f"{P}.cancel", files.on_cancel)
-    register(f"{P}.put", files.on_put, binary=True)
+    register(f"{PLUGIN}.consent_request", files.on_consent_request)
+    register(f"{PLUGIN}.revoked", files.on_revoked)
+    register(f"{PLUGIN}.list", files.on_list)
+    register(f"{PLUGIN}.send_file", files.on_send_file)
+    register(f"{PLUGIN}.receive_file", files.on_receive_file)
+    register(f"{PLUGIN}.end", files.on_end)
+    register(f"{PLUGIN}.cancel", files.on_cancel)
+    register(f"{PLUGIN}.put", files.on_put, binary=True)
 
 
 @hookimpl
 def agent_command(agent, line):
     """`stop files` (typed, or the status window's button): file access ends at once, the rest goes on."""
-    files = agent.features.get(P)
+    files = agent.features.get(PLUGIN)
     if files is None or line.strip().lower() not in ("stop files", "files stop"):
         return None
     asyncio.ensure_future(files.stop_all("stopped by the customer"))
@@ -648,6 +648,6 @@ def agent_command(agent, line):
 
 @hookimpl
 def agent_stopped(agent):
-    files = agent.features.get(P)
+    files = agent.features.get(PLUGIN)
     if files is not None:
         return files.close()

@@ -4,7 +4,7 @@ A file travels as binary frames (1 + header + payload, see host/router.py), each
 64 KiB message limit; files are read and written in blocks of BLOCK bytes; the receiver of a relayed
 file acknowledges every ACK_EVERY bytes, and the host keeps at most WINDOW bytes unacknowledged.
 """
-P = "filexfer_advanced"
+PLUGIN = "filexfer_advanced"
 CHUNK = 64 * 1024 - 512         # payload per frame: with its header, under the 64 KiB message limit
 SMALL_FILE = 60 * 1024          # a file up to this size goes whole in one frame (whole_file)
 BLOCK = 4 * 1024 * 1024             # read / write block

@@ -1,7 +1,7 @@
 """What the host knows about advanced file transfer in one live session: the Support Managers that offer
 file access, the grants their people gave, pending requests and listings, and the transfers in flight.
 
-Kept in memory on the live session; every grant, revocation and transfer is also written to
+Kept in memory with the live session (the plugin's state there, api.plugin_state); every grant, revocation and transfer is also written to
 session_events, the audit log and the plugin's table by the handlers.
 """
 from __future__ import annotations
@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ordered_writer import BlockBuffer
+from host import api
 
-ATTR = "filexfer_advanced_state"
+from .ordered_writer import BlockBuffer
+from .protocol import PLUGIN
 
 
 @dataclass
@@ -102,9 +103,5 @@ class FilesState:
         return secrets.token_hex(8)
 
 
-def state_of(live) -> FilesState:
-    state = getattr(live, ATTR, None)
-    if state is None:
-        state = FilesState()
-        setattr(live, ATTR, state)
-    return state
+def state_of(session: api.Session) -> FilesState:
+    return api.plugin_state(session, PLUGIN, FilesState)
