@@ -213,7 +213,9 @@ async def _watch_stall(app, live, t: Transfer) -> None:
             t.moved()
         idle = time.monotonic() - t.moved_at
         if idle >= t.stall:
-            log.warning("transfer %s stalled (no data for %s s)", t.id, t.stall)
+            log.warning("transfer %s (%s) stalled: no data for %s s; it was %s at %s of %s bytes (upload: %s)",
+                        t.id, t.direction, t.stall, t.status, t.done, t.size,
+                        t.upload.have if t.upload is not None else "-")
             await finish(app, live, t, "failed", f"stalled: no data for {t.stall} s; nothing of it was kept",
                          tell_agent=True)
             return
