@@ -75,8 +75,8 @@ def session_record(session, db):
                                                     order_by="started_at"))
     arrow = {"to_rep": "from the customer", "to_customer": "to the customer"}
     return {"advanced_files": "; ".join(
-        f"{r['name']} ({r['size']} bytes, {arrow.get(r['direction'], r['direction'])}, sha256 {(r['sha256'] or '')[:12]}…)"
-        for r in rows)}
+        f"{r['name']} ({r['size']} bytes, {arrow.get(r['direction'], r['direction'])}, "
+        f"sha256 {(r['sha256'] or '')[:12]}…)" for r in rows)}
 
 
 @api.hookimpl

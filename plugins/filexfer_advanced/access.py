@@ -81,7 +81,8 @@ async def drop_grants(app, live, agent: str | None = None, rep: str | None = Non
     if gone:
         if tell_agent:
             for a in {a for a, _ in gone}:
-                api.sessions(app).send(live, a, {"type": f"{PLUGIN}.revoked", "viewers": [r for aa, r in gone if aa == a]})
+                api.sessions(app).send(live, a, {"type": f"{PLUGIN}.revoked",
+                                                 "viewers": [r for aa, r in gone if aa == a]})
         await record(app, live, actor, f"{PLUGIN}.revoked", {"by": by, "reps": [name_of(live, r) for _, r in gone]})
     announce(app, live)
     return len(gone)
@@ -111,7 +112,7 @@ async def agent_hello(ctx, message):
             state.grants[(me.id, r)] = p.name
     if not known:
         await ctx.event(f"{PLUGIN}.agent_connected", {"agent": me.id, "name": state.agents[me.id].name,
-                                                 "root": state.agents[me.id].root})
+                                                      "root": state.agents[me.id].root})
     for t in list(state.transfers.values()):
         if t.agent != me.id:
             continue
@@ -183,5 +184,5 @@ async def on_session_ended(app, live) -> None:
         await finish(app, live, t, "failed", "the session ended before the transfer was complete")
     if state.grants:
         await record(app, live, None, f"{PLUGIN}.revoked", {"by": "the session ended",
-                                                      "reps": [n for n in state.grants.values()]})
+                                                           "reps": [n for n in state.grants.values()]})
         state.grants.clear()

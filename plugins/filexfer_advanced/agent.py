@@ -320,7 +320,8 @@ class FileAccess:
                 return   # the link dropped: the host asks again after reconnecting
         else:   # the usual three messages, at once
             await self.agent.send(_file_info(tid, name, st, 0))
-            if data and not await self.agent.send_bytes(make_binary({"type": f"{PLUGIN}.chunk", "tid": tid, "o": 0}, data)):
+            chunk = make_binary({"type": f"{PLUGIN}.chunk", "tid": tid, "o": 0}, data)
+            if data and not await self.agent.send_bytes(chunk):
                 return
             await self.agent.send({"type": f"{PLUGIN}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
         self.stats["sent_bytes"] += len(data)
@@ -355,7 +356,8 @@ class FileAccess:
                 if time.monotonic() - last > 1.0:
                     last = time.monotonic()
                     print(f"[Support Manager] sending {name}: {pos * 100 // max(st.st_size, 1)} %", flush=True)
-            await self.agent.send({"type": f"{PLUGIN}.sent", "tid": tid, "size": st.st_size, "sha256": hasher.hexdigest()})
+            await self.agent.send({"type": f"{PLUGIN}.sent", "tid": tid, "size": st.st_size,
+                                   "sha256": hasher.hexdigest()})
             if st.st_size - started_at > 0 or st.st_size == 0:
                 print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
         except TransferFailed as exc:

@@ -40,9 +40,9 @@ async def fetch(ctx, message):
     state.transfers[tid] = t
     watch(ctx.app, ctx.session, t)
     # written while the file already flows (finish() waits for it, so the rows stay in order)
+    details = {"transfer": tid, "direction": "to_rep", "path": path, "rep": ctx.participant.name}
     t.started = asyncio.create_task(record(ctx.app, ctx.session, ctx.participant.id, f"{PLUGIN}.transfer_started",
-                                           {"transfer": tid, "direction": "to_rep", "path": path,
-                                            "rep": ctx.participant.name}, also=transfer_row(ctx.session, t)))
+                                           details, also=transfer_row(ctx.session, t)))
     ctx.send_to(agent.id, {"type": f"{PLUGIN}.send_file", "tid": tid, "from": ctx.participant.id, "path": path,
                            "offset": 0, "stall": t.stall})
     send_progress(ctx.app, ctx.session, t, force=True)

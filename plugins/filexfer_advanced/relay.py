@@ -23,10 +23,9 @@ def receive_command(t: Transfer) -> dict:
 async def start_upload(app, live, t: Transfer) -> None:
     state_of(live).transfers[t.id] = t
     watch(app, live, t)
-    await record(app, live, t.rep, f"{PLUGIN}.transfer_started", {"transfer": t.id, "direction": "to_customer",
-                                                           "name": t.name, "folder": t.path, "size": t.size,
-                                                           "sha256": t.sha256, "rep": t.rep_name},
-                 also=transfer_row(live, t))
+    details = {"transfer": t.id, "direction": "to_customer", "name": t.name, "folder": t.path, "size": t.size,
+               "sha256": t.sha256, "rep": t.rep_name}
+    await record(app, live, t.rep, f"{PLUGIN}.transfer_started", details, also=transfer_row(live, t))
     api.sessions(app).send(live, t.agent, receive_command(t))
     send_progress(app, live, t, force=True)
 

@@ -1,8 +1,8 @@
 """What the host knows about advanced file transfer in one live session: the Support Managers that offer
 file access, the grants their people gave, pending requests and listings, and the transfers in flight.
 
-Kept in memory with the live session (the plugin's state there, api.plugin_state); every grant, revocation and transfer is also written to
-session_events, the audit log and the plugin's table by the handlers.
+Kept in memory with the live session (the plugin's state there, api.plugin_state); every grant,
+revocation and transfer is also written to session_events, the audit log and the plugin's table.
 """
 from __future__ import annotations
 
