@@ -126,9 +126,7 @@ def track_socket(app, ws: web.WebSocketResponse) -> None:
 
 def plugin_data_dir(app, plugin: str):
     """The folder under the data folder where ``plugin`` keeps its files (created, mode 0700)."""
-    path = app[_CONFIG].data_dir / "plugins" / plugin
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return private_folder(app[_CONFIG].data_dir / "plugins" / plugin)
 
 
 def plugin_state(session: Session, plugin: str, factory: Callable[[], T]) -> T:
@@ -228,8 +226,8 @@ async def read_json_body(request: web.Request) -> dict:
         return {}
     try:
         data = await request.json()
-    except ValueError:
-        raise json_error(422, "The body is not valid JSON.") from None
+    except (ValueError, RecursionError):
+        raise json_error(422, "The body is not valid JSON (or is nested too deeply).") from None
     if not isinstance(data, dict):
         raise json_error(422, "The body must be a JSON object.")
     return data
@@ -295,3 +293,11 @@ def live_session(app, session_id: str) -> Session | None:
 def rep_online(app, user_id: int) -> bool:
     """Whether the rep has a console open now (their feed of ``sessions(app).notify_user``)."""
     return bool(app[_HUB].rep_feeds.get(user_id))
+
+
+# -- added by sec-http --
+from .body_limits import streams_body  # noqa: E402
+from .disk_full import DISK_FULL, is_disk_full  # noqa: E402
+from .private_files import open_private, private_folder  # noqa: E402
+
+__all__ += ["streams_body", "DISK_FULL", "is_disk_full", "open_private", "private_folder"]

@@ -16,52 +16,32 @@ from aiohttp import web
 
 from . import (core_plugin, views_admin, views_api, views_auth, views_customer, views_meta, views_rep, views_tokens,
                views_ws)
-from .appkeys import ADMIN_NOTICES, BACKGROUND, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
+from .body_limits import DEFAULT_BYTES, body_limit
+from .appkeys import (ADMIN_NOTICES, BACKGROUND, CONFIG, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_IN_PROGRESS,
+                      LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS)
 from .config import Config
 from .db import Database
 from .expiry import expiry_loop
 from .hub import Hub
 from .plugins import PluginRegistry, call_impl
+from .private_files import make_private
 from .ratelimit import RateLimiter
 from .schema import core_migrations
+from .security_headers import security_headers
 from .sites import SiteDirectory
-from .web_common import CSRF_COOKIE, site_of
+from .web_common import site_of
 
 log = logging.getLogger("supporthost")
 HERE = Path(__file__).parent
-
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
-       "form-action 'self'; object-src 'none'")
 
 
 def load_secret(data_dir: Path) -> bytes:
     path = Path(data_dir) / "secret.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
     return bytes.fromhex(path.read_text().strip())
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler):
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
-    if not isinstance(response, web.WebSocketResponse):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if CSRF_NEW in request and not response.prepared:
-            response.set_cookie(CSRF_COOKIE, request[CSRF_NEW], path="/", httponly=True, samesite="Strict",
-                                secure=request.app[CONFIG].secure_cookies)
-    if isinstance(response, web.HTTPException):
-        raise response
-    return response
 
 
 def _plugin_route(app: web.Application, plugin: str, handler):
@@ -73,6 +53,7 @@ def _plugin_route(app: web.Application, plugin: str, handler):
             raise web.HTTPForbidden(text=f"The {plugin} feature is switched off for this site.")
         result = handler(request)
         return await result if inspect.isawaitable(result) else result
+    guarded.streams_body = getattr(handler, "streams_body", False)
     return guarded
 
 
@@ -97,8 +78,9 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     """Build the host. ``extra_plugins`` is a list of (name, module-or-object) registered after the
     entry-point plugins (tests use it for small plugins of their own)."""
     config = config or Config()
-    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024 * 1024)
+    app = web.Application(middlewares=[security_headers, body_limit], client_max_size=DEFAULT_BYTES)
     app[CONFIG] = config
+    make_private(config.data_dir)
     app[SECRET] = load_secret(config.data_dir)
     db = app[DB] = Database(config.db_path)
 
@@ -123,6 +105,8 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     app[BACKGROUND] = []
     app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
     app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)
+    app[LOGIN_IN_PROGRESS] = RateLimiter(config.login_failures_before_lockout, config.lockout_seconds,
+                                         config.clock)
 
     # a plugin's templates are found only under its own name: "<plugin>/page.html" in its templates/<plugin>/
     own_templates = {}

@@ -17,12 +17,17 @@ from typing import Any, Callable
 
 import sqlite_utils
 
+from .private_files import private_file, private_folder
+
 MAX_BATCH = 256
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open a connection in autocommit mode (transactions via ``db.atomic()``) with WAL and FULL sync."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Open a connection in autocommit mode (transactions via ``db.atomic()``) with WAL and FULL sync.
+    The database file is made 0600 in a 0700 folder first: SQLite gives its WAL and shared-memory files
+    the database file's mode."""
+    private_folder(Path(path).parent)
+    private_file(path)
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
@@ -34,7 +39,6 @@ def connect(path: str | Path) -> sqlite_utils.Database:
 class Database:
     def __init__(self, path: str | Path, readers: int = 2):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._writer_db = connect(self.path)
         self._local = threading.local()

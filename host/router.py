@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from agent.frames import make_binary, parse_binary  # noqa: F401  (one frame format: see agent/frames.py)
 
 from .appkeys import CONFIG, DB, HUB, PLUGINS
 from .audit import audit
+from .disk_full import DISK_FULL, is_disk_full
 from .hub import LiveParticipant, LiveSession
 from .plugins import MESSAGE_TYPE
 from .session_store import add_event
@@ -77,14 +79,52 @@ def error(text: str, re_: Any = None, code: str = "bad_request") -> dict:
     return out
 
 
+# a JSON escape of a UTF-16 surrogate: only with one can a parsed message hold a lone surrogate (a text
+# frame itself is valid UTF-8)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(message) -> bool:
+    """Whether any key or string in a parsed message holds a lone surrogate (not encodable as UTF-8)."""
+    stack = [message]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _failed(type_: str, ref: Any, exc: Exception, noun: str) -> dict:
+    """The reply to a handler's unexpected failure: a full disk is said as such (no traceback logged)."""
+    if is_disk_full(exc):
+        log.error("disk full while handling %s: %s", type_, exc)
+        return error(DISK_FULL, ref, code="disk_full")
+    log.exception("handler of the %s %s failed", noun, type_)
+    return error(f"internal error while handling this {noun}", ref, code="internal")
+
+
 async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data: str) -> dict | None:
     """Handle one text frame; returns an error reply, or None when the handler answered itself."""
     try:
         message = json.loads(data)
     except ValueError:
         return error("malformed JSON", code="malformed")
+    except RecursionError:
+        return error("malformed JSON: nested too deeply", code="malformed")
     if not isinstance(message, dict):
         return error("a message must be a JSON object", code="malformed")
+    if _SURROGATE_ESCAPE.search(data) and _has_lone_surrogate(message):
+        ref = message.get("id") if isinstance(message.get("id"), (str, int)) else None
+        return error("the message holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair): "
+                     "not valid text", ref, code="malformed")
     type_ = message.get("type")
     ref = message.get("id") if isinstance(message.get("id"), (str, int)) else type_
     if not isinstance(type_, str) or not MESSAGE_TYPE.match(type_):
@@ -102,9 +142,8 @@ async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data:
             result = await result
     except MessageError as exc:
         return error(str(exc), ref)
-    except Exception:
-        log.exception("handler for %s failed", type_)
-        return error("internal error while handling this message", ref, code="internal")
+    except Exception as exc:
+        return _failed(type_, ref, exc, "message")
     if isinstance(result, dict):
         ctx.reply(result)
     return None
@@ -129,7 +168,6 @@ async def dispatch_binary(app, site, live: LiveSession, lp: LiveParticipant, fra
             await result
     except MessageError as exc:
         return error(str(exc), header["type"])
-    except Exception:
-        log.exception("binary handler for %s failed", header["type"])
-        return error("internal error while handling this frame", header["type"], code="internal")
+    except Exception as exc:
+        return _failed(header["type"], header["type"], exc, "frame")
     return None

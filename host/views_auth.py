@@ -7,7 +7,7 @@ import secrets
 
 from aiohttp import web
 
-from .appkeys import CONFIG, DB, LOGIN_LIMIT
+from .appkeys import CONFIG, DB, LOGIN_IN_PROGRESS, LOGIN_LIMIT
 from .audit import audit_row
 from .passwords import verify_password
 from .session_store import token_hash
@@ -50,7 +50,22 @@ async def login(request: web.Request):
     if limiter.blocked(address):
         return await fail("Too many login attempts from your address. Wait a minute and try again.", 429)
     limiter.hit(address)
+    # -- sec-http: simultaneous guesses. A try holds a place before its password is checked, so a burst
+    # checks at most login_failures_before_lockout passwords of an account from one address at once (the
+    # stored failure count then locks it), and the lock is checked again where a login would complete.
+    in_progress = request.app[LOGIN_IN_PROGRESS]
+    attempt = in_progress.reserve(f"{site.id}:{username}:{address}")
+    if attempt is None:
+        return await fail("Too many logins to this account from your address at once. Wait a moment and try "
+                          "again.", 429)
+    try:
+        return await _check_and_start(request, site, cfg, now, address, username, password, next_url, fail)
+    finally:
+        attempt.release()
 
+
+async def _check_and_start(request, site, cfg, now, address, username, password, next_url, fail):
+    # -- end sec-http
     user = await request.app[DB].read(lambda db: next(db["users"].rows_where(
         "site_id = ? and username = ?", [site.id, username]), None))
     if user and user["locked_until"] and user["locked_until"] > now:
@@ -87,11 +102,16 @@ async def login(request: web.Request):
     csrf = secrets.token_urlsafe(16)
 
     def start(db):
+        if (db["users"].get(user["id"])["locked_until"] or 0) > now:  # sec-http: locked while we checked
+            return False
         db["users"].update(user["id"], {"failed_logins": 0, "locked_until": 0.0})
         db["auth_sessions"].insert({"token_hash": token_hash(token), "user_id": user["id"], "site_id": site.id,
                                     "csrf": csrf, "created_at": now, "expires_at": now + cfg.auth_session_ttl})
         audit_row(db, site.id, f"user:{user['id']}", "login", "", {"address": address}, now)
-    await request.app[DB].write(start)
+        return True
+    if not await request.app[DB].write(start):
+        return await fail("This account is locked after too many failed logins. Try again later, or ask an "
+                          "admin.", 423)
     response = web.HTTPFound(_safe_next(site, next_url))
     response.set_cookie(auth_cookie(site), token, path=site.prefix, httponly=True, samesite="Lax",
                         secure=cfg.secure_cookies, max_age=int(cfg.auth_session_ttl))

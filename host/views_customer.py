@@ -52,13 +52,17 @@ async def join(request: web.Request):
         return await render(request, "join.html", status=status, site=site, page="join", error=text,
                             number=number, name=name)
 
-    if limiter.blocked(address):
+    # Counted before the look-up (reserve, then confirm or release), so a burst of simultaneous tries
+    # cannot all be checked before the first of them counts.
+    attempt = limiter.reserve(address)
+    if attempt is None:
         return await fail(f"Too many tries from your address. Wait {limiter.retry_after(address)} seconds "
                           "and try again.", 429)
     if not name:
+        attempt.release()
         return await fail("Please enter your name.")
     if not number.isdigit():
-        limiter.hit(address)
+        attempt.confirm()
         return await fail("A session number is made of digits only.")
     cfg = request.app[CONFIG]
     now = cfg.clock()
@@ -72,8 +76,9 @@ async def join(request: web.Request):
         session, participant, token = await request.app[DB].write(
             lambda db: store.join_by_code(db, site.id, number, name, now, address))
     except store.JoinError as exc:
-        limiter.hit(address)
+        attempt.confirm()
         return await fail(str(exc), 404)
+    attempt.release()
     live = await hub.get(session["id"])
     if live is not None and participant["id"] not in live.participants:
         await hub.added(live, participant)

@@ -63,19 +63,27 @@ CSRF_FAILED = ("This form has expired or did not come from this site (CSRF check
 
 async def form_with_csrf(request: web.Request) -> dict:
     """Read a POSTed form (or JSON body); 403 unless it carries the right CSRF token. A JSON body's errors
-    are JSON errors (``{"error": {"code", "message"}}``), a form's are text."""
-    if request.content_type == "application/json":
+    are JSON errors (``{"error": {"code", "message"}}``), a form's are text.
+
+    What can be checked without the body is checked first: a request without the CSRF cookie (or, for
+    JSON, without the right header) is refused before a byte of its body is read."""
+    is_json = request.content_type == "application/json"
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if is_json:
         if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
             raise json_error(403, CSRF_FAILED, "csrf")
         try:
             data = await request.json()
-        except ValueError:
-            raise json_error(400, "The body is not valid JSON.") from None
+        except (ValueError, RecursionError):
+            raise json_error(400, "The body is not valid JSON (or is nested too deeply).") from None
         if not isinstance(data, dict):
             raise json_error(400, "The body must be a JSON object.")
         return data
+    header = request.headers.get(CSRF_HEADER)
+    if not cookie or len(cookie) > 100 or (header is not None and not csrf_ok(request, header)):
+        raise web.HTTPForbidden(text=CSRF_FAILED)
     data = dict(await request.post())
-    submitted = request.headers.get(CSRF_HEADER) or data.get(CSRF_FIELD)
+    submitted = header or data.get(CSRF_FIELD)
     if not csrf_ok(request, submitted if isinstance(submitted, str) else None):
         raise web.HTTPForbidden(text=CSRF_FAILED)
     return data

@@ -99,10 +99,13 @@ async def agent_hello(ctx, message):
     owner = ctx.session.participants.get(pairs.get(pair)) if isinstance(pair, str) and pair else None
     if owner is not None and owner.is_rep:
         return   # a rep's own Support Manager (for sharing their screen): no file access from it
+    restore = message.get("restore") or []
+    if not isinstance(restore, list):
+        raise api.MessageError("restore must be a list of {viewer} grants")
     state = state_of(ctx.session)
     known = me.id in state.agents
     state.agents[me.id] = FileAgent(me.id, str(message.get("name") or me.name)[:60], str(message.get("root", ""))[:300])
-    said = {item.get("viewer") for item in message.get("restore") or [] if isinstance(item, dict)}
+    said = {item["viewer"] for item in restore if isinstance(item, dict) and isinstance(item.get("viewer"), str)}
     for (a, r) in list(state.grants):
         if a == me.id and r not in said:
             await drop_grants(ctx.app, ctx.session, agent=me.id, rep=r, by="reconnect", actor=me.id, tell_agent=False)

@@ -91,6 +91,7 @@ async def _rep_transfer(request) -> tuple:
     return live, t
 
 
+@api.streams_body
 async def put_upload(request):
     """PUT /sessions/{sid}/uploads/{tid}?offset=N: the file's bytes from N on (N = what the host has)."""
     _csrf(request)
@@ -114,6 +115,7 @@ async def upload_status(request):
                               "transfer": t.public()})
 
 
+@api.streams_body
 async def upload(request):
     """POST /sessions/{sid}/send?agent=&dir=&name= with the whole file as the body (scripts, or a browser
     that does not resume): the same upload, opened and streamed in one request."""

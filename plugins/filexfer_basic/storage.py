@@ -10,6 +10,8 @@ import unicodedata
 import uuid
 from pathlib import Path
 
+from host import api
+
 
 class FileStore:
     def __init__(self, data_dir: Path):
@@ -18,14 +20,15 @@ class FileStore:
         self.files = self.root / "files"
 
     def ensure(self) -> None:
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.files.mkdir(parents=True, exist_ok=True)
+        """The folders, private to the host's user (0700; the files in them are 0600)."""
+        api.private_folder(self.tmp)
+        api.private_folder(self.files)
 
     def new_temp(self):
-        """A new temp file opened for writing: (path, file object)."""
+        """A new temp file opened for writing (mode 0600): (path, file object)."""
         self.ensure()
         path = self.tmp / f"{uuid.uuid4().hex}.part"
-        return path, open(path, "xb")
+        return path, api.open_private(path)
 
     def path_of(self, stored_name: str) -> Path:
         return self.files / stored_name
@@ -35,6 +38,13 @@ class FileStore:
         f.flush()
         os.fsync(f.fileno())
         f.close()
+
+    def close_quietly(self, f) -> None:
+        """Close a temp file being given up (its buffered rest may not fit on a full disk: dropped)."""
+        try:
+            f.close()
+        except OSError:
+            pass
 
     def commit(self, temp: Path, stored_name: str) -> None:
         """Move a complete temp file to its final name, and make the rename itself durable."""

@@ -7,6 +7,7 @@ import uuid
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from host import api
 
@@ -19,7 +20,15 @@ DRAIN_LIMIT = 512 * MB  # after a refusal the rest of an upload is read and drop
 
 
 class Refused(Exception):
-    """An upload that is refused as a whole: nothing of it is kept."""
+    """An upload that is refused as a whole: nothing of it is kept. ``status``: the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 413):
+        super().__init__(message)
+        self.status = status
+
+
+BAD_PART = ("A file's name or part header is not valid (too long, or holding control characters). Nothing was "
+            "published.")
 
 
 def file_store(app) -> FileStore:
@@ -54,7 +63,10 @@ async def _stage(request, reader, store_, max_file: int, room: int) -> list[dict
     staged: list[dict] = []
     try:
         while True:
-            part = await reader.next()
+            try:
+                part = await reader.next()
+            except BadHttpMessage:   # a header line over aiohttp's limit, or a NUL in it
+                raise Refused(BAD_PART, 400) from None
             if part is None:
                 break
             if part.name != "file" or not part.filename:
@@ -80,8 +92,10 @@ async def _stage(request, reader, store_, max_file: int, room: int) -> list[dict
                     digest.update(chunk)
                     await loop.run_in_executor(None, f.write, chunk)
                 await loop.run_in_executor(None, store_.finish, f)
-            except BaseException:
-                await loop.run_in_executor(None, f.close)
+            except BaseException as exc:
+                await loop.run_in_executor(None, store_.close_quietly, f)
+                if isinstance(exc, Exception) and api.is_disk_full(exc):
+                    raise Refused(api.DISK_FULL, 507) from None
                 raise
             item["sha256"] = digest.hexdigest()
         return staged
@@ -100,6 +114,7 @@ async def _drain(request) -> None:
         read += len(chunk)
 
 
+@api.streams_body
 async def upload(request):
     """POST /sessions/{sid}/files (multipart): a rep of the live session publishes files into it."""
     sid = request.match_info["sid"]
@@ -113,9 +128,12 @@ async def upload(request):
     store_ = file_store(app)
     try:
         staged = await _stage(request, await request.multipart(), store_, max_file, max_total - used)
-    except Refused as exc:
+    except Exception as exc:
+        refused = exc if isinstance(exc, Refused) else Refused(api.DISK_FULL, 507) if api.is_disk_full(exc) else None
+        if refused is None:
+            raise
         await _drain(request)
-        raise api.json_error(413, str(exc)) from None
+        raise api.json_error(refused.status, str(refused)) from None
     if not staged:
         raise api.json_error(400, "Choose at least one file to publish.")
 
@@ -140,11 +158,15 @@ async def upload(request):
         for s, r in zip(staged, rows):   # final names first: a row never points at a missing file
             await loop.run_in_executor(None, store_.commit, s["temp"], r["stored_name"])
         await api.database(app).write(write)
-    except Refused as exc:
+    except Exception as exc:   # refused, or the disk filled up: nothing of the upload is kept
         for s, r in zip(staged, rows):
             await loop.run_in_executor(None, store_.discard, s["temp"])
             await loop.run_in_executor(None, store_.discard, store_.path_of(r["stored_name"]))
-        raise api.json_error(413, str(exc)) from None
+        if isinstance(exc, Refused):
+            raise api.json_error(exc.status, str(exc)) from None
+        if api.is_disk_full(exc):
+            raise api.json_error(507, api.DISK_FULL) from None
+        raise
     files = [public(r, site) for r in rows]
     api.sessions(app).broadcast(live, {"type": f"{PLUGIN}.added", "files": files})
     return web.json_response({"files": files}, status=201)

@@ -42,11 +42,17 @@ class Filters:
         return out
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9998   # a range of days on either side of these is still a valid date
+
+
 def _day(raw: str, what: str) -> date:
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise FilterError(f"{what}: a date like 2026-11-24 is needed, not {raw[:20]!r}") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise FilterError(f"{what}: choose a date between {FIRST_YEAR} and {LAST_YEAR}, not {raw[:20]!r}")
+    return day
 
 
 def parse(query, now: float | None = None) -> Filters:
@@ -63,5 +69,7 @@ def parse(query, now: float | None = None) -> Filters:
             rep_id = int(query["rep"])
         except ValueError:
             raise FilterError("Rep: choose a rep from the list") from None
+        if not 0 < rep_id < 2 ** 63:   # what SQLite can compare with
+            raise FilterError("Rep: choose a rep from the list")
     queue = str(query.get("queue", "")).strip()[:100]
     return Filters(start, end, rep_id, queue)
