@@ -386,8 +386,7 @@ async def agent_hello(ctx, message):
     side = "rep" if owner_p is not None and owner_p.is_rep else "customer"
     if me.is_rep:
         raise MessageError("a Support Manager joins with a session number, not as a rep")
-    restore = message.get("restore") or []
-    if not isinstance(restore, list):
+    if not isinstance(message.get("restore") or [], list):
         raise MessageError("restore must be a list of {viewer, level} grants")
     monitors = message.get("monitors") if isinstance(message.get("monitors"), list) else []
     name = str(message.get("name") or me.name)[:60]
@@ -400,7 +399,7 @@ async def agent_hello(ctx, message):
                 del state.pending[pid]
         restored = []
         allowed_roles = _viewer_side(state.agents[me.id])
-        for item in restore:
+        for item in message.get("restore") or []:
             viewer = item.get("viewer") if isinstance(item, dict) else None
             p = ctx.session.participants.get(viewer) if isinstance(viewer, str) else None
             if p is not None and p.role in allowed_roles and item.get("level") in LEVELS:
