@@ -10,6 +10,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from .appkeys import CONFIG, CSRF_NEW, CSRF_RAW, DB, JINJA, PLUGINS, SECRET, SITES, USER
 from .json_errors import json_error
@@ -82,7 +83,11 @@ async def form_with_csrf(request: web.Request) -> dict:
     header = request.headers.get(CSRF_HEADER)
     if not cookie or len(cookie) > 100 or (header is not None and not csrf_ok(request, header)):
         raise web.HTTPForbidden(text=CSRF_FAILED)
-    data = dict(await request.post())
+    try:
+        data = dict(await request.post())
+    except (ValueError, BadHttpMessage):   # not UTF-8, or a malformed multipart body
+        raise web.HTTPBadRequest(text="The form could not be read (is its text UTF-8?). Reload the page and "
+                                      "try again.") from None
     submitted = header or data.get(CSRF_FIELD)
     if not csrf_ok(request, submitted if isinstance(submitted, str) else None):
         raise web.HTTPForbidden(text=CSRF_FAILED)

@@ -97,6 +97,20 @@ async def test_oversized_and_chunked_form_bodies_are_refused_before_reading(host
     assert r.status == 302
 
 
+async def test_a_form_that_is_not_utf8_is_a_clear_400(host):
+    c = await host.client()
+    await c.csrf("/s/demo/login")
+    for path in ("/s/demo/login", "/s/demo/join"):
+        r = await c.http.post(c.url(path), data=b"username=\xff\xfe&password=x", headers={"Content-Type": FORM})
+        assert r.status == 400 and "could not be read" in await r.text()
+        assert_secured(r)
+    r = await c.http.post(c.url("/s/demo/login"), data=b"--B\r\nContent-Disposition: form-data; name=\"a\"\r\n" +
+                          b"X: " + b"y" * 10_000 + b"\r\n\r\nx\r\n--B--\r\n",
+                          headers={"Content-Type": "multipart/form-data; boundary=B"})
+    assert r.status == 400
+    assert_secured(r)
+
+
 async def test_a_form_without_the_csrf_cookie_is_refused_before_its_body_is_read(host):
     async with aiohttp.ClientSession() as http:   # no cookie at all
         r = await http.post(f"{host.base}/s/demo/login", data=b"username=rep1&password=" + b"x" * 10_000,
