@@ -1,13 +1,16 @@
-"""The `supporthost` command: run the host, list plugins, create sites and admins, start a new plugin."""
+"""The `supporthost` command: run the host, list plugins, create sites and admins, reset passwords, check and
+export the audit log, start a new plugin."""
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from aiohttp import web
 
+from .audit import audit_row
 from .config import Config
 from .passwords import generate_password, hash_password
 
@@ -119,18 +122,122 @@ def cmd_create_site(args) -> int:
 
 def cmd_reset_password(args) -> int:
     from .db import connect
+    from .schema import core_migrations
     config = _config(args)
     db = connect(config.db_path)
-    row = next(db.query("select u.id from users u join sites s on s.id = u.site_id "
+    core_migrations.apply(db)
+    row = next(db.query("select u.id, u.site_id from users u join sites s on s.id = u.site_id "
                         "where s.slug = ? and u.username = ?", [args.site, args.username]), None)
     if row is None:
         print("error: no such site or user", file=sys.stderr)
         return 2
     password = generate_password()
-    with db.atomic():
-        db["users"].update(row["id"], {"password_hash": hash_password(password), "failed_logins": 0,
-                                       "locked_until": 0.0})
+    hashed = hash_password(password)
+    with _immediate(db):  # the host may be writing too: take the write lock before reading the chain's head
+        db["users"].update(row["id"], {"password_hash": hashed, "failed_logins": 0, "locked_until": 0.0})
+        audit_row(db, row["site_id"], "cli", "password_reset", f"user:{row['id']}",
+                  {"username": args.username, "by": "supporthost reset-password"})
     print(f"new password for {args.username}: {password}")
+    return 0
+
+
+@contextmanager
+def _immediate(db):
+    """A write transaction that holds the write lock from its start (BEGIN IMMEDIATE)."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def _existing_db(args):
+    """The data folder's database, migrated; None (and a message) when there is none."""
+    from .db import connect
+    from .schema import core_migrations
+    path = _config(args).db_path
+    if not Path(path).is_file():
+        print(f"error: there is no database at {path} (check --data)", file=sys.stderr)
+        return None
+    db = connect(path)
+    core_migrations.apply(db)
+    return db
+
+
+def _site_id(db, slug: str) -> int | None:
+    row = db.conn.execute("select id from sites where slug = ?", [slug]).fetchone()
+    if row is None:
+        print(f"error: there is no site {slug!r}", file=sys.stderr)
+    return row and row[0]
+
+
+def _since(text: str) -> float:
+    """--since: an ISO 8601 date or date and time (UTC unless it names a zone), as a timestamp."""
+    import datetime
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (2025-01-31) or date and time "
+                                         "(2025-01-31T08:00:00, UTC unless it says +02:00)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def cmd_audit_verify(args) -> int:
+    from .audit_verify import chain_site_ids, verify_chain
+    db = _existing_db(args)
+    if db is None:
+        return 2
+    if args.site:
+        site_id = _site_id(db, args.site)
+        if site_id is None:
+            return 2
+        chains = [site_id]
+    else:
+        chains = chain_site_ids(db)
+    slugs = {r[0]: r[1] for r in db.conn.execute("select id, slug from sites")}
+    broken = False
+    for site_id in chains:
+        report = verify_chain(db, site_id)
+        name = f"site {slugs.get(site_id, site_id)}" if site_id is not None else "rows of no site"
+        if report.intact:
+            print(f"{name}: intact, {report.rows} rows, head seq {report.head_seq} hash {report.head_hash}")
+        else:
+            broken = True
+            where = f" at row {report.bad_row}" if report.bad_row is not None else ""
+            print(f"{name}: BROKEN{where}: {report.problem} ({report.rows} rows before it are intact)")
+    db.conn.close()
+    return 1 if broken else 0
+
+
+def cmd_audit_export(args) -> int:
+    from .audit_verify import export_lines
+    db = _existing_db(args)
+    if db is None:
+        return 2
+    site_id = _site_id(db, args.site)
+    if site_id is None:
+        return 2
+    lines = export_lines(db, site_id, args.site, args.since)
+    if args.file in (None, "-"):
+        for line in lines:
+            sys.stdout.write(line + "\n")
+    else:
+        target = Path(args.file)
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with open(partial, "w", encoding="utf-8") as out:
+                for line in lines:
+                    out.write(line + "\n")
+        except OSError as exc:
+            print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+            partial.unlink(missing_ok=True)
+            return 2
+        partial.replace(target)
+    db.conn.close()
     return 0
 
 
@@ -174,12 +281,23 @@ def main(argv=None) -> int:
     reset = sub.add_parser("reset-password", help="give an account a new generated password")
     reset.add_argument("site")
     reset.add_argument("username")
+    audit = sub.add_parser("audit", help="check the audit log's hash chain, or export it as JSON lines")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check every row's hash and order; exit 1 at the first bad row")
+    verify.add_argument("site", nargs="?", help="the site's slug (default: every site)")
+    export = audit_sub.add_parser("export", help="one JSON object a row, with its hashes, for a SIEM")
+    export.add_argument("site", help="the site's slug")
+    export.add_argument("file", nargs="?", help="the file to write (default: standard output)")
+    export.add_argument("--since", type=_since, metavar="DATE",
+                        help="only rows from then on: 2025-01-31 or 2025-01-31T08:00:00 (UTC unless a zone is given)")
     new = sub.add_parser("new-plugin", help="write a new plugin's distribution (hooks, option, JS, migration, "
                                             "setting, agent part, tests) to start from")
     new.add_argument("name", help="the plugin's name: lower-case letters, digits and _ (e.g. greeter)")
     new.add_argument("--dir", default=".", help="the folder to write supporthost-NAME/ in (default: here)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "audit":
+        return {"verify": cmd_audit_verify, "export": cmd_audit_export}[args.audit_command](args)
     return {"run": cmd_run, "plugins": cmd_plugins, "create-site": cmd_create_site,
             "reset-password": cmd_reset_password, "new-plugin": cmd_new_plugin}[args.command](args)
 

@@ -59,3 +59,14 @@ def m004_api_tokens(db):
     }, pk="id", not_null={"site_id", "user_id", "token_hash", "scopes"})
     db["api_tokens"].create_index(["token_hash"], unique=True)
     db["api_tokens"].create_index(["site_id", "user_id"])
+
+
+@core_migrations()
+def m005_audit_chain(db):
+    """The audit log becomes a hash chain per site (host/audit.py): the rows already there are chained once."""
+    from .audit import chain_existing_rows
+    for column, kind in (("seq", int), ("prev_hash", str), ("hash", str)):
+        db["audit_log"].add_column(column, kind)
+    db["audit_heads"].create({"chain": int, "seq": int, "hash": str}, pk="chain")
+    chain_existing_rows(db)
+    db["audit_log"].create_index(["site_id", "seq"], unique=True)

@@ -11,6 +11,8 @@ from aiohttp import web
 from .api_tokens import tokens_of
 from .appkeys import ADMIN_NOTICES, CONFIG, DB, HUB, PLUGINS, SITES
 from .audit import audit_row
+from .audit_names import describe_details, name_references
+from .audit_verify import verify_chain
 from .passwords import check_strength, generate_password, hash_password
 from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
 from .web_common import form_with_csrf, render, require_user, site_of
@@ -39,14 +41,19 @@ async def _admin_page(request, site, user, status=200, **context):
         users = list(db.query("select id, username, display_name, role, console, mode, max_sessions, active, "
                               "locked_until from users where site_id = ? order by username", [site.id]))
         log = list(db.query("select * from audit_log where site_id = ? order by id desc limit 50", [site.id]))
-        return users, log, tokens_of(db, site.id)
-    users, log, api_tokens = await request.app[DB].read(load)
+        names = name_references(db, site.id, [r["actor"] for r in log] + [r["target"] for r in log])
+        for row in log:
+            row.update(actor_name=names.get(row["actor"], row["actor"]),
+                       target_name=names.get(row["target"], row["target"]),
+                       details_text=describe_details(row["details"]))
+        return users, log, tokens_of(db, site.id), verify_chain(db, site.id)
+    users, log, api_tokens, chain = await request.app[DB].read(load)
     now = request.app[CONFIG].clock()
     plugins = [{"name": n, "version": registry.info[n].version, "enabled": n not in site.disabled,
                 "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
                for n in sorted(registry.optional())]
     return await render(request, "admin.html", status=status, site=site, user=user, page="admin", users=users,
-                        plugins=plugins, audit=log, api_tokens=api_tokens, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
+                        plugins=plugins, audit=log, chain=chain, api_tokens=api_tokens, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
                         roles=ROLE_CHOICES, **context)
 
 
@@ -171,9 +178,11 @@ async def set_site(request: web.Request):
     now = request.app[CONFIG].clock()
 
     def write(db):
-        db["sites"].update(site.id, {"name": name, "public_url": public_url})
+        old = db["sites"].get(site.id)
+        new = {"name": name, "public_url": public_url}
+        db["sites"].update(site.id, new)
         audit_row(db, site.id, f"user:{user['id']}", "site_changed", f"site:{site.slug}",
-                  {"name": name, "public_url": public_url}, now)
+                  {k: {"old": old[k] or "", "new": v} for k, v in new.items() if (old[k] or "") != v}, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
     raise _saved(request, site_of(request), user, "Site saved.")
@@ -190,11 +199,14 @@ async def set_plugins(request: web.Request):
     now = request.app[CONFIG].clock()
 
     def write(db):
+        was_off = {r["plugin"] for r in db["site_plugins"].rows_where("site_id = ? and enabled = 0", [site.id])}
         for name in optional:
             db["site_plugins"].upsert({"site_id": site.id, "plugin": name, "enabled": int(name in enabled)},
                                       pk=("site_id", "plugin"))
+        disabled = set(optional) - enabled
         audit_row(db, site.id, f"user:{user['id']}", "plugins_changed", "",
-                  {"enabled": sorted(enabled), "disabled": sorted(set(optional) - enabled)}, now)
+                  {"switched_on": sorted(was_off & enabled), "switched_off": sorted(disabled - was_off),
+                   "enabled": sorted(enabled), "disabled": sorted(disabled)}, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
     _tell_live_sessions(request.app, site_of(request), site.disabled)
@@ -239,12 +251,28 @@ async def set_settings(request: web.Request):
     now = request.app[CONFIG].clock()
 
     def write(db):
-        for key, value in values.items():
-            db["site_settings"].upsert({"site_id": site.id, "plugin": plugin, "key": key,
-                                        "value": json.dumps(value)}, pk=("site_id", "plugin", "key"))
-        audit_row(db, site.id, f"user:{user['id']}", "settings_changed", f"plugin:{plugin}",
-                  {k: ("***" if any(s.name == k and s.type == "secret" for s in specs) else v)
-                   for k, v in values.items()}, now)
+        stored = {r["key"]: json.loads(r["value"]) for r in db["site_settings"].rows_where(
+            "site_id = ? and plugin = ?", [site.id, plugin])}
+        changes = {}
+        for spec in specs:
+            if spec.name not in values:
+                continue
+            old, new = stored.get(spec.name, spec.default), values[spec.name]
+            if old != new:
+                changes[spec.name] = _masked(spec, old, new)
+            db["site_settings"].upsert({"site_id": site.id, "plugin": plugin, "key": spec.name,
+                                        "value": json.dumps(new)}, pk=("site_id", "plugin", "key"))
+        audit_row(db, site.id, f"user:{user['id']}", "settings_changed", f"plugin:{plugin}", changes, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
     raise _saved(request, site_of(request), user, f"Settings of {plugin} saved.")
+
+
+SECRET_MASK = "\u2022\u2022\u2022"
+
+
+def _masked(spec, old, new) -> dict:
+    """A setting's change for the audit log: old -> new, a secret's value never ("•••" when set)."""
+    if spec.type == "secret":
+        return {"old": SECRET_MASK if old else "", "new": f"{SECRET_MASK} (changed)"}
+    return {"old": old, "new": new}

@@ -43,6 +43,8 @@ async def login(request: web.Request):
     next_url = str(form.get("next", ""))
 
     async def fail(text: str, status: int = 401):
+        if status in (401, 423):
+            await _audit_failed_login(request, site, username, address, now, status)
         return await render(request, "login.html", status=status, site=site, page="login", error=text,
                             next=next_url, username=username)
 
@@ -98,6 +100,16 @@ async def login(request: web.Request):
     raise response
 
 
+async def _audit_failed_login(request, site, username: str, address: str, now: float, status: int) -> None:
+    """Every failed login is an audit row: the username tried and the address, never the password.
+    (The one place that writes it: each failing path ends in ``fail``.)"""
+    def write(db):
+        user = next(db.query("select id from users where site_id = ? and username = ?", [site.id, username]), None)
+        audit_row(db, site.id, f"address:{address}", "login_failed", f"user:{user['id']}" if user else "",
+                  {"username": username, "address": address, "why": "locked" if status == 423 else "refused"}, now)
+    await request.app[DB].write(write)
+
+
 @routes.post("/s/{site}/logout")
 async def logout(request: web.Request):
     site = site_of(request)
@@ -105,7 +117,15 @@ async def logout(request: web.Request):
     token = request.cookies.get(auth_cookie(site))
     if token:
         th = token_hash(token)
-        await request.app[DB].write(lambda db: db.execute("delete from auth_sessions where token_hash = ?", [th]))
+        address, now = client_address(request), request.app[CONFIG].clock()
+
+        def end(db):
+            row = next(db.query("select user_id from auth_sessions where token_hash = ? and site_id = ?",
+                                [th, site.id]), None)
+            db.execute("delete from auth_sessions where token_hash = ?", [th])
+            if row is not None:
+                audit_row(db, site.id, f"user:{row['user_id']}", "logout", "", {"address": address}, now)
+        await request.app[DB].write(end)
     response = web.HTTPFound(f"{site.prefix}/login")
     response.del_cookie(auth_cookie(site), path=site.prefix)
     raise response

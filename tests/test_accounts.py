@@ -223,7 +223,9 @@ async def test_admin_creates_and_changes_accounts_with_clear_errors_and_audit(ho
     actions = await host.db_read(lambda db: [(r["action"], r["actor"]) for r in db["audit_log"].rows_where(
         "site_id = ? and action != 'login'", [host.site().id], order_by="id")])
     admin_actor = f"user:{(await _user(host, 'admin'))['id']}"
+    rep1_actor = f"user:{rep1['id']}"
     assert actions == [("user_created", admin_actor), ("user_updated", admin_actor),
+                       ("session_started", rep1_actor), ("session_started", rep1_actor),
                        ("settings_changed", admin_actor)]
     # The admin page shows the audit log.
     page = await (await admin.http.get(admin.url("/s/demo/admin"))).text()

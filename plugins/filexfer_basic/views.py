@@ -10,6 +10,7 @@ from aiohttp import web
 
 from host import session_store as store
 from host.appkeys import CONFIG, DB, HUB, PLUGINS
+from host.api import client_address, event_and_audit
 from host.audit import audit_row
 from host.views_customer import participant_cookie
 from host.web_common import CSRF_HEADER, csrf_ok, current_user, require_user, site_of
@@ -203,9 +204,12 @@ async def download(request):
     path = file_store(app).path_of(row["stored_name"])
     now = app[CONFIG].clock()
 
+    details = {"name": row["name"], "file": fid, "address": client_address(request)}
+
     def count(db):
         db.execute("update published_files set downloads = downloads + 1 where id = ?", [fid])
-        store.add_event(db, row["session_id"], now, "file_downloaded", participant["id"], {"name": row["name"]})
+        event_and_audit(db, {"id": row["session_id"], "site_id": site.id}, now, "file_downloaded", participant["id"],
+                        details, actor=actor, action="file_downloaded", target=f"session:{row['session_id']}")
     await app[DB].write(count)
     ascii_name = row["name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return web.FileResponse(path, headers={
