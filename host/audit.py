@@ -17,7 +17,9 @@ import json
 import time
 
 GENESIS = "0" * 64
-_HEAD = "select seq, hash from audit_heads where chain = ?"
+# A write first (not a read): the transaction takes the write lock at once, waiting for another writer (the
+# CLI) instead of failing on a stale snapshot. It returns the new seq and the hash of the row before.
+_ADVANCE = "update audit_heads set seq = seq + 1 where chain = ? returning seq, hash"
 _INSERT = ("insert into audit_log (site_id, at, actor, action, target, details, seq, prev_hash, hash) "
            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _MOVE_HEAD = ("insert into audit_heads (chain, seq, hash) values (?, ?, ?) "
@@ -49,8 +51,9 @@ def canonical_details(details) -> str:
 
 def audit_row(db, site_id: int | None, actor: str, action: str, target: str = "", details: dict | None = None,
               now: float | None = None) -> None:
-    """Write one row and move its chain's head (inside the caller's transaction: ``Database.write`` or
-    ``db.atomic()``; the writer is one thread, so reading the head here is race-free)."""
+    """Write one row and move its chain's head, inside the caller's transaction (``Database.write``, or
+    ``BEGIN IMMEDIATE`` in a tool): the head is read and moved under the write lock, so two writers
+    never give two rows the same place in the chain."""
     # Plain SQL, as session_store.add_event (written on every privileged action, often in a hurry)
     at = float(now or time.time())
     site_id = None if site_id is None else int(site_id)
@@ -58,8 +61,8 @@ def audit_row(db, site_id: int | None, actor: str, action: str, target: str = ""
     text = canonical_details(details)
     conn = db.conn
     key = chain_key(site_id)
-    head = conn.execute(_HEAD, [key]).fetchone()
-    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    head = conn.execute(_ADVANCE, [key]).fetchall()
+    seq, prev = head[0] if head else (1, GENESIS)
     digest = row_hash(prev, site_id, seq, at, actor, action, target, text)
     conn.execute(_INSERT, [site_id, at, actor, action, target, text, seq, prev, digest])
     conn.execute(_MOVE_HEAD, [key, seq, digest])
