@@ -16,7 +16,9 @@ from aiohttp import web
 
 from . import (core_plugin, views_admin, views_api, views_auth, views_customer, views_meta, views_rep, views_tokens,
                views_ws)
-from .appkeys import ADMIN_NOTICES, BACKGROUND, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS
+from .appkeys import (ADMIN_NOTICES, AUDIT_WATCH, BACKGROUND, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT,
+                      LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS)
+from .audit_verify import ChainWatch
 from .config import Config
 from .db import Database
 from .expiry import expiry_loop
@@ -120,6 +122,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     app[HUB] = Hub(app)
     app[SOCKETS] = weakref.WeakSet()
     app[ADMIN_NOTICES] = {}
+    app[AUDIT_WATCH] = ChainWatch()
     app[BACKGROUND] = []
     app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
     app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)

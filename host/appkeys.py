@@ -28,6 +28,7 @@ LOGIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("login_limit")
 SECRET: web.AppKey[bytes] = web.AppKey("secret")
 SOCKETS: web.AppKey["weakref.WeakSet"] = web.AppKey("sockets")
 ADMIN_NOTICES: web.AppKey[dict] = web.AppKey("admin_notices")   # key -> (admin id, message, when)
+AUDIT_WATCH: web.AppKey = web.AppKey("audit_watch")   # host/audit_verify.py ChainWatch: the admin page's chain status
 EXPIRY: web.AppKey["asyncio.Task"] = web.AppKey("expiry")   # the task that ends abandoned sessions
 BACKGROUND: web.AppKey[list] = web.AppKey("background", list)   # plugins' tasks (api.background_task)
 

@@ -9,10 +9,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from .api_tokens import tokens_of
-from .appkeys import ADMIN_NOTICES, CONFIG, DB, HUB, PLUGINS, SITES
+from .appkeys import ADMIN_NOTICES, AUDIT_WATCH, CONFIG, DB, HUB, PLUGINS, SITES
 from .audit import audit_row
 from .audit_names import describe_details, name_references
-from .audit_verify import verify_chain
 from .passwords import check_strength, generate_password, hash_password
 from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
 from .web_common import form_with_csrf, render, require_user, site_of
@@ -36,6 +35,7 @@ def _saved(request, site, user, message: str) -> web.HTTPSeeOther:
 
 async def _admin_page(request, site, user, status=200, **context):
     registry = request.app[PLUGINS]
+    now = request.app[CONFIG].clock()
 
     def load(db):
         users = list(db.query("select id, username, display_name, role, console, mode, max_sessions, active, "
@@ -46,9 +46,8 @@ async def _admin_page(request, site, user, status=200, **context):
             row.update(actor_name=names.get(row["actor"], row["actor"]),
                        target_name=names.get(row["target"], row["target"]),
                        details_text=describe_details(row["details"]))
-        return users, log, tokens_of(db, site.id), verify_chain(db, site.id)
+        return users, log, tokens_of(db, site.id), request.app[AUDIT_WATCH].check(db, site.id, now)
     users, log, api_tokens, chain = await request.app[DB].read(load)
-    now = request.app[CONFIG].clock()
     plugins = [{"name": n, "version": registry.info[n].version, "enabled": n not in site.disabled,
                 "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
                for n in sorted(registry.optional())]

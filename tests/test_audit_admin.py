@@ -64,3 +64,33 @@ async def test_a_broken_chain_shows_at_the_top_of_the_section(tmp_path):
         assert 'data-chain="intact"' in html
     finally:
         await stop_host(host)
+
+
+async def test_the_page_walks_every_row_again_after_ten_minutes(tmp_path):
+    """Between two full walks the page checks the rows written since; an old row edited meanwhile shows at the
+    next full walk, and rows cut off the end show at once."""
+    from conftest import FakeClock
+    from host.audit_verify import FULL_CHECK_EVERY
+    clock = FakeClock()
+    host = await start_host(tmp_path / "data", clock=clock)
+    try:
+        admin = await host.rep("admin")
+        page = lambda: admin.http.get(admin.url("/s/demo/admin"))  # noqa: E731
+        assert 'data-chain="intact"' in await (await page()).text()
+        first = await host.db_read(lambda db: next(db.query("select min(id) as id from audit_log where site_id = 1")))
+        with sqlite3.connect(host.data_dir / "supporthost.db", isolation_level=None) as conn:
+            conn.execute("update audit_log set action = 'nothing' where id = ?", [first["id"]])
+        await (await host.rep("rep1")).start_session()         # new rows are checked as they come
+        assert 'data-chain="intact"' in await (await page()).text()
+        clock.advance(FULL_CHECK_EVERY)
+        html = await (await page()).text()
+        assert 'data-chain="broken"' in html and f"broken at row {first['id']}" in html
+        with sqlite3.connect(host.data_dir / "supporthost.db", isolation_level=None) as conn:
+            conn.execute("update audit_log set action = 'login' where id = ?", [first["id"]])
+        assert 'data-chain="intact"' in await (await page()).text()
+        with sqlite3.connect(host.data_dir / "supporthost.db", isolation_level=None) as conn:
+            conn.execute("delete from audit_log where id = (select max(id) from audit_log where site_id = 1)")
+        html = await (await page()).text()
+        assert 'data-chain="broken"' in html and "row(s) after it were deleted" in html
+    finally:
+        await stop_host(host)
