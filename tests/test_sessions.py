@@ -486,8 +486,8 @@ async def test_after_a_restart_a_session_nobody_comes_back_to_ends_as_abandoned(
     host = await start_host(tmp_path / "data", clock=clock, abandoned_after=7200, expiry_check_every=0.05)
     try:
         await _wait_for_state(host, s["id"], "ended")
-        reasons = await host.db_read(lambda db: [r["details"] for r in db["audit_log"].rows_where(
+        reasons = await host.db_read(lambda db: [json.loads(r["details"]) for r in db["audit_log"].rows_where(
             "action = 'session_abandoned'")])
-        assert reasons == ['{"why": "nobody came back after a restart"}']
+        assert reasons == [{"why": "nobody came back after a restart"}]
     finally:
         await stop_host(host)
