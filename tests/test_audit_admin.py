@@ -6,7 +6,9 @@ import re
 import sqlite3
 from html import unescape
 
-from conftest import start_host, stop_host
+import pytest
+
+from conftest import PASSWORD, start_host, stop_host
 
 
 def audit_section(html: str) -> str:
@@ -94,3 +96,26 @@ async def test_the_page_walks_every_row_again_after_ten_minutes(tmp_path):
         assert 'data-chain="broken"' in html and "row(s) after it were deleted" in html
     finally:
         await stop_host(host)
+
+
+@pytest.mark.browser
+async def test_chromium_shows_the_status_and_names(host, browser, tmp_path):
+    from playwright.async_api import expect
+    rep = await host.rep("rep1")
+    await rep.start_session()
+    context = await browser.new_context(base_url=host.base)
+    page = await context.new_page()
+    await page.goto("/s/demo/login")
+    await page.fill("input[name=username]", "admin")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click(".login-form button[type=submit]")
+    await page.wait_for_url("**/s/demo/console")
+    await page.goto("/s/demo/admin")
+    status = page.locator(".audit-chain")
+    await expect(status).to_be_visible()
+    await expect(status).to_contain_text("Hash chain intact")
+    started = page.locator("table.audit tr", has_text="session_started")
+    await expect(started.locator("td").nth(2)).to_have_text("Rita Rep (rep1)")
+    assert await page.locator(".flash.ok").count() == 0   # the status is no saved-form message
+    await page.locator("table.audit").screenshot(path=str(tmp_path / "audit.png"))
+    await context.close()
