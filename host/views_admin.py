@@ -52,8 +52,8 @@ async def _admin_page(request, site, user, status=200, **context):
                 "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
                for n in sorted(registry.optional())]
     return await render(request, "admin.html", status=status, site=site, user=user, page="admin", users=users,
-                        plugins=plugins, audit=log, chain=chain, api_tokens=api_tokens, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
-                        roles=ROLE_CHOICES, **context)
+                        plugins=plugins, audit=log, chain=chain, api_tokens=api_tokens, now=now,
+                        consoles=CONSOLE_CHOICES, modes=MODE_CHOICES, roles=ROLE_CHOICES, **context)
 
 
 @routes.get("/s/{site}/admin")
