@@ -13,6 +13,7 @@ from .appkeys import ADMIN_NOTICES, CONFIG, DB, HUB, PLUGINS, SITES
 from .audit import audit_row
 from .passwords import check_strength, generate_password, hash_password
 from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
+from .twofactor import accounts_overview, required as twofactor_required
 from .web_common import form_with_csrf, render, require_user, site_of
 
 routes = web.RouteTableDef()
@@ -39,15 +40,16 @@ async def _admin_page(request, site, user, status=200, **context):
         users = list(db.query("select id, username, display_name, role, console, mode, max_sessions, active, "
                               "locked_until from users where site_id = ? order by username", [site.id]))
         log = list(db.query("select * from audit_log where site_id = ? order by id desc limit 50", [site.id]))
-        return users, log, tokens_of(db, site.id)
-    users, log, api_tokens = await request.app[DB].read(load)
+        return users, log, tokens_of(db, site.id), accounts_overview(db, site.id)
+    users, log, api_tokens, second_factors = await request.app[DB].read(load)
     now = request.app[CONFIG].clock()
     plugins = [{"name": n, "version": registry.info[n].version, "enabled": n not in site.disabled,
                 "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
                for n in sorted(registry.optional())]
     return await render(request, "admin.html", status=status, site=site, user=user, page="admin", users=users,
                         plugins=plugins, audit=log, api_tokens=api_tokens, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
-                        roles=ROLE_CHOICES, **context)
+                        roles=ROLE_CHOICES, second_factors=second_factors,
+                        twofactor_required=twofactor_required(site), **context)
 
 
 @routes.get("/s/{site}/admin")
