@@ -42,11 +42,9 @@ def matching_step(secret: str, code: str, now: float) -> int | None:
         return None
     totp = pyotp.TOTP(secret, interval=STEP)
     here = int(now // STEP)
-    found = None
-    for step in range(here - DRIFT_STEPS, here + DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp.at(step * STEP), code):   # compare every step: no timing hint
-            found = step if found is None else found
-    return found
+    steps = range(here - DRIFT_STEPS, here + DRIFT_STEPS + 1)
+    matches = [step for step in steps if hmac.compare_digest(totp.at(step * STEP), code)]   # all compared
+    return matches[0] if matches else None
 
 
 def use_code(db, user_id: int, code: str, now: float, confirmed: bool = True) -> int:

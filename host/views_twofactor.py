@@ -185,23 +185,23 @@ async def totp_disable(request: web.Request):
     def write(db):
         factors = factors_of(db, uid)
         if not factors["totp"]:
-            return "No authenticator app is on."
+            return 409, "No authenticator app is on."
         if required(site) and factors["keys"] == 0:
-            return ("This site requires two-factor sign-in: add a security key before you turn the app off. "
-                    "Nothing changed.")
+            return 409, ("This site requires two-factor sign-in: add a security key before you turn the app "
+                         "off. Nothing changed.")
         try:
             totp.use_code(db, uid, code, now)
         except totp.CodeRefused as exc:
             if not recovery.use_code(db, uid, code, now):
-                return f"{exc} (or give an unused recovery code). Nothing changed."
+                return 403, f"{exc} (or give an unused recovery code). Nothing changed."
         db.execute("delete from totp_secrets where user_id = ?", [uid])
         if factors["keys"] == 0:
             db.execute("delete from recovery_codes where user_id = ?", [uid])
         audit_row(db, site.id, f"user:{uid}", "twofactor_totp_disabled", f"user:{uid}", {}, now)
         return None
-    error = await request.app[DB].write(write)
-    if error:
-        return await _refused(request, site, who, "totp_disable", error)
+    refused = await request.app[DB].write(write)
+    if refused:
+        return await _refused(request, site, who, "totp_disable", refused[1], refused[0])
     return await _page(request, site, who, message="The authenticator app is off.")
 
 
@@ -304,19 +304,20 @@ async def key_remove(request: web.Request):
         key = next(db["webauthn_keys"].rows_where("id = ? and user_id = ?", [int(raw), uid]), None) \
             if raw.isdigit() else None
         if key is None:
-            return "There is no such security key of yours."
+            return 404, "There is no such security key of yours."
         factors = factors_of(db, uid)
-        if required(site) and not factors["totp"] and factors["keys"] == 1:
-            return "This site requires two-factor sign-in: this is your last second factor. Nothing changed."
+        last = not factors["totp"] and factors["keys"] == 1
+        if required(site) and last:
+            return 409, "This site requires two-factor sign-in: this is your last second factor. Nothing changed."
         db.execute("delete from webauthn_keys where id = ?", [key["id"]])
-        if not factors["totp"] and factors["keys"] == 1:
+        if last:
             db.execute("delete from recovery_codes where user_id = ?", [uid])
         audit_row(db, site.id, f"user:{uid}", "twofactor_key_removed", f"user:{uid}",
                   {"key": key["id"], "name": key["name"]}, now)
         return None
-    error = await request.app[DB].write(write)
-    if error:
-        return await _refused(request, site, who, "key_remove", error, 404 if "no such" in error else 409)
+    refused = await request.app[DB].write(write)
+    if refused:
+        return await _refused(request, site, who, "key_remove", refused[1], refused[0])
     return await _page(request, site, who, message="The security key was removed.")
 
 

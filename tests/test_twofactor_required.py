@@ -108,7 +108,7 @@ async def test_the_last_factor_cannot_be_removed_while_required(host, clock):
     secret = await host.db_read(lambda db: next(db["totp_secrets"].rows)["secret"])
     r = await admin.post_form("/s/demo/security/totp/disable", {"password": "correct horse battery",
                                                                 "code": pyotp.TOTP(secret).at(clock.now)})
-    assert r.status == 403 and "requires two-factor sign-in" in await r.text()
+    assert r.status == 409 and "requires two-factor sign-in" in await r.text()
     assert await host.db_read(lambda db: db["totp_secrets"].count) == 1
 
 
