@@ -3,7 +3,9 @@ factor is sent to set one up right after its password and can open nothing else 
 the requirement on ends such accounts' logins; an admin resets an account's factors (audited)."""
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 
 import pyotp
 import pytest
@@ -139,3 +141,27 @@ async def test_an_admin_resets_an_accounts_second_factors(host, clock):
     assert r.status == 404
     r = await again.post_form(f"/s/demo/admin/users/{rep_id}/twofactor/reset", {})
     assert r.status == 403
+
+
+@pytest.mark.supporthost(plugins=[])
+async def test_the_only_admin_gets_back_in_with_the_cli_reset(host, clock):
+    host.config.clock = clock
+    admin = await _admin_with_app(host, clock)
+    await _require(admin)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "host", "--data", str(host.data_dir), "reset-two-factor", "demo", "admin",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "second factors of admin were removed" in out.decode()
+    assert not await signed_in(admin)
+    person = await host.client()
+    r = await password_step(person, "admin")
+    assert r.headers["Location"] == "/s/demo/login/enrol"       # required: sets a new one up right away
+    reset = await _audit(host, "twofactor_reset")
+    assert reset[-1]["actor"] == "cli"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "host", "--data", str(host.data_dir), "reset-two-factor", "demo", "nobody",
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    assert proc.returncode == 2 and "no such site or user" in err.decode()
