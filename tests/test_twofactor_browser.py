@@ -5,6 +5,7 @@ run under the strict CSP (no inline script): any CSP violation or page error fai
 needs a secure context: the pages are opened at http://localhost (relying party id "localhost")."""
 from __future__ import annotations
 
+import pyotp
 import pytest
 from playwright.async_api import expect
 from twofactor_helpers import enrol_totp
@@ -57,10 +58,20 @@ async def test_a_rep_adds_a_security_key_and_signs_in_with_it(host, browser):
     stored = (await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
     assert len(stored) == 1 and stored[0]["rpId"] == "localhost"
 
+    # the authenticator app too: its QR code shows (an SVG data: image, allowed by the CSP)
+    await page.get_by_role("button", name="Set up an authenticator app").click()
+    qr = page.locator("img.qr")
+    await expect(qr).to_be_visible()
+    assert await qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    secret = await page.locator(".totp-secret").text_content()
+    await page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    await page.get_by_role("button", name="Turn on").click()
+    await expect(page.locator(".totp .state")).to_have_text("On.")
+
     await page.get_by_role("button", name="Log out").click()
     await _password(page)
     await page.wait_for_url("**/s/demo/login/verify")
-    await expect(page.locator("input[name=code]")).to_have_count(0)     # no app: only the key (or a code)
+    await expect(page.locator("input[name=code]")).to_be_visible()      # the app or the key
     await page.get_by_role("button", name="Use a security key").click()
     await page.wait_for_url("**/s/demo/console")
     stored = (await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
