@@ -23,7 +23,8 @@ async def _options(client, path: str) -> dict:
 
 async def _register(client, key: SoftKey, name="blue USB key", **tamper):
     options = await _options(client, "/s/demo/security/keys/options")
-    return options, await client.api_post("/s/demo/security/keys", {"name": name, "credential": key.create(options, **tamper)})
+    body = {"name": name, "credential": key.create(options, **tamper)}
+    return options, await client.api_post("/s/demo/security/keys", body)
 
 
 async def _signed_up(host, key: SoftKey, username="rep1"):
