@@ -14,8 +14,8 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from . import (core_plugin, views_admin, views_api, views_auth, views_customer, views_meta, views_rep, views_tokens,
-               views_ws)
+from . import (core_plugin, views_admin, views_api, views_auth, views_customer, views_meta, views_rep,
+               views_second_step, views_tokens, views_twofactor, views_twofactor_admin, views_ws)
 from .appkeys import (ADMIN_NOTICES, AUDIT_WATCH, BACKGROUND, CONFIG, CSRF_NEW, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT,
                       LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS)
 from .audit_verify import ChainWatch
@@ -138,7 +138,8 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     app[JINJA] = jinja2.Environment(loader=loader, autoescape=True, enable_async=False)
     app[JINJA].filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t or 0))
 
-    for module in (views_meta, views_auth, views_customer, views_rep, views_admin, views_tokens, views_ws):
+    for module in (views_meta, views_auth, views_second_step, views_twofactor, views_twofactor_admin, views_customer,
+                   views_rep, views_admin, views_tokens, views_ws):
         app.router.add_routes(module.routes)
     views_api.setup(app)
     app.router.add_static("/static/core", HERE / "static")

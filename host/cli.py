@@ -241,6 +241,30 @@ def cmd_audit_export(args) -> int:
     return 0
 
 
+def cmd_reset_two_factor(args) -> int:
+    """Take away an account's second factors from the server's shell: the way back in when the only admin
+    lost their phone and key (an admin does it for others on the admin page). Audited; logins end."""
+    import time
+
+    from .audit import audit_row
+    from .db import connect
+    from .twofactor import remove_all_factors
+    db = connect(_config(args).db_path)
+    row = next(db.query("select u.id, u.site_id from users u join sites s on s.id = u.site_id "
+                        "where s.slug = ? and u.username = ?", [args.site, args.username]), None)
+    if row is None:
+        print("error: no such site or user", file=sys.stderr)
+        return 2
+    with db.atomic():
+        had = remove_all_factors(db, row["id"])
+        db.execute("delete from auth_sessions where user_id = ?", [row["id"]])
+        audit_row(db, row["site_id"], "cli", "twofactor_reset", f"user:{row['id']}",
+                  {"username": args.username, "had_totp": had["totp"], "had_keys": had["keys"]}, time.time())
+    print(f"the second factors of {args.username} were removed; it logs in with its password "
+          "(and sets up a factor then, if the site requires one)")
+    return 0
+
+
 def cmd_new_plugin(args) -> int:
     from .new_plugin import PluginNameError, create
     try:
@@ -290,6 +314,9 @@ def main(argv=None) -> int:
     export.add_argument("file", nargs="?", help="the file to write (default: standard output)")
     export.add_argument("--since", type=_since, metavar="DATE",
                         help="only rows from then on: 2025-01-31 or 2025-01-31T08:00:00 (UTC unless a zone is given)")
+    reset_2fa = sub.add_parser("reset-two-factor", help="remove an account's second factors (lost phone and key)")
+    reset_2fa.add_argument("site")
+    reset_2fa.add_argument("username")
     new = sub.add_parser("new-plugin", help="write a new plugin's distribution (hooks, option, JS, migration, "
                                             "setting, agent part, tests) to start from")
     new.add_argument("name", help="the plugin's name: lower-case letters, digits and _ (e.g. greeter)")
@@ -299,7 +326,8 @@ def main(argv=None) -> int:
     if args.command == "audit":
         return {"verify": cmd_audit_verify, "export": cmd_audit_export}[args.audit_command](args)
     return {"run": cmd_run, "plugins": cmd_plugins, "create-site": cmd_create_site,
-            "reset-password": cmd_reset_password, "new-plugin": cmd_new_plugin}[args.command](args)
+            "reset-password": cmd_reset_password, "reset-two-factor": cmd_reset_two_factor,
+            "new-plugin": cmd_new_plugin}[args.command](args)
 
 
 if __name__ == "__main__":

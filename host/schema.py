@@ -70,3 +70,28 @@ def m005_audit_chain(db):
     db["audit_heads"].create({"chain": int, "seq": int, "hash": str}, pk="chain")
     chain_existing_rows(db)
     db["audit_log"].create_index(["site_id", "seq"], unique=True)
+
+
+@core_migrations()
+def m006_two_factor(db):
+    """Two-factor sign-in (host/twofactor*.py): an authenticator app's secret, security keys, recovery
+    codes (their sha256 only), and logins waiting for their second step (the sha256 of their cookie)."""
+    db["totp_secrets"].create({
+        "user_id": int, "site_id": int, "secret": str, "confirmed_at": float, "last_step": int,
+        "created_at": float,
+    }, pk="user_id", not_null={"site_id", "secret"})
+    db["webauthn_keys"].create({
+        "id": int, "site_id": int, "user_id": int, "name": str, "credential_id": str, "public_key": str,
+        "sign_count": int, "transports": str, "created_at": float, "last_used_at": float,
+    }, pk="id", not_null={"site_id", "user_id", "credential_id", "public_key"})
+    db["webauthn_keys"].create_index(["credential_id"], unique=True)
+    db["webauthn_keys"].create_index(["user_id"])
+    db["recovery_codes"].create({"id": int, "user_id": int, "code_hash": str, "created_at": float,
+                                 "used_at": float}, pk="id", not_null={"user_id", "code_hash"})
+    db["recovery_codes"].create_index(["user_id"])
+    db["pending_logins"].create({
+        "token_hash": str, "user_id": int, "site_id": int, "purpose": str, "next_url": str, "challenge": str,
+        "failures": int, "created_at": float, "expires_at": float,
+    }, pk="token_hash", not_null={"user_id", "site_id", "purpose"})
+    db["webauthn_challenges"].create({"owner": str, "user_id": int, "challenge": str, "expires_at": float},
+                                     pk="owner")

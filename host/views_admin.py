@@ -14,6 +14,7 @@ from .audit import audit_row
 from .audit_names import describe_details, name_references
 from .passwords import check_strength, generate_password, hash_password
 from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
+from .twofactor import accounts_overview, required as twofactor_required
 from .web_common import form_with_csrf, render, require_user, site_of
 
 routes = web.RouteTableDef()
@@ -46,14 +47,16 @@ async def _admin_page(request, site, user, status=200, **context):
             row.update(actor_name=names.get(row["actor"], row["actor"]),
                        target_name=names.get(row["target"], row["target"]),
                        details_text=describe_details(row["details"]))
-        return users, log, tokens_of(db, site.id), request.app[AUDIT_WATCH].check(db, site.id, now)
-    users, log, api_tokens, chain = await request.app[DB].read(load)
+        return (users, log, tokens_of(db, site.id), request.app[AUDIT_WATCH].check(db, site.id, now),
+                accounts_overview(db, site.id))
+    users, log, api_tokens, chain, second_factors = await request.app[DB].read(load)
     plugins = [{"name": n, "version": registry.info[n].version, "enabled": n not in site.disabled,
                 "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
                for n in sorted(registry.optional())]
     return await render(request, "admin.html", status=status, site=site, user=user, page="admin", users=users,
                         plugins=plugins, audit=log, chain=chain, api_tokens=api_tokens, now=now,
-                        consoles=CONSOLE_CHOICES, modes=MODE_CHOICES, roles=ROLE_CHOICES, **context)
+                        consoles=CONSOLE_CHOICES, modes=MODE_CHOICES, roles=ROLE_CHOICES,
+                        second_factors=second_factors, twofactor_required=twofactor_required(site), **context)
 
 
 @routes.get("/s/{site}/admin")

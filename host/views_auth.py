@@ -1,4 +1,5 @@
-"""Log in and out. Failed logins lock the account for a while; too many tries from one address are refused."""
+"""Log in and out. Failed logins lock the account for a while; too many tries from one address are refused.
+An account with a second factor (or on a site that requires one) finishes logging in in host/views_second_step.py."""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +12,7 @@ from .appkeys import CONFIG, DB, LOGIN_LIMIT
 from .audit import audit_row
 from .passwords import verify_password
 from .session_store import token_hash
+from .twofactor import second_step
 from .web_common import auth_cookie, client_address, current_user, form_with_csrf, render, site_of
 
 routes = web.RouteTableDef()
@@ -65,26 +67,43 @@ async def login(request: web.Request):
     ok = verified and bool(user and user["active"])
     if not ok:
         if user:
-            def record(db):
-                # Counted in the writer thread from the stored value, so parallel guesses all count.
-                stored = db["users"].get(user["id"])
-                if (stored["locked_until"] or 0) > now:  # a parallel guess locked it meanwhile
-                    return stored["locked_until"]
-                failures = (stored["failed_logins"] or 0) + 1
-                if failures < cfg.login_failures_before_lockout:
-                    db["users"].update(user["id"], {"failed_logins": failures})
-                    return 0.0
-                locked = now + cfg.lockout_seconds
-                db["users"].update(user["id"], {"failed_logins": 0, "locked_until": locked})
-                audit_row(db, site.id, f"address:{address}", "account_locked", f"user:{user['id']}",
-                          {"failures": failures}, now)
-                return locked
-            locked = await request.app[DB].write(record)
+            locked = await request.app[DB].write(
+                lambda db: count_failed_login(db, cfg, site, user["id"], address, now))
             if locked:
                 return await fail("Too many failed logins: this account is locked for "
                                   f"{int(cfg.lockout_seconds // 60)} minutes.", 423)
         return await fail("Wrong username or password.")
 
+    pending = await second_step(request, site, user, next_url, address)
+    if pending is not None:      # the account has a second factor, or the site requires one
+        raise pending
+    response = web.HTTPFound(_safe_next(site, next_url))
+    await issue_login(request, site, user, response, {"address": address})
+    raise response
+
+
+def count_failed_login(db, cfg, site, user_id: int, address: str, now: float) -> float:
+    """One more failed login of an account (a wrong password, or a wrong second factor); locks the
+    account after too many. Returns when the lock ends (0.0: not locked). Runs in the writer thread."""
+    # Counted from the stored value, so parallel guesses all count.
+    stored = db["users"].get(user_id)
+    if (stored["locked_until"] or 0) > now:  # a parallel guess locked it meanwhile
+        return stored["locked_until"]
+    failures = (stored["failed_logins"] or 0) + 1
+    if failures < cfg.login_failures_before_lockout:
+        db["users"].update(user_id, {"failed_logins": failures})
+        return 0.0
+    locked = now + cfg.lockout_seconds
+    db["users"].update(user_id, {"failed_logins": 0, "locked_until": locked})
+    audit_row(db, site.id, f"address:{address}", "account_locked", f"user:{user_id}", {"failures": failures}, now)
+    return locked
+
+
+async def issue_login(request: web.Request, site, user: dict, response: web.StreamResponse,
+                      details: dict) -> None:
+    """Sign ``user`` in: a new login token, its cookie set on ``response``, the "login" audit row."""
+    cfg = request.app[CONFIG]
+    now = cfg.clock()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(16)
 
@@ -92,12 +111,10 @@ async def login(request: web.Request):
         db["users"].update(user["id"], {"failed_logins": 0, "locked_until": 0.0})
         db["auth_sessions"].insert({"token_hash": token_hash(token), "user_id": user["id"], "site_id": site.id,
                                     "csrf": csrf, "created_at": now, "expires_at": now + cfg.auth_session_ttl})
-        audit_row(db, site.id, f"user:{user['id']}", "login", "", {"address": address}, now)
+        audit_row(db, site.id, f"user:{user['id']}", "login", "", details, now)
     await request.app[DB].write(start)
-    response = web.HTTPFound(_safe_next(site, next_url))
     response.set_cookie(auth_cookie(site), token, path=site.prefix, httponly=True, samesite="Lax",
                         secure=cfg.secure_cookies, max_age=int(cfg.auth_session_ttl))
-    raise response
 
 
 async def _audit_failed_login(request, site, username: str, address: str, now: float, status: int) -> None:
