@@ -3,8 +3,11 @@ loop) serving a temporary folder tree, and the rep's socket. ScriptedConsent sta
 clicking Allow in the Support Manager's dialog (the dialog itself is tested by the desktop tests)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+
+import aiohttp
 
 from agent.app import SupportManager
 from agent.consent import Answer
@@ -13,6 +16,7 @@ from agent.status import TerminalStatus
 from agent_harness import ScriptedConsent, launch, stop_agent
 
 P = "filexfer_advanced"
+WAIT = 60   # seconds any one wait may take: generous, for a shared machine under load (waits end on conditions)
 
 
 def sha256_of(path) -> str:
@@ -23,10 +27,10 @@ def sha256_of(path) -> str:
     return h.hexdigest()
 
 
-async def start_files_agent(host, number: str, root, consent=None, name: str = "Carla"):
+async def start_files_agent(host, number: str, root, consent=None, name: str = "Carla", config=None):
     agent = SupportManager(f"{host.base}/s/demo", number, name, pm=make_plugin_manager(),
                            consent=consent or ScriptedConsent(Answer(True)),
-                           status=TerminalStatus(lambda: None), config={"files_root": str(root)})
+                           status=TerminalStatus(lambda: None), config={"files_root": str(root), **(config or {})})
     return await launch(agent)
 
 
@@ -34,32 +38,76 @@ stop_files_agent = stop_agent
 
 
 class RepSocket:
-    """The rep's socket; binary frames are skipped while waiting for text."""
+    """A participant's socket that is always read (by a task of its own), as a browser's is: the host's
+    heartbeat pings are answered while the test is busy elsewhere (a long upload on a loaded machine), so
+    the host never drops it as dead. Text messages are kept in ``seen``; binary frames are skipped."""
 
     def __init__(self, sock):
         self.sock = sock
-        self.seen = sock.seen
+        self.seen: list[dict] = list(sock.seen)
+        self.closed: str | None = None
+        self._arrived = asyncio.Event()
+        self._n = 0
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        ws = self.sock.ws
+        while True:
+            msg = await ws.receive()
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                self.seen.append(json.loads(msg.data))
+            elif msg.type != aiohttp.WSMsgType.BINARY:
+                self.closed = f"{msg.type} {msg.data} {msg.extra}"
+                self._arrived.set()
+                return
+            self._arrived.set()
 
     async def send(self, msg):
         await self.sock.send(msg)
 
-    async def request(self, msg, timeout: float = 15):
-        return await self.sock.request(msg, timeout, on_binary=_skip)
+    async def request(self, msg, timeout: float = WAIT):
+        self._n += 1
+        mid = f"r{self._n}"
+        await self.send({**msg, "id": mid})
+        return await self.expect(lambda m: m.get("re") == mid, timeout)
 
-    async def expect(self, match, timeout: float = 15):
-        return await self.sock.expect(match, timeout, on_binary=_skip)
+    async def expect(self, match, timeout: float = WAIT):
+        """The first message not taken yet that ``match`` (a type or a function) accepts; waits at most
+        ``timeout`` seconds for it."""
+        if isinstance(match, str):
+            type_ = match
+            match = lambda m: m.get("type") == type_  # noqa: E731
+        async with asyncio.timeout(timeout):
+            while True:
+                for i, m in enumerate(self.seen):
+                    if match(m):
+                        return self.seen.pop(i)
+                if self.closed:
+                    raise AssertionError(f"socket closed while waiting: {self.closed}")
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        await self.sock.close()
 
 
-async def _skip(frame: bytes) -> None:
-    return None
+async def until(condition, what: str = "the condition", timeout: float = WAIT) -> None:
+    """Wait (bounded) until ``condition()`` is true: a wait on a condition, never a fixed sleep."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"waited {timeout} s for {what}") from None
 
 
-async def granted_session(host, root, consent=None):
+async def granted_session(host, root, consent=None, agent_config=None):
     """A rep's session with the customer's Support Manager serving root, file access allowed."""
     rep = await host.rep()
     s = await rep.start_session()
     ws = RepSocket(await rep.ws(s["id"]))
-    agent, task = await start_files_agent(host, s["number"], root, consent=consent)
+    agent, task = await start_files_agent(host, s["number"], root, consent=consent, config=agent_config)
     await ws.expect(lambda m: m.get("type") == f"{P}.state" and m["agents"])
     reply = await ws.request({"type": f"{P}.request"})
     assert reply["type"] == f"{P}.requested", reply

@@ -7,8 +7,8 @@ import os
 
 from agent.consent import Answer
 from agent_harness import ScriptedConsent
-from filexfer_advanced_helpers import (P, events_of, granted_session, open_upload, put_part, sha256_of, stop_files_agent,
-                                       upload)
+from filexfer_advanced_helpers import (WAIT, P, events_of, granted_session, open_upload, put_part, sha256_of,
+                                       stop_files_agent, until, upload)
 
 
 def make_tree(root):
@@ -124,11 +124,9 @@ async def test_customer_page_revokes_and_transfers_in_flight_stop_cleanly(host, 
         assert all("revoked" in m["error"] for m in ends)
         # The revocation reaches the Support Manager as a message of its own: wait (bounded) until it has
         # stopped its transfers and dropped the grant, then check.
-        for _ in range(200):
-            if not agent.features[P].receivers and not agent.features[P].senders and not agent.features[P].grants \
-                    and not [p for p in root.rglob("*") if p.name.endswith(".part")]:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: not agent.features[P].receivers and not agent.features[P].senders
+                    and not agent.features[P].grants and not [p for p in root.rglob("*") if p.name.endswith(".part")],
+                    "the Support Manager to stop its transfers")
         assert not (root / "docs" / "update.bin").exists()
         assert not [p for p in root.rglob("*") if p.name.endswith(".part")]
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
@@ -151,6 +149,7 @@ async def test_support_manager_stop_revokes_at_once(host, tmp_path):
     try:
         await ws.request({"type": f"{P}.fetch", "path": "big.iso"})
         await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"])
+        ws.seen.clear()                      # only what comes after the stop counts (states before the grant too)
         agent.stop_sharing()                 # what typing "stop" or the status window's Stop button does
         failed = await ws.expect(lambda m: m.get("type") in (f"{P}.failed", f"{P}.done"))
         assert failed["type"] == f"{P}.failed" and "revoked" in failed["error"]
@@ -176,10 +175,9 @@ async def test_ending_the_session_stops_transfers_and_leaves_no_partial_file(hos
         await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer" and m["done"])
         await ws.send({"type": "session.end"})
         await asyncio.wait_for(task, 10)               # the Support Manager stops with the session
-        for _ in range(100):                            # the host cleans up once everybody was told
-            if f"{P}.revoked" in [k for k, _ in await events_of(host, s["id"])]:
-                break
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(WAIT):               # the host cleans up once everybody was told
+            while f"{P}.revoked" not in [k for k, _ in await events_of(host, s["id"])]:
+                await asyncio.sleep(0.05)
         assert not [p for p in root.rglob("*") if p.name.endswith(".part")]
         assert not (root / "docs" / "update.bin").exists()
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
@@ -219,10 +217,7 @@ async def test_rep_cancels_a_transfer_in_flight(host, tmp_path):
         assert reply["type"] == f"{P}.cancelled"
         failed = await ws.expect(lambda m: m.get("type") in (f"{P}.failed", f"{P}.done"))
         assert failed["type"] == f"{P}.failed" and failed["error"] == "cancelled by Rita Rep"
-        for _ in range(50):
-            if not agent.features[P].senders:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: not agent.features[P].senders, "the Support Manager to stop reading")
         assert not agent.features[P].senders              # the Support Manager stopped reading it
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
         again = await ws.request({"type": f"{P}.cancel", "transfer": started["transfer"]["id"]})

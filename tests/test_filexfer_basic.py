@@ -107,7 +107,7 @@ async def test_only_participants_of_the_session_download(host):
     status, _ = await publish(other_rep, s["id"], [("x.txt", b"x")])
     assert status == 403
     status, body = await publish(rep, s["id"], [("x.txt", b"x")], csrf=False)
-    assert status == 403 and "CSRF" in body["error"]
+    assert status == 403 and "CSRF" in body["error"]["message"] and body["error"]["code"] == "csrf"
     assert len(await rows(host, s["id"])) == 1
 
 
@@ -116,7 +116,7 @@ async def test_over_the_file_limit_is_refused_and_nothing_is_stored(host):
     rep, s, _rep_ws, _customer, cust_ws = await session_with_customer(host)
     status, body = await publish(rep, s["id"], [("small.txt", b"ok"), ("big.bin", os.urandom(MB + 1))])
     assert status == 413
-    assert body["error"] == "big.bin is larger than 1 MB, the limit for one file on this site. Nothing was published."
+    assert body["error"]["message"] == "big.bin is larger than 1 MB, the limit for one file on this site. Nothing was published."
     assert await rows(host, s["id"]) == [] and stored(host) == ([], [])
     status, _ = await publish(rep, s["id"], [("empty.txt", b"")])   # an empty file is fine
     assert status == 201
@@ -128,7 +128,8 @@ async def test_over_the_site_total_is_refused_and_nothing_is_stored(host):
     status, _ = await publish(rep, s["id"], [("one.bin", os.urandom(1200 * 1024))])
     assert status == 201
     status, body = await publish(rep, s["id"], [("two.bin", os.urandom(1000 * 1024))])
-    assert status == 413 and "space this site allows" in body["error"] and "Nothing was published" in body["error"]
+    error = body["error"]["message"]
+    assert status == 413 and "space this site allows" in error and "Nothing was published" in error
     assert [r["name"] for r in await rows(host, s["id"])] == ["one.bin"]
     files, temps = stored(host)
     assert len(files) == 1 and temps == []

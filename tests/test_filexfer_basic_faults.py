@@ -54,16 +54,16 @@ async def test_uploads_that_cannot_be_published_are_refused_and_change_nothing(h
     url = rep.url(f"/s/demo/p/filexfer_basic/sessions/{s['id']}/files")
     headers = {"X-CSRF-Token": await rep.csrf("/s/demo/")}
     r = await rep.http.post(url, data=b"just bytes", headers={**headers, "Content-Type": "application/octet-stream"})
-    assert r.status == 400 and "multipart/form-data" in (await r.json())["error"]
+    assert r.status == 400 and "multipart/form-data" in (await r.json())["error"]["message"]
     form = aiohttp.FormData(default_to_multipart=True)
     form.add_field("comment", "no file here")
     r = await rep.http.post(url, data=form, headers=headers)
-    assert r.status == 400 and "Choose at least one file" in (await r.json())["error"]
+    assert r.status == 400 and "Choose at least one file" in (await r.json())["error"]["message"]
     assert await rows(host, s["id"]) == [] and stored(host)[0] == []
 
     await rep_ws.send({"type": "session.end"})
     await rep_ws.expect("session.ended")
     status, body = await publish(rep, s["id"], [("late.txt", b"too late")])
-    assert (status, body["error"]) in ((410, "This session has ended."),
-                                       (403, "Only a rep in this session can publish files into it.")), body
+    assert (status, body["error"]["message"]) in ((410, "This session has ended."),
+                                                  (403, "Only a rep in this session can do this.")), body
     assert await rows(host, s["id"]) == [] and stored(host) == ([], [])

@@ -8,45 +8,43 @@ the audit log and the table advanced_transfers (the activity report shows them).
 from __future__ import annotations
 
 import asyncio
-import weakref
 
-from host.appkeys import CONFIG
-from host.hookspecs import hookimpl
-from host.options import CUSTOMER_ROLES, DashboardOption
+from host import api
 
-from . import cleanup, handlers, views
+from . import access, cleanup, handlers, views
+from .lifecycle import file_store
 from .migrations import migrations as filexfer_migrations
+from .protocol import PLUGIN
 from .settings import SETTINGS
-from .storage import TransferStore
 
 __version__ = "0.1.0"
 
 
-@hookimpl
+@api.hookimpl
 def migrations():
     return filexfer_migrations
 
 
-@hookimpl
+@api.hookimpl
 def dashboard_options():
     return [
-        DashboardOption("filexfer_advanced.browse", "Customer's files", tab="tools", icon="\U0001F5C2", order=45),
-        DashboardOption("filexfer_advanced.customer", "File access", icon="\U0001F5C2", order=35,
-                        consoles=("customer",), roles=CUSTOMER_ROLES),
+        api.DashboardOption(f"{PLUGIN}.browse", "Customer's files", tab="tools", icon="\U0001F5C2", order=45),
+        api.DashboardOption(f"{PLUGIN}.customer", "File access", icon="\U0001F5C2", order=35,
+                            consoles=("customer",), roles=api.CUSTOMER_ROLES),
     ]
 
 
-@hookimpl
+@api.hookimpl
 def site_settings():
     return SETTINGS
 
 
-@hookimpl
+@api.hookimpl
 def register_message_handlers(register):
     handlers.register_all(register)
 
 
-@hookimpl
+@api.hookimpl
 def register_routes(register):
     register("POST", "/sessions/{sid}/send", views.upload)
     register("POST", "/sessions/{sid}/uploads", views.create_upload)
@@ -55,50 +53,34 @@ def register_routes(register):
     register("GET", "/files/{tid}", views.download)
 
 
-_cleanup_tasks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # app -> its cleanup task
-
-
-@hookimpl
+@api.hookimpl
 async def startup(app):
-    store = TransferStore(app[CONFIG].data_dir)
-    await asyncio.get_running_loop().run_in_executor(None, store.remove_temps)
-    _cleanup_tasks[app] = asyncio.get_running_loop().create_task(cleanup.cleanup_loop(app))
+    await asyncio.get_running_loop().run_in_executor(None, file_store(app).remove_temps)
+    api.background_task(app, f"{PLUGIN}.cleanup", lambda: cleanup.cleanup_loop(app))
 
 
-@hookimpl
-async def shutdown(app):
-    task = _cleanup_tasks.pop(app, None)
-    if task is not None:
-        task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):
-            pass
-
-
-@hookimpl
+@api.hookimpl
 async def participant_left(app, session, participant, reason):
-    await handlers.on_participant_left(app, session, participant, reason)
+    await access.on_participant_left(app, session, participant, reason)
 
 
-@hookimpl
+@api.hookimpl
 async def session_ended(app, session):
-    await handlers.on_session_ended(app, session)
+    await access.on_session_ended(app, session)
 
 
-@hookimpl
+@api.hookimpl
 def session_record(session, db):
-    sid = session["id"] if isinstance(session, dict) else session.id
-    rows = list(db["advanced_transfers"].rows_where("session_id = ? and status = 'done'", [sid],
+    rows = list(db["advanced_transfers"].rows_where("session_id = ? and status = 'done'", [session.id],
                                                     order_by="started_at"))
     arrow = {"to_rep": "from the customer", "to_customer": "to the customer"}
     return {"advanced_files": "; ".join(
-        f"{r['name']} ({r['size']} bytes, {arrow.get(r['direction'], r['direction'])}, sha256 {(r['sha256'] or '')[:12]}…)"
-        for r in rows)}
+        f"{r['name']} ({r['size']} bytes, {arrow.get(r['direction'], r['direction'])}, "
+        f"sha256 {(r['sha256'] or '')[:12]}…)" for r in rows)}
 
 
-@hookimpl
+@api.hookimpl
 def extra_page_context(page):
     if str(page).startswith(("console", "customer")):
-        return {"css_urls": ["/static/plugins/filexfer_advanced/filexfer_advanced.css"]}
+        return {"css_urls": [f"/static/plugins/{PLUGIN}/{PLUGIN}.css"]}
     return None

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.consent import ConsentRequest
+from agent.frames import make_binary
 from agent.hookspecs import hookimpl
-from host.router import make_binary
 
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .paths import PathRefused, Root, check_name
-from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, P, SMALL_FILE
+from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, PLUGIN, SMALL_FILE, new_part
 
 log = logging.getLogger("support_manager.filexfer")
 
@@ -61,6 +61,10 @@ class Receiver:
     buffer: BlockBuffer = field(default_factory=BlockBuffer)
     acked: int = 0
     shown: float = 0.0
+    stall: float = 120.0         # seconds without data before it is given up
+    moved_at: float = field(default_factory=time.monotonic)
+    saving: bool = False         # the end came: being checked and saved (no data is expected)
+    watchdog: asyncio.Task | None = None
 
     @property
     def written(self) -> int:
@@ -82,6 +86,7 @@ class FileAccess:
         self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="files")
         self.senders: dict[str, asyncio.Task] = {}
         self.receivers: dict[str, Receiver] = {}
+        self.received: dict[str, dict] = {}       # tid -> the `received` message of a file saved here
         self.consent_lock = asyncio.Lock()
         self._root: Root | None = None
         self.stats = {"refused": 0, "sent_bytes": 0, "received_bytes": 0, "resumed_at": []}
@@ -92,6 +97,15 @@ class FileAccess:
             self._root = Root(self.agent.config.get("files_root") or Path.home())
         return self._root
 
+    def stall_of(self, message: dict) -> float:
+        """Seconds without data before a transfer is given up: this computer's setting, else the host's."""
+        mine = self.agent.config.get("files_stall_seconds")
+        theirs = message.get("stall")
+        for value in (mine, theirs):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                return float(value)
+        return 120.0
+
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
@@ -99,7 +113,7 @@ class FileAccess:
     async def on_hello(self, message: dict) -> None:
         """Every (re)connect: file access the person allowed stays until they revoke it or the session
         ends, so interrupted transfers resume; the host restores the grants only from what we say here."""
-        await self.agent.send({"type": f"{P}.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
+        await self.agent.send({"type": f"{PLUGIN}.agent_hello", "name": self.agent.name, "pair": self.agent.pair,
                                "root": str(self.root),
                                "restore": [{"viewer": v} for v in self.grants]})
 
@@ -107,7 +121,7 @@ class FileAccess:
         request_id = str(message.get("request_id", ""))[:40]
         viewer = message.get("viewer")
         if not isinstance(viewer, dict) or not isinstance(viewer.get("id"), str):
-            await self.agent.send({"type": f"{P}.consent", "request_id": request_id, "allow": False})
+            await self.agent.send({"type": f"{PLUGIN}.consent", "request_id": request_id, "allow": False})
             return
         async with self.consent_lock:
             if viewer["id"] in self.grants:
@@ -119,7 +133,7 @@ class FileAccess:
                 allow = bool(answer.allow)
                 if allow:   # the local grant exists before anything is touched
                     self.grants[viewer["id"]] = name
-            await self.agent.send({"type": f"{P}.consent", "request_id": request_id, "allow": allow})
+            await self.agent.send({"type": f"{PLUGIN}.consent", "request_id": request_id, "allow": allow})
         if allow:
             self.agent.report(f"{self.grants[viewer['id']]} may now browse and copy files in {self.root}. "
                               "Type 'stop files' (or use the session page) to take it back.")
@@ -131,10 +145,10 @@ class FileAccess:
         if controls is None:
             return
         if self.grants:
-            controls(P, f"{', '.join(self.grants.values())} can reach your files in {self.root}.",
+            controls(PLUGIN, f"{', '.join(self.grants.values())} can reach your files in {self.root}.",
                      [{"id": "stop files", "label": "Stop file access"}])
         else:
-            controls(P, "", [])
+            controls(PLUGIN, "", [])
 
     async def on_revoked(self, message: dict) -> None:
         viewers = message.get("viewers")
@@ -153,7 +167,7 @@ class FileAccess:
         self.grants.clear()
         await self._abort_of(had, "file access was revoked by the customer")
         if had:
-            await self.agent.send({"type": f"{P}.revoke", "reason": reason})
+            await self.agent.send({"type": f"{PLUGIN}.revoke", "reason": reason})
             self.agent.report("File access stopped.")
             self._show()
 
@@ -173,7 +187,7 @@ class FileAccess:
             return False
         self.stats["refused"] += 1
         self.agent.report(f"Refused: the host asked to {what} without your permission.")
-        await self.agent.send({"type": f"{P}.violation", "what": what, "command": str(message.get("type"))[:60],
+        await self.agent.send({"type": f"{PLUGIN}.violation", "what": what, "command": str(message.get("type"))[:60],
                                "tid": message.get("tid")})
         return True
 
@@ -210,7 +224,7 @@ class FileAccess:
     async def on_list(self, message: dict) -> None:
         if await self._refuse("list your files", message):
             return
-        out = {"type": f"{P}.listing", "req": message.get("req"), "to": message.get("from")}
+        out = {"type": f"{PLUGIN}.listing", "req": message.get("req"), "to": message.get("from")}
         try:
             out.update(await self._run(self._list, message.get("path", "")))
         except PathRefused as exc:
@@ -285,7 +299,7 @@ class FileAccess:
             await self._send_whole(tid, message, st, hasher.hexdigest(), name, data)
             return
         await self.agent.send(_file_info(tid, name, st, offset))
-        task = asyncio.create_task(self._send(tid, fd, st, hasher, name, offset))
+        task = asyncio.create_task(self._send(tid, fd, st, hasher, name, offset, self.stall_of(message)))
         task.rep = message["from"]
         self.senders[tid] = task
 
@@ -293,7 +307,7 @@ class FileAccess:
         """A small file, read and hashed already: one frame with its size, SHA-256 and data."""
         if message["from"] not in self.grants:
             return   # revoked while it was being read: nothing goes out
-        header = {"type": f"{P}.whole_file", "tid": tid, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+        header = {"type": f"{PLUGIN}.whole_file", "tid": tid, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                   "sha256": digest}
         if name != str(message.get("path", "")).rstrip("/").split("/")[-1]:
             header["name"] = name   # the host knows the name from the path it asked for
@@ -306,13 +320,15 @@ class FileAccess:
                 return   # the link dropped: the host asks again after reconnecting
         else:   # the usual three messages, at once
             await self.agent.send(_file_info(tid, name, st, 0))
-            if data and not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": 0}, data)):
+            chunk = make_binary({"type": f"{PLUGIN}.chunk", "tid": tid, "o": 0}, data)
+            if data and not await self.agent.send_bytes(chunk):
                 return
-            await self.agent.send({"type": f"{P}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
+            await self.agent.send({"type": f"{PLUGIN}.sent", "tid": tid, "size": st.st_size, "sha256": digest})
         self.stats["sent_bytes"] += len(data)
         print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
 
-    async def _send(self, tid: str, fd: int, st, hasher, name: str, pos: int) -> None:
+    async def _send(self, tid: str, fd: int, st, hasher, name: str, pos: int, stall: float = 120.0) -> None:
+        """Stream the file from ``pos``. A host that stops taking data for ``stall`` seconds ends it."""
         ahead = None
         try:
             last = time.monotonic()
@@ -327,15 +343,21 @@ class FileAccess:
                     if nxt < st.st_size else None
                 view = memoryview(block)
                 for i in range(0, len(block), CHUNK):
-                    if not await self.agent.send_bytes(make_binary({"type": f"{P}.chunk", "tid": tid, "o": pos + i},
-                                                                   view[i:i + CHUNK])):
+                    frame = make_binary({"type": f"{PLUGIN}.chunk", "tid": tid, "o": pos + i}, view[i:i + CHUNK])
+                    try:
+                        async with asyncio.timeout(stall):
+                            sent = await self.agent.send_bytes(frame)
+                    except TimeoutError:
+                        raise TransferFailed(f"stalled: no data for {stall:g} s") from None
+                    if not sent:
                         return   # the link dropped: the host asks again, with what it has, after reconnecting
                 pos += len(block)
                 self.stats["sent_bytes"] += len(block)
                 if time.monotonic() - last > 1.0:
                     last = time.monotonic()
                     print(f"[Support Manager] sending {name}: {pos * 100 // max(st.st_size, 1)} %", flush=True)
-            await self.agent.send({"type": f"{P}.sent", "tid": tid, "size": st.st_size, "sha256": hasher.hexdigest()})
+            await self.agent.send({"type": f"{PLUGIN}.sent", "tid": tid, "size": st.st_size,
+                                   "sha256": hasher.hexdigest()})
             if st.st_size - started_at > 0 or st.st_size == 0:
                 print(f"[Support Manager] sent {name} ({st.st_size} bytes)", flush=True)
         except TransferFailed as exc:
@@ -353,7 +375,11 @@ class FileAccess:
 
     async def _failed(self, tid: str, error: str) -> None:
         self.agent.report(f"File transfer failed: {error}")
-        await self.agent.send({"type": f"{P}.failed", "tid": tid, "error": error})
+        try:   # a host that takes nothing more does not hold this up
+            async with asyncio.timeout(10):
+                await self.agent.send({"type": f"{PLUGIN}.failed", "tid": tid, "error": error})
+        except TimeoutError:
+            pass
 
     # -- receiving a file from the rep -----------------------------------------------------------
     def _prepare(self, message: dict) -> Receiver:
@@ -381,6 +407,9 @@ class FileAccess:
         tid = message.get("tid")
         if not isinstance(tid, str) or not tid or len(tid) > 64 or not tid.isalnum():
             return
+        if tid in self.received:   # saved already; the host missed the answer (the link dropped)
+            await self.agent.send(self.received[tid])
+            return
         r = self.receivers.get(tid)
         if r is None:
             try:
@@ -391,14 +420,29 @@ class FileAccess:
             except OSError as exc:
                 await self._failed(tid, f"cannot write there: {_describe(exc)}")
                 return
+            r.stall = self.stall_of(message)
             self.receivers[tid] = r
+            r.watchdog = asyncio.create_task(self._watch_stall(r))
         else:   # resuming after a dropped link: report what is on disk
             if not await self._flush(r, everything=True):
                 return
             r.received = r.written
             self.stats["resumed_at"].append(r.written)
         r.acked = r.written
-        await self.agent.send({"type": f"{P}.ready", "tid": tid, "have": r.written})
+        r.moved_at = time.monotonic()
+        await self.agent.send({"type": f"{PLUGIN}.ready", "tid": tid, "have": r.written})
+
+    async def _watch_stall(self, r: Receiver) -> None:
+        """Give ``r`` up when no data came for ``r.stall`` seconds: its partial file goes, the host is told."""
+        while self.receivers.get(r.tid) is r:
+            if r.saving or (r.writer is not None and r.writer.queued):   # busy here, not waiting for data
+                r.moved_at = time.monotonic()
+            idle = time.monotonic() - r.moved_at
+            if idle >= r.stall:
+                await self._discard(r)
+                await self._failed(r.tid, f"stalled: no data for {r.stall:g} s; nothing of {r.name} was kept")
+                return
+            await asyncio.sleep(min(1.0, r.stall - idle))
 
     async def _flush(self, r: Receiver, everything: bool = False) -> bool:
         """Hand the buffer to the writer; wait while too much is queued (or for all of it)."""
@@ -418,16 +462,18 @@ class FileAccess:
         if r is None:
             return
         if r.rep not in self.grants:
-            await self._refuse("write files on your computer", {"type": f"{P}.put", "tid": r.tid})
+            await self._refuse("write files on your computer", {"type": f"{PLUGIN}.put", "tid": r.tid})
             return
-        if header.get("o") != r.received:
-            return   # a stale frame from before a resume
+        payload = new_part(header.get("o"), payload, r.received)
+        if payload is None:
+            return   # nothing new (a frame from before a resume)
         if r.received + len(payload) > r.size:
             await self._discard(r)
             await self._failed(r.tid, "more data came than the file's size")
             return
         r.buffer.add(payload)
         r.received += len(payload)
+        r.moved_at = time.monotonic()
         if len(r.buffer) >= BLOCK and not await self._flush(r):
             return
         if r.received - r.acked >= ACK_EVERY:
@@ -436,7 +482,7 @@ class FileAccess:
             if now - r.shown > 1.0:
                 r.shown = now
                 print(f"[Support Manager] receiving {r.name}: {r.received * 100 // max(r.size, 1)} %", flush=True)
-            await self.agent.send({"type": f"{P}.progress", "tid": r.tid, "have": r.received})
+            await self.agent.send({"type": f"{PLUGIN}.progress", "tid": r.tid, "have": r.received})
 
     def _commit(self, r: Receiver) -> str:
         os.fsync(r.fd)
@@ -488,6 +534,7 @@ class FileAccess:
             await self._discard(r)
             await self._failed(r.tid, f"{r.name} came without its SHA-256; nothing was kept")
             return
+        r.saving = True
         if not await self._flush(r, everything=True):
             return
         try:
@@ -501,11 +548,16 @@ class FileAccess:
             await self._failed(r.tid, f"cannot save {r.name}: {_describe(exc)}; nothing was kept")
             return
         self.receivers.pop(r.tid, None)
+        if r.watchdog is not None:
+            r.watchdog.cancel()
         self.stats["received_bytes"] += r.size
         where = self.root.relative(r.folder / final)
         self.agent.report(f"Received {where} ({r.size} bytes, SHA-256 checked).")
-        await self.agent.send({"type": f"{P}.received", "tid": r.tid, "name": final, "path": where,
-                               "sha256": r.sha256})
+        answer = {"type": f"{PLUGIN}.received", "tid": r.tid, "name": final, "path": where, "sha256": r.sha256}
+        self.received[r.tid] = answer   # said again if the host asks for this file after a dropped link
+        while len(self.received) > 100:
+            del self.received[next(iter(self.received))]
+        await self.agent.send(answer)
 
     async def on_cancel(self, message: dict) -> None:
         tid = message.get("tid")
@@ -518,6 +570,8 @@ class FileAccess:
 
     async def _discard(self, r: Receiver) -> None:
         self.receivers.pop(r.tid, None)
+        if r.watchdog is not None and r.watchdog is not asyncio.current_task():
+            r.watchdog.cancel()
         r.buffer = BlockBuffer()
         if r.writer is not None:
             await r.writer.settle()   # no write may land after the descriptor is closed
@@ -557,7 +611,7 @@ def _pages(entries: list, budget: int = LISTING_PAGE_BYTES) -> list[list]:
 
 def _file_info(tid: str, name: str, st, offset: int) -> dict:
     """What the host learns before a file's data: its name, size and modification time."""
-    return {"type": f"{P}.file_info", "tid": tid, "name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+    return {"type": f"{PLUGIN}.file_info", "tid": tid, "name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "offset": offset}
 
 
@@ -573,22 +627,22 @@ def shutil_free(folder: Path) -> int:
 @hookimpl
 def agent_message_handlers(agent, register):
     files = FileAccess(agent)
-    agent.features[P] = files
+    agent.features[PLUGIN] = files
     register("session.hello", files.on_hello)
-    register(f"{P}.consent_request", files.on_consent_request)
-    register(f"{P}.revoked", files.on_revoked)
-    register(f"{P}.list", files.on_list)
-    register(f"{P}.send_file", files.on_send_file)
-    register(f"{P}.receive_file", files.on_receive_file)
-    register(f"{P}.end", files.on_end)
-    register(f"{P}.cancel", files.on_cancel)
-    register(f"{P}.put", files.on_put, binary=True)
+    register(f"{PLUGIN}.consent_request", files.on_consent_request)
+    register(f"{PLUGIN}.revoked", files.on_revoked)
+    register(f"{PLUGIN}.list", files.on_list)
+    register(f"{PLUGIN}.send_file", files.on_send_file)
+    register(f"{PLUGIN}.receive_file", files.on_receive_file)
+    register(f"{PLUGIN}.end", files.on_end)
+    register(f"{PLUGIN}.cancel", files.on_cancel)
+    register(f"{PLUGIN}.put", files.on_put, binary=True)
 
 
 @hookimpl
 def agent_command(agent, line):
     """`stop files` (typed, or the status window's button): file access ends at once, the rest goes on."""
-    files = agent.features.get(P)
+    files = agent.features.get(PLUGIN)
     if files is None or line.strip().lower() not in ("stop files", "files stop"):
         return None
     asyncio.ensure_future(files.stop_all("stopped by the customer"))
@@ -597,6 +651,6 @@ def agent_command(agent, line):
 
 @hookimpl
 def agent_stopped(agent):
-    files = agent.features.get(P)
+    files = agent.features.get(PLUGIN)
     if files is not None:
         return files.close()

@@ -5,29 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from host.appkeys import CONFIG, DB, PLUGINS, SITES
+from host import api
 
-from .protocol import P
+from .lifecycle import file_store
+from .settings import retention_hours
 from .storage import TransferStore
 
 log = logging.getLogger("supporthost.filexfer_advanced")
 EVERY_SECONDS = 300.0
 
 
-def retention_hours(app, site) -> float:
-    for spec in app[PLUGINS].settings.get(P, []):
-        if spec.name == "retention_hours":
-            value = site.setting(P, spec)
-            return float(24 if value is None else value)
-    return 24.0
-
-
 async def run_once(app) -> list[str]:
     """One pass; returns the ids of the transfers whose copies it deleted."""
-    now = app[CONFIG].clock()
-    store = TransferStore(app[CONFIG].data_dir)
+    now = api.now(app)
+    store = file_store(app)
     due = []
-    for site in list(app[SITES].by_id.values()):
+    for site in list(api.sites(app).by_id.values()):
         cutoff = now - retention_hours(app, site) * 3600
 
         def find(db, site_id=site.id, cutoff=cutoff):
@@ -35,14 +28,14 @@ async def run_once(app) -> list[str]:
                 "select t.id, t.stored_name from advanced_transfers t join support_sessions s on s.id = t.session_id "
                 "where t.site_id = ? and t.direction = 'to_rep' and t.status = 'done' and t.deleted_at is null "
                 "and s.state = 'ended' and s.ended_at <= ?", [site_id, cutoff]))
-        due += await app[DB].read(find)
+        due += await api.database(app).read(find)
     loop = asyncio.get_running_loop()
     for row in due:
         if row["stored_name"]:
             await loop.run_in_executor(None, TransferStore.discard, -1, store.path_of(row["stored_name"]))
     if due:
         ids = [r["id"] for r in due]
-        await app[DB].write(lambda db: db.execute(
+        await api.database(app).write(lambda db: db.execute(
             f"update advanced_transfers set deleted_at = ? where id in ({','.join('?' * len(ids))})", [now, *ids]))
         log.info("deleted %d copies of customers' files whose retention ended", len(ids))
     return [r["id"] for r in due]

@@ -1,19 +1,21 @@
 """What the host knows about advanced file transfer in one live session: the Support Managers that offer
 file access, the grants their people gave, pending requests and listings, and the transfers in flight.
 
-Kept in memory on the live session; every grant, revocation and transfer is also written to
-session_events, the audit log and the plugin's table by the handlers.
+Kept in memory with the live session (the plugin's state there, api.plugin_state); every grant,
+revocation and transfer is also written to session_events, the audit log and the plugin's table.
 """
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ordered_writer import BlockBuffer
+from host import api
 
-ATTR = "filexfer_advanced_state"
+from .ordered_writer import BlockBuffer
+from .protocol import PLUGIN
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Transfer:
     path: str                    # to_rep: the file's path under the root; to_customer: the target folder
     size: int | None = None
     done: int = 0                # to_rep: bytes the host has; to_customer: bytes the agent acknowledged
-    status: str = "running"      # running | paused | checking (to_rep: being verified) | done | failed
+    status: str = "running"      # running | paused | checking (being verified) | done | failed
     expect: dict | None = None   # to_rep: the file's size and mtime when it started (resume checks it)
     temp: Path | None = None     # to_rep: the host's temp file
     fd: int = -1
@@ -70,6 +72,12 @@ class Transfer:
     started: asyncio.Task | None = None   # the write of its "started" record
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     upload: Upload | None = None          # to_customer: the rep's upload feeding the relay
+    stall: int = 120                      # seconds without data before the transfer fails (the site's setting)
+    moved_at: float = field(default_factory=time.monotonic)   # when data last moved (the stall watchdog)
+    watchdog: asyncio.Task | None = None
+
+    def moved(self) -> None:
+        self.moved_at = time.monotonic()
 
     def public(self) -> dict:
         out = {"id": self.id, "direction": self.direction, "agent": self.agent, "rep": self.rep,
@@ -95,9 +103,5 @@ class FilesState:
         return secrets.token_hex(8)
 
 
-def state_of(live) -> FilesState:
-    state = getattr(live, ATTR, None)
-    if state is None:
-        state = FilesState()
-        setattr(live, ATTR, state)
-    return state
+def state_of(session: api.Session) -> FilesState:
+    return api.plugin_state(session, PLUGIN, FilesState)

@@ -1,7 +1,7 @@
 """The rep's upload of a file for the customer's computer, resumable and relayed while it arrives.
 
 An upload is opened with the file's name, target folder and size: the host makes the transfer, tells the
-Support Manager to get ready, and the relay (handlers._relay) sends on every block as soon as it is in the
+Support Manager to get ready, and the relay (relay.py) sends on every block as soon as it is in the
 host's temp file. The rep's browser streams the bytes in one or more requests, each going on from what the
 host has (``offset`` must equal ``have``); a request cut off midway keeps what arrived, and the next one
 resumes from there. When the last byte is in, the host knows the SHA-256 and the relay ends the stream
@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from .handlers import could_not_store, file_store, finish, start_upload
+from .lifecycle import could_not_store, file_store, finish
+from .relay import start_upload
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .state import Transfer, Upload
 
@@ -94,6 +95,7 @@ async def receive(app, live, t: Transfer, request, offset: int, expect_sha256: s
             if got > length:
                 raise UploadRefused(400, "more data came than announced")
             buffer.add(data)
+            t.moved()
             if len(buffer) >= HAND_ON:
                 up.writer.submit(buffer.take())
                 await up.writer.wait()

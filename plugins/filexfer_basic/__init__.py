@@ -3,50 +3,46 @@ the list appear live and downloads from it. Files are stored under the data fold
 names (temp, fsync, rename), with their SHA-256, and deleted when the site's retention ends."""
 from __future__ import annotations
 
-import asyncio
-import weakref
-
-from host.hookspecs import hookimpl
-from host.options import CONSOLES, ROLES, DashboardOption, Setting
+from host import api
 
 from . import cleanup, views
 from .migrations import migrations as filexfer_migrations
+from .views import PLUGIN
 
 __version__ = "0.1.0"
-_cleanup_tasks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # app -> its cleanup task
 
 
-@hookimpl
+@api.hookimpl
 def migrations():
     return filexfer_migrations
 
 
-@hookimpl
+@api.hookimpl
 def dashboard_options():
-    return [DashboardOption("filexfer_basic.files", "Files", tab="tools", icon="\U0001F4C1", order=40,
-                            consoles=CONSOLES, roles=ROLES)]
+    return [api.DashboardOption(f"{PLUGIN}.files", "Files", tab="tools", icon="\U0001F4C1", order=40,
+                                consoles=api.CONSOLES, roles=api.ROLES)]
 
 
-@hookimpl
+@api.hookimpl
 def site_settings():
     return [
-        Setting("max_file_mb", "Largest published file (MB)", "int", 100, min=1, max=100_000),
-        Setting("site_total_mb", "Space for published files on this site (MB)", "int", 2000, min=1,
-                max=10_000_000),
-        Setting("retention_hours", "Keep published files after the session ends (hours)", "int", 24, min=0,
-                max=24 * 365),
+        api.Setting("max_file_mb", "Largest published file (MB)", "int", 100, min=1, max=100_000),
+        api.Setting("site_total_mb", "Space for published files on this site (MB)", "int", 2000, min=1,
+                    max=10_000_000),
+        api.Setting("retention_hours", "Keep published files after the session ends (hours)", "int", 24, min=0,
+                    max=24 * 365),
     ]
 
 
-@hookimpl
+@api.hookimpl
 def register_routes(register):
     register("POST", "/sessions/{sid}/files", views.upload)
     register("GET", "/files/{fid}", views.download)
 
 
-@hookimpl
+@api.hookimpl
 def register_message_handlers(register):
-    register("filexfer_basic.list", list_files)
+    register(f"{PLUGIN}.list", list_files)
 
 
 async def list_files(ctx, message):
@@ -54,27 +50,16 @@ async def list_files(ctx, message):
     rows = await ctx.db.read(lambda db: list(db["published_files"].rows_where(
         "session_id = ? and deleted_at is null", [sid], order_by="uploaded_at, rowid")))
     max_file, max_total = views.limits(ctx.app, ctx.site)
-    return {"type": "filexfer_basic.files", "re": message.get("id"),
+    return {"type": f"{PLUGIN}.files", "re": message.get("id"),
             "files": [views.public(r, ctx.site) for r in rows], "max_file": max_file}
 
 
-@hookimpl
+@api.hookimpl
 def startup(app):
-    _cleanup_tasks[app] = asyncio.get_running_loop().create_task(cleanup.cleanup_loop(app))
+    api.background_task(app, f"{PLUGIN}.cleanup", lambda: cleanup.cleanup_loop(app))
 
 
-@hookimpl
-async def shutdown(app):
-    task = _cleanup_tasks.pop(app, None)
-    if task is not None:
-        task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):
-            pass
-
-
-@hookimpl
+@api.hookimpl
 def session_record(session, db):
     rows = list(db["published_files"].rows_where("session_id = ?", [session.id], order_by="uploaded_at, rowid"))
     return {"files": "; ".join(f"{r['name']} ({r['size']} bytes, sha256 {r['sha256'][:12]}…)" for r in rows),

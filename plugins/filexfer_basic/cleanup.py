@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from host.appkeys import CONFIG, DB, SITES
+from host import api
 
-from .views import file_store, setting
+from .views import PLUGIN, file_store
 
 log = logging.getLogger("supporthost.filexfer_basic")
 EVERY_SECONDS = 300.0
@@ -17,12 +17,12 @@ STALE_TEMP_SECONDS = 24 * 3600.0
 
 async def run_once(app) -> list[str]:
     """One cleanup pass; returns the ids of the files it deleted."""
-    now = app[CONFIG].clock()
+    now = api.now(app)
     store_ = file_store(app)
     loop = asyncio.get_running_loop()
     due = []
-    for site in list(app[SITES].by_id.values()):
-        hours = setting(app, site, "retention_hours")
+    for site in list(api.sites(app).by_id.values()):
+        hours = api.setting(app, site, PLUGIN, "retention_hours")
         cutoff = now - float(24 if hours is None else hours) * 3600
 
         def find(db, site_id=site.id, cutoff=cutoff):
@@ -30,7 +30,7 @@ async def run_once(app) -> list[str]:
                 "select f.id, f.stored_name from published_files f join support_sessions s on s.id = f.session_id "
                 "where f.site_id = ? and f.deleted_at is null and s.state = 'ended' and s.ended_at <= ?",
                 [site_id, cutoff]))
-        due += await app[DB].read(find)
+        due += await api.database(app).read(find)
     for row in due:
         await loop.run_in_executor(None, store_.discard, store_.path_of(row["stored_name"]))
     if due:
@@ -39,7 +39,7 @@ async def run_once(app) -> list[str]:
         def mark(db):
             db.execute(f"update published_files set deleted_at = ?, delete_reason = 'retention' "
                        f"where id in ({','.join('?' * len(ids))})", [now, *ids])
-        await app[DB].write(mark)
+        await api.database(app).write(mark)
         log.info("deleted %d published files whose retention ended", len(ids))
     await loop.run_in_executor(None, store_.remove_stale_temps, STALE_TEMP_SECONDS)
     return [r["id"] for r in due]

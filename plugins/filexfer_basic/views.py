@@ -8,12 +8,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from host import session_store as store
-from host.appkeys import CONFIG, DB, HUB, PLUGINS
-from host.api import client_address, event_and_audit
-from host.audit import audit_row
-from host.views_customer import participant_cookie
-from host.web_common import CSRF_HEADER, csrf_ok, current_user, require_user, site_of
+from host import api
 
 from .storage import FileStore, clean_filename
 
@@ -27,15 +22,10 @@ class Refused(Exception):
     """An upload that is refused as a whole: nothing of it is kept."""
 
 
-def setting(app, site, name: str):
-    for spec in app[PLUGINS].settings.get(PLUGIN, []):
-        if spec.name == name:
-            return site.setting(PLUGIN, spec)
-    return None
-
-
 def file_store(app) -> FileStore:
-    return FileStore(app[CONFIG].data_dir)
+    # the data folder's filexfer_basic/ (where files were kept before api.plugin_data_dir existed; moving
+    # them would orphan the published files of sessions still within their retention)
+    return FileStore(api.config(app).data_dir)
 
 
 def public(row: dict, site) -> dict:
@@ -50,7 +40,8 @@ def site_usage(db, site_id: int) -> int:
 
 
 def limits(app, site) -> tuple[int, int]:
-    return int(setting(app, site, "max_file_mb") or 100) * MB, int(setting(app, site, "site_total_mb") or 2000) * MB
+    return (int(api.setting(app, site, PLUGIN, "max_file_mb") or 100) * MB,
+            int(api.setting(app, site, PLUGIN, "site_total_mb") or 2000) * MB)
 
 
 def _mb(n: int) -> str:
@@ -110,31 +101,25 @@ async def _drain(request) -> None:
 
 
 async def upload(request):
-    site = site_of(request)
-    user = await require_user(request, site)
+    """POST /sessions/{sid}/files (multipart): a rep of the live session publishes files into it."""
     sid = request.match_info["sid"]
     app = request.app
-    rep = await app[DB].read(lambda db: store.rep_participant(db, sid, user["id"]))
-    if rep is None or rep["site_id"] != site.id:
-        raise web.HTTPForbidden(text="Only a rep in this session can publish files into it.")
-    await form_with_csrf_header(request)
-    live = await app[HUB].get(sid)
-    if live is None:
-        raise web.HTTPGone(text="This session has ended.")
+    site, user, rep, live = await api.rep_in_session(request, sid)
+    check_csrf_header(request)
     if not (request.content_type or "").startswith("multipart/form-data"):
-        return web.json_response({"error": "send the files as multipart/form-data"}, status=400)
+        raise api.json_error(400, "send the files as multipart/form-data")
     max_file, max_total = limits(app, site)
-    used = await app[DB].read(lambda db: site_usage(db, site.id))
+    used = await api.database(app).read(lambda db: site_usage(db, site.id))
     store_ = file_store(app)
     try:
         staged = await _stage(request, await request.multipart(), store_, max_file, max_total - used)
     except Refused as exc:
         await _drain(request)
-        return web.json_response({"error": str(exc)}, status=413)
+        raise api.json_error(413, str(exc)) from None
     if not staged:
-        return web.json_response({"error": "Choose at least one file to publish."}, status=400)
+        raise api.json_error(400, "Choose at least one file to publish.")
 
-    now = app[CONFIG].clock()
+    now = api.now(app)
     rows = [{"id": uuid.uuid4().hex, "session_id": sid, "site_id": site.id, "name": s["name"], "size": s["size"],
              "sha256": s["sha256"], "stored_name": uuid.uuid4().hex, "uploaded_by": rep["id"],
              "uploaded_by_name": rep["name"], "uploaded_at": now, "downloads": 0, "deleted_at": None,
@@ -147,70 +132,56 @@ async def upload(request):
                           f"({_mb(max_total)}). Nothing was published.")
         db["published_files"].insert_all(rows)
         for r in rows:
-            store.add_event(db, sid, now, "file_published", rep["id"], {"name": r["name"], "size": r["size"],
-                                                                        "sha256": r["sha256"]})
-        audit_row(db, site.id, f"user:{user['id']}", "file_published", f"session:{sid}",
+            api.add_event(db, sid, now, "file_published", rep["id"], {"name": r["name"], "size": r["size"],
+                                                                      "sha256": r["sha256"]})
+        api.audit_row(db, site.id, f"user:{user['id']}", "file_published", f"session:{sid}",
                   {"files": [{"name": r["name"], "size": r["size"], "sha256": r["sha256"]} for r in rows]}, now)
     try:
         for s, r in zip(staged, rows):   # final names first: a row never points at a missing file
             await loop.run_in_executor(None, store_.commit, s["temp"], r["stored_name"])
-        await app[DB].write(write)
+        await api.database(app).write(write)
     except Refused as exc:
         for s, r in zip(staged, rows):
             await loop.run_in_executor(None, store_.discard, s["temp"])
             await loop.run_in_executor(None, store_.discard, store_.path_of(r["stored_name"]))
-        return web.json_response({"error": str(exc)}, status=413)
+        raise api.json_error(413, str(exc)) from None
     files = [public(r, site) for r in rows]
-    app[HUB].broadcast(live, {"type": "filexfer_basic.added", "files": files})
+    api.sessions(app).broadcast(live, {"type": f"{PLUGIN}.added", "files": files})
     return web.json_response({"files": files}, status=201)
 
 
-async def form_with_csrf_header(request) -> None:
+def check_csrf_header(request) -> None:
     """CSRF for a multipart upload: the token comes in the X-CSRF-Token header (the body is a stream)."""
-    if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
-        raise web.HTTPForbidden(text="This upload did not come from this site (CSRF check failed). Reload the "
-                                     "page and try again.")
-
-
-async def _participant(request, site, sid: str):
-    """The active participant of session sid making this request (rep by login, customer by cookie)."""
-    db = request.app[DB]
-    user = await current_user(request, site)
-    if user is not None:
-        row = await db.read(lambda d: store.rep_participant(d, sid, user["id"]))
-        if row is not None:
-            return row, f"user:{user['id']}"
-    token = request.cookies.get(participant_cookie(sid), "")
-    if token and len(token) < 200:
-        row = await db.read(lambda d: store.participant_by_token(d, sid, token))
-        if row is not None:
-            return row, f"participant:{row['id']}"
-    return None, None
+    if not api.csrf_ok(request, request.headers.get(api.CSRF_HEADER)):
+        raise api.json_error(403, "This upload did not come from this site (CSRF check failed). Reload the page "
+                             "and try again.", "csrf")
 
 
 async def download(request):
-    site = site_of(request)
+    """GET /files/{fid}: a published file, for the participants of its session (a file, not JSON)."""
+    site = api.site_of(request)
     fid = request.match_info["fid"]
     app = request.app
-    row = await app[DB].read(lambda db: db["published_files"].get(fid)
-                             if db["published_files"].count_where("id = ?", [fid]) else None)
+    row = await api.database(app).read(lambda db: db["published_files"].get(fid)
+                                       if db["published_files"].count_where("id = ?", [fid]) else None)
     if row is None or row["site_id"] != site.id:
         raise web.HTTPNotFound(text="There is no such file.")
-    participant, actor = await _participant(request, site, row["session_id"])
-    if participant is None or participant["site_id"] != site.id:
+    _site, user, participant = await api.participant_of_request(request, row["session_id"])
+    if participant is None:
         raise web.HTTPForbidden(text="Only the participants of this session can download its files.")
+    actor = f"user:{user['id']}" if user is not None else f"participant:{participant['id']}"
     if row["deleted_at"] is not None:
         raise web.HTTPGone(text="This file was deleted: the time the site keeps published files is over.")
     path = file_store(app).path_of(row["stored_name"])
-    now = app[CONFIG].clock()
-
-    details = {"name": row["name"], "file": fid, "address": client_address(request)}
+    now = api.now(app)
+    details = {"name": row["name"], "file": fid, "address": api.client_address(request)}
 
     def count(db):
         db.execute("update published_files set downloads = downloads + 1 where id = ?", [fid])
-        event_and_audit(db, {"id": row["session_id"], "site_id": site.id}, now, "file_downloaded", participant["id"],
-                        details, actor=actor, action="file_downloaded", target=f"session:{row['session_id']}")
-    await app[DB].write(count)
+        api.event_and_audit(db, {"id": row["session_id"], "site_id": site.id}, now, "file_downloaded",
+                            participant["id"], details, actor=actor, action="file_downloaded",
+                            target=f"session:{row['session_id']}")
+    await api.database(app).write(count)
     ascii_name = row["name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return web.FileResponse(path, headers={
         "Content-Type": "application/octet-stream",

@@ -143,6 +143,8 @@ function repPanel(api) {
   // how much it has and goes on from there (the customer's computer meanwhile receives what has arrived).
   const uploadsUrl = () => `${api.sitePrefix}/p/${P}/sessions/${api.session.id}/uploads`;
   class Refused extends Error {}
+  // The host's JSON errors: {"error": {"code", "message"}} (plus keys such as "have").
+  const errorText = (body) => body?.error?.message || "";
   function putFrom(id, file, offset, onProgress) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
@@ -152,11 +154,12 @@ function repPanel(api) {
       xhr.upload.onprogress = (e) => onProgress(offset + e.loaded);
       xhr.onload = () => {
         let body = {};
-        try { body = JSON.parse(xhr.responseText); } catch { body = { error: xhr.responseText }; }
+        try { body = JSON.parse(xhr.responseText); } catch { body = { error: { message: xhr.responseText } }; }
+        const text = errorText(body);
         if (xhr.status === 200) resolve(body);
         else if (xhr.status === 409 && typeof body.have === "number") resolve(body);   // go on from what the host has
-        else if (xhr.status >= 500 || (xhr.status === 400 && /cut off/.test(body.error || ""))) reject(new Error(body.error || `error ${xhr.status}`));
-        else reject(new Refused(body.error || `Sending failed (${xhr.status}).`));
+        else if (xhr.status >= 500 || (xhr.status === 400 && /cut off/.test(text))) reject(new Error(text || `error ${xhr.status}`));
+        else reject(new Refused(text || `Sending failed (${xhr.status}).`));
       };
       xhr.onerror = () => reject(new Error("the connection dropped"));
       xhr.send(file.slice(offset));
@@ -165,7 +168,7 @@ function repPanel(api) {
   async function hostHas(id) {
     const r = await fetch(`${uploadsUrl()}/${id}`, { credentials: "same-origin" });
     const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Refused(body.error || `Sending failed (${r.status}).`);
+    if (!r.ok) throw new Refused(errorText(body) || `Sending failed (${r.status}).`);
     return body.have;
   }
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -190,7 +193,7 @@ function repPanel(api) {
         modified: String(file.lastModified) });
       const r = await fetch(`${uploadsUrl()}?${q}`, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrfToken() } });
       const body = await r.json().catch(() => ({}));
-      if (r.status !== 201) throw new Refused(body.error || `Sending failed (${r.status}).`);
+      if (r.status !== 201) throw new Refused(errorText(body) || `Sending failed (${r.status}).`);
       id = body.transfer.id;
       transfers.update(body.transfer);
     }
@@ -202,7 +205,7 @@ function repPanel(api) {
         if (answer.have > have || answer.complete) failures = 0;
         else {   // the host had nothing new (another request was still finishing): wait a little
           failures += 1;
-          if (failures > 20) throw new Refused(answer.error || "The upload does not go on; try again.");
+          if (failures > 20) throw new Refused(errorText(answer) || "The upload does not go on; try again.");
           await pause(Math.min(500 * failures, 5000));
         }
         have = answer.have;

@@ -90,14 +90,14 @@ export async function mount(api) {
       xhr.onload = () => {
         button.disabled = false;
         let body = {};
-        try { body = JSON.parse(xhr.responseText); } catch { body = { error: xhr.responseText }; }
+        try { body = JSON.parse(xhr.responseText); } catch { body = { error: { message: xhr.responseText } }; }
         if (xhr.status === 201) {
           for (const f of body.files) add(f);
           status.textContent = `Published ${body.files.map((f) => f.name).join(", ")}.`;
           input.value = "";
           bar.value = 100;
         } else {
-          status.textContent = body.error || `Publishing failed (${xhr.status}).`;
+          status.textContent = body.error?.message || `Publishing failed (${xhr.status}).`;   // {"error": {"code", "message"}}
           bar.hidden = true;
         }
       };
