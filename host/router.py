@@ -19,6 +19,7 @@ from .plugins import MESSAGE_TYPE
 from .session_store import add_event
 
 log = logging.getLogger("supporthost.router")
+MAX_DEPTH = 32   # nesting levels of a message; no message needs more, and deeper ones break recursive code
 
 
 class MessageError(Exception):
@@ -77,12 +78,27 @@ def error(text: str, re_: Any = None, code: str = "bad_request") -> dict:
     return out
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether some value in ``value`` sits inside more than ``limit`` lists and objects (no recursion)."""
+    level: list = [value]
+    for _ in range(limit + 1):
+        level = [child for v in level if isinstance(v, (dict, list))
+                 for child in (v.values() if isinstance(v, dict) else v)]
+        if not level:
+            return False
+    return True
+
+
 async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data: str) -> dict | None:
     """Handle one text frame; returns an error reply, or None when the handler answered itself."""
     try:
         message = json.loads(data)
     except ValueError:
         return error("malformed JSON", code="malformed")
+    except RecursionError:
+        return error(f"the message is nested more than {MAX_DEPTH} levels deep", code="malformed")
+    if _deeper_than(message, MAX_DEPTH):
+        return error(f"the message is nested more than {MAX_DEPTH} levels deep", code="malformed")
     if not isinstance(message, dict):
         return error("a message must be a JSON object", code="malformed")
     type_ = message.get("type")
