@@ -13,7 +13,7 @@ import logging
 import os
 
 import aiohttp
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 FUZZ_FACTOR = 40   # make fuzz runs this many times the examples of make test
@@ -27,9 +27,23 @@ settings.register_profile("fuzz", derandomize=False, **_COMMON)
 settings.load_profile("fuzz" if FUZZING else "ci")
 
 
-def examples(n: int) -> settings:
+def examples(n: int, **more) -> settings:
     """Settings of a fuzz test that runs ``n`` examples in ``make test`` (FUZZ_FACTOR * n in ``make fuzz``)."""
-    return settings(max_examples=n * FUZZ_FACTOR if FUZZING else n)
+    return settings(max_examples=n * FUZZ_FACTOR if FUZZING else n, **more)
+
+
+def corpus(strategy, n: int) -> list:
+    """``n`` values of ``strategy`` (FUZZ_FACTOR * n in ``make fuzz``), drawn up front. For a test against
+    a stateful host: Hypothesis cannot replay an example there (the host remembers the earlier ones), so
+    the test names the failing value itself instead of shrinking it."""
+    out: list = []
+
+    @settings(max_examples=n * FUZZ_FACTOR if FUZZING else n, phases=[Phase.generate])
+    @given(strategy)
+    def draw(value):
+        out.append(value)
+    draw()
+    return out
 
 
 # -- hostile values ----------------------------------------------------------------------------------
