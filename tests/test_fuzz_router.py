@@ -50,19 +50,25 @@ async def _answers(peer, watch, send) -> list[dict]:
 
 @examples(60)
 @given(value=json_values(), type_=any_text, depth=st.integers(1, 30_000), raw=st.text(max_size=300),
-       kind=st.sampled_from(["value", "envelope", "deep", "deep field", "raw"]))
-async def test_any_text_frame_gets_an_answer_and_no_traceback(peer, watch, kind, value, type_, depth, raw):
-    """Any JSON value, any envelope type, deep nesting, not JSON at all: a clear error reply (the docs
-    promise one for deep nesting too, not a closed socket: issue 11, defect 8)."""
+       kind=st.sampled_from(["value", "envelope", "deep", "deep field", "raw", "surrogate"]),
+       surrogate=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF))
+async def test_any_text_frame_gets_an_answer_and_no_traceback(peer, watch, kind, value, type_, depth, raw,
+                                                              surrogate):
+    """Any JSON value, any envelope type, deep nesting, lone surrogates, not JSON at all: a clear error
+    reply (the docs promise one for deep nesting too, not a closed socket; a lone surrogate in chat was an
+    internal error with a traceback: issue 11, defect 8)."""
     text = {"value": dumps(value), "envelope": dumps({**(value if isinstance(value, dict) else {}), "type": type_}),
             "deep": deep(depth, "list" if depth % 2 else "object"),
-            "deep field": '{"type":"chat.send","text":' + deep(depth) + "}", "raw": raw}[kind]
+            "deep field": '{"type":"chat.send","text":' + deep(depth) + "}", "raw": raw,
+            "surrogate": dumps({"type": "chat.send", "text": raw[:5] + surrogate + raw[5:]})}[kind]
     assume(fits(text))
     got = await _answers(peer, watch, lambda p: p.send_raw(text))
     if kind == "value" and not (isinstance(value, dict) and isinstance(value.get("type"), str)):
         assert codes(got) == ["malformed"], got
     if kind == "envelope":
         assert len(codes(got)) == 1 and codes(got)[0] in ("malformed", "unknown_type"), got
+    if kind == "surrogate":
+        assert codes(got) == ["malformed"] and "surrogate" in errors(got)[0]["error"], got
     if kind.startswith("deep") and depth > MAX_DEPTH + 1:
         assert codes(got) == ["malformed"] and "nested" in errors(got)[0]["error"], got
 
