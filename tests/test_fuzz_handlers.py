@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
-from fuzz_kit import LogWatch, Peer, any_text, corpus, dumps, fits, internal_errors, json_values
+from fuzz_kit import NASTY_NUMBERS, NASTY_STRINGS, LogWatch, Peer, any_text, corpus, dumps, fits, internal_errors, json_values
 from host.appkeys import PLUGINS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,16 @@ def field_names() -> list[str]:
 
 
 FIELDS = field_names()
+
+
+# Every known field at once, with short hostile values of every JSON type, rotated so that each field gets
+# each value in turn.
+HOSTILE = [v for v in NASTY_STRINGS if len(v) <= 300] + NASTY_NUMBERS + [None, True, False, [], {}, [1, "\ud800"],
+                                                                         {"a": None}]
+
+
+def hostile_fields(k: int) -> dict:
+    return {f: HOSTILE[(k + j) % len(HOSTILE)] for j, f in enumerate(FIELDS)}
 
 
 # Any few of the known fields (and sometimes an unknown one), of any value.
@@ -57,6 +67,8 @@ async def test_every_handler_answers_fuzzed_messages_from_rep_and_customer(host,
     per_type = max(2, len(field_sets) // (2 * len(types)))   # messages of each type from each person
     plan = [(role, {**field_sets[i % len(field_sets)], "type": type_})
             for i, (type_, role, _) in enumerate(itertools.product(types, people, range(per_type)))]
+    plan += [(role, {**hostile_fields(k), "type": type_})
+             for k, (type_, role) in enumerate(itertools.product(types, people))]
     with LogWatch() as watch:
         for role, message in plan:
             if not fits(dumps(message)):
