@@ -7,6 +7,7 @@ import uuid
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from host import session_store as store
 from host.appkeys import CONFIG, DB, HUB, PLUGINS
@@ -130,6 +131,9 @@ async def upload(request):
     except Refused as exc:
         await _drain(request)
         return web.json_response({"error": str(exc)}, status=413)
+    except BadHttpMessage:   # e.g. a file name longer than a header line may be, or control characters in it
+        return web.json_response({"error": "The upload is malformed (a file name too long or with control "
+                                           "characters?). Nothing was published."}, status=400)
     if not staged:
         return web.json_response({"error": "Choose at least one file to publish."}, status=400)
 
