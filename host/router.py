@@ -19,6 +19,7 @@ from .plugins import MESSAGE_TYPE
 from .session_store import add_event
 
 log = logging.getLogger("supporthost.router")
+MAX_DEPTH = 32   # nesting levels of a message; no message needs more, and deeper ones break recursive code
 
 
 class MessageError(Exception):
@@ -77,12 +78,41 @@ def error(text: str, re_: Any = None, code: str = "bad_request") -> dict:
     return out
 
 
+def _invalid(message: Any) -> str | None:
+    """Why a parsed message cannot be handled, or None: lists and objects nested more than MAX_DEPTH
+    levels deep (deeper ones break recursive code), or a lone surrogate in a string (JSON's ``\\ud800``
+    escapes allow one; it is not Unicode, and SQLite and every encoder refuse it). Walks without recursion."""
+    level: list = [message]
+    for _ in range(MAX_DEPTH + 1):
+        below: list = []
+        for value in level:
+            if isinstance(value, dict):
+                below.extend(value.keys())
+                below.extend(value.values())
+            elif isinstance(value, list):
+                below.extend(value)
+            elif isinstance(value, str) and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "a string holds a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
+        if not below:
+            return None
+        level = below
+    return f"the message is nested more than {MAX_DEPTH} levels deep"
+
+
 async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data: str) -> dict | None:
     """Handle one text frame; returns an error reply, or None when the handler answered itself."""
     try:
         message = json.loads(data)
     except ValueError:
         return error("malformed JSON", code="malformed")
+    except RecursionError:
+        return error(f"the message is nested more than {MAX_DEPTH} levels deep", code="malformed")
+    problem = _invalid(message)
+    if problem is not None:
+        return error(problem, code="malformed")
     if not isinstance(message, dict):
         return error("a message must be a JSON object", code="malformed")
     type_ = message.get("type")

@@ -102,7 +102,8 @@ async def agent_hello(ctx, message):
     state = state_of(ctx.session)
     known = me.id in state.agents
     state.agents[me.id] = FileAgent(me.id, str(message.get("name") or me.name)[:60], str(message.get("root", ""))[:300])
-    said = {item.get("viewer") for item in message.get("restore") or [] if isinstance(item, dict)}
+    restore = message.get("restore") if isinstance(message.get("restore"), list) else []
+    said = {item["viewer"] for item in restore if isinstance(item, dict) and isinstance(item.get("viewer"), str)}
     for (a, r) in list(state.grants):
         if a == me.id and r not in said:
             await drop_grants(ctx.app, ctx.session, agent=me.id, rep=r, by="reconnect", actor=me.id, tell_agent=False)

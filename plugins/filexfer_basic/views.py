@@ -7,6 +7,7 @@ import uuid
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from host import api
 
@@ -116,6 +117,9 @@ async def upload(request):
     except Refused as exc:
         await _drain(request)
         raise api.json_error(413, str(exc)) from None
+    except BadHttpMessage:   # e.g. a file name longer than a header line may be, or control characters in it
+        raise api.json_error(400, "The upload is malformed (a file name too long or with control characters?). "
+                                  "Nothing was published.") from None
     if not staged:
         raise api.json_error(400, "Choose at least one file to publish.")
 
