@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .audit import audit_row
 from .config import Config
 from .passwords import generate_password, hash_password
 
@@ -117,20 +118,73 @@ def cmd_create_site(args) -> int:
     return 0
 
 
+def _account(db, site_slug: str, username: str) -> dict | None:
+    return next(db.query("select u.id, u.username, s.id as site_id, s.slug, s.name as site_name from users u "
+                         "join sites s on s.id = u.site_id where s.slug = ? and u.username = ?",
+                         [site_slug, username.strip().lower()]), None)
+
+
 def cmd_reset_password(args) -> int:
+    """A new password (generated, or read from standard input); every login of the account ends and the
+    running host closes its sockets within a second (host/login_watch.py)."""
+    import time
     from .db import connect
+    from .login_lockout import unlock
+    from .login_watch import revoke_logins
+    from .password_policy import problem
+    from .schema import core_migrations
     config = _config(args)
     db = connect(config.db_path)
-    row = next(db.query("select u.id from users u join sites s on s.id = u.site_id "
-                        "where s.slug = ? and u.username = ?", [args.site, args.username]), None)
-    if row is None:
+    core_migrations.apply(db)
+    account = _account(db, args.site, args.username)
+    if account is None:
         print("error: no such site or user", file=sys.stderr)
         return 2
-    password = generate_password()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        why = problem(password, account["username"], (account["slug"], account["site_name"]))
+        if why:
+            print(f"error: {why} Nothing was changed.", file=sys.stderr)
+            return 2
+    else:
+        password = generate_password()
+    hashed = hash_password(password)
+    now = time.time()
     with db.atomic():
-        db["users"].update(row["id"], {"password_hash": hash_password(password), "failed_logins": 0,
-                                       "locked_until": 0.0})
-    print(f"new password for {args.username}: {password}")
+        db["users"].update(account["id"], {"password_hash": hashed})
+        ended = revoke_logins(db, account["site_id"], account["id"], "password reset on the command line", now)
+        unlock(db, account["site_id"], account["username"])
+        audit_row(db, account["site_id"], "cli", "password_reset", f"user:{account['id']}",
+                  {"username": account["username"], "logins_ended": ended}, now)
+    if args.password_stdin:
+        print(f"password of {account['username']} changed; {ended} login(s) ended")
+    else:
+        print(f"new password for {account['username']}: {password}   ({ended} login(s) ended)")
+    return 0
+
+
+def cmd_unlock(args) -> int:
+    """End the login locks of a username (from every address, or one): works however locked the
+    accounts are, since it needs the server's command line rather than a login."""
+    import time
+    from .db import connect
+    from .login_lockout import unlock
+    from .schema import core_migrations
+    config = _config(args)
+    db = connect(config.db_path)
+    core_migrations.apply(db)
+    site = next(db.query("select id from sites where slug = ?", [args.site]), None)
+    if site is None:
+        print(f"error: no site {args.site!r}", file=sys.stderr)
+        return 2
+    username = args.username.strip().lower()
+    with db.atomic():
+        ended = unlock(db, site["id"], username, args.address)
+        if ended:
+            audit_row(db, site["id"], "cli", "login_unlocked", "",
+                      {"username": username, "address": args.address or "every address"}, time.time())
+    where = f" at {args.address}" if args.address else ""
+    print(f"{username} unlocked{where}" if ended else f"{username} was not locked{where}: nothing to do")
     return 0
 
 
@@ -171,9 +225,17 @@ def main(argv=None) -> int:
     site.add_argument("name")
     site.add_argument("--admin", default="admin")
     site.add_argument("--public-url", default="")
-    reset = sub.add_parser("reset-password", help="give an account a new generated password")
+    reset = sub.add_parser("reset-password", help="give an account a new password (generated, or read from "
+                                                  "standard input); ends all its logins")
     reset.add_argument("site")
     reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true",
+                       help="read the new password from the first line of standard input (checked against the "
+                            "password policy) instead of generating one")
+    unlock = sub.add_parser("unlock", help="end the login locks of a username (after too many wrong passwords)")
+    unlock.add_argument("site")
+    unlock.add_argument("username")
+    unlock.add_argument("--address", default=None, help="only the lock at this address (default: every address)")
     new = sub.add_parser("new-plugin", help="write a new plugin's distribution (hooks, option, JS, migration, "
                                             "setting, agent part, tests) to start from")
     new.add_argument("name", help="the plugin's name: lower-case letters, digits and _ (e.g. greeter)")
@@ -181,7 +243,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return {"run": cmd_run, "plugins": cmd_plugins, "create-site": cmd_create_site,
-            "reset-password": cmd_reset_password, "new-plugin": cmd_new_plugin}[args.command](args)
+            "reset-password": cmd_reset_password, "unlock": cmd_unlock,
+            "new-plugin": cmd_new_plugin}[args.command](args)
 
 
 if __name__ == "__main__":
