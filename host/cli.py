@@ -152,7 +152,7 @@ def cmd_reset_password(args) -> int:
     now = time.time()
     with db.atomic():
         db["users"].update(account["id"], {"password_hash": hashed})
-        ended = revoke_logins(db, account["site_id"], account["id"], "password reset on the command line", now)
+        ended = revoke_logins(db, account["id"])
         unlock(db, account["site_id"], account["username"])
         audit_row(db, account["site_id"], "cli", "password_reset", f"user:{account['id']}",
                   {"username": account["username"], "logins_ended": ended}, now)

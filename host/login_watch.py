@@ -1,10 +1,12 @@
 """Console logins (the auth_sessions behind the login cookie) end when their account's password changes,
-and when nobody used them for the site's idle timeout.
+at logout, after their lifetime, and when nobody used them for the site's idle timeout; their open
+sockets close with them.
 
-Password changes: the transaction that changes a password (the admin page, or `supporthost
-reset-password` in another process) deletes every login of the account and writes a
-``credential_changes`` row (``revoke_logins``). The running host polls that table every ``WATCH_EVERY``
-seconds and closes the account's open sockets, so a change made by the CLI reaches them within a second.
+A login ends by its auth_sessions row going: a password change (the admin page, or `supporthost
+reset-password` in another process, ``revoke_logins``), a logout, the idle timeout. The running host
+looks twice a second (``WATCH_EVERY``) whether the logins behind its open sockets still exist and are
+unexpired, and closes the sockets of those that do not (1008), so a change made by the CLI reaches them
+within a second.
 
 Idle timeout (a per-site setting, ``IDLE_MINUTES``; 0 = off; besides the absolute ``auth_session_ttl``):
 a login's activity is every authenticated request and every message on its sockets. It is kept in
@@ -19,7 +21,7 @@ import logging
 
 from aiohttp import WSCloseCode, web
 
-from .appkeys import CONFIG, DB, HUB, SITES
+from .appkeys import CONFIG, DB, SITES
 from .options import Setting
 
 log = logging.getLogger("supporthost.logins")
@@ -39,12 +41,10 @@ def idle_seconds(site) -> float:
     return 60.0 * int(site.setting(SETTINGS_GROUP, IDLE_MINUTES) or 0)
 
 
-def revoke_logins(db, site_id: int, user_id: int, why: str, now: float) -> int:
-    """In the transaction that changes an account's password: end all its logins, and tell the running
-    host (which closes the account's sockets). Returns how many logins ended."""
-    ended = db.execute("delete from auth_sessions where user_id = ?", [user_id]).rowcount
-    db["credential_changes"].insert({"site_id": site_id, "user_id": user_id, "at": now, "why": why})
-    return ended
+def revoke_logins(db, user_id: int) -> int:
+    """In the transaction that changes an account's password: end all its logins (the running host closes
+    their sockets). Returns how many logins ended."""
+    return db.execute("delete from auth_sessions where user_id = ?", [user_id]).rowcount
 
 
 class LoginWatch:
@@ -55,7 +55,6 @@ class LoginWatch:
         self.seen: dict[str, float] = {}      # login (token hash) -> its last activity
         self.written: dict[str, float] = {}   # login -> the last_seen_at stored for it
         self.sockets: dict[str, tuple[int, set]] = {}   # login -> (site id, its open connections)
-        self.last_change = 0                  # id of the newest credential_changes row acted on
         self.task: asyncio.Task | None = None
 
     # -- activity --------------------------------------------------------------------------------
@@ -90,8 +89,6 @@ class LoginWatch:
 
     # -- the watching task -----------------------------------------------------------------------
     async def start(self) -> None:
-        self.last_change = await self.app[DB].read(
-            lambda db: db.execute("select coalesce(max(id), 0) from credential_changes").fetchone()[0])
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -109,20 +106,34 @@ class LoginWatch:
                 log.exception("watching logins failed")
 
     async def check(self) -> None:
-        """One look: password changes, idle sockets, activity due to be written."""
-        await self._password_changes()
+        """One look: ended logins, idle sockets, activity due to be written."""
+        await self._close_ended()
         await self._close_idle()
         await self._write_activity()
 
-    async def _password_changes(self) -> None:
-        last = self.last_change
-        rows = await self.app[DB].read(lambda db: list(db.query(
-            "select id, user_id from credential_changes where id > ? order by id", [last])))
-        if not rows:
+    async def _close_ended(self) -> None:
+        logins = list(self.sockets)
+        if not logins:
             return
-        self.last_change = rows[-1]["id"]
-        for user_id in dict.fromkeys(r["user_id"] for r in rows):
-            await self.app[HUB].disconnect_user(user_id, "password changed: log in again")
+        now = self.app[CONFIG].clock()
+
+        def alive(db) -> set[str]:
+            found: set[str] = set()
+            for i in range(0, len(logins), 500):
+                chunk = logins[i:i + 500]
+                found.update(r[0] for r in db.execute(
+                    f"select token_hash from auth_sessions where expires_at > ? and token_hash in "
+                    f"({','.join('?' * len(chunk))})", [now, *chunk]))
+            return found
+        living = await self.app[DB].read(alive)
+        await self._close([login for login in logins if login not in living], "your login ended: log in again")
+
+    async def _close(self, logins: list[str], reason: str) -> None:
+        conns = [conn for login in logins for conn in self.sockets.pop(login, (0, set()))[1]]
+        for login in logins:
+            self.forget(login)
+        await asyncio.gather(*(c.close(WSCloseCode.POLICY_VIOLATION, reason) for c in conns),
+                             return_exceptions=True)
 
     async def _close_idle(self) -> None:
         now = self.app[CONFIG].clock()
@@ -133,11 +144,7 @@ class LoginWatch:
             return
         await self.app[DB].write(lambda db: db.conn.executemany(
             "delete from auth_sessions where token_hash = ?", [(login,) for login in idle]))
-        conns = [conn for login in idle for conn in self.sockets.pop(login, (0, set()))[1]]
-        for login in idle:
-            self.forget(login)
-        await asyncio.gather(*(c.close(WSCloseCode.POLICY_VIOLATION, "idle for too long: log in again")
-                               for c in conns), return_exceptions=True)
+        await self._close(idle, "idle for too long: log in again")
 
     async def _write_activity(self, everything: bool = False) -> None:
         due = [(at, login) for login, at in self.seen.items()

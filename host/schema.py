@@ -62,15 +62,12 @@ def m004_api_tokens(db):
 
 
 @core_migrations()
-def m005_login_lockout_and_revocation(db):
+def m005_login_lockout_and_activity(db):
     """Failed logins counted per (site, username tried, address) (host/login_lockout.py); a login's last
-    activity for the idle timeout and a record of password changes the running host acts on, even when
-    another process (the CLI) made them (host/login_watch.py)."""
+    activity, for the idle timeout (host/login_watch.py)."""
     db["login_failures"].create({"site_id": int, "username": str, "address": str, "failures": int, "locks": int,
                                  "locked_until": float, "updated_at": float},
                                 pk=("site_id", "username", "address"), not_null={"failures", "locks"})
     db["login_failures"].create_index(["updated_at"])
     db["auth_sessions"].add_column("last_seen_at", float)
     db["auth_sessions"].create_index(["user_id"])
-    db["credential_changes"].create({"id": int, "site_id": int, "user_id": int, "at": float, "why": str},
-                                    pk="id")

@@ -166,7 +166,7 @@ async def update_rep(request: web.Request):
         details = {k: v for k, v in changes.items() if k != "password_hash"}
         if "password_hash" in changes:   # every login of the account ends; the watch closes its sockets
             details["password_changed"] = True
-            details["logins_ended"] = revoke_logins(db, site.id, uid, "password changed by an admin", now)
+            details["logins_ended"] = revoke_logins(db, uid)
         elif not changes["active"]:
             db.execute("delete from auth_sessions where user_id = ?", [uid])
         audit_row(db, site.id, f"user:{user['id']}", "user_updated", f"user:{uid}", details, now)

@@ -1,6 +1,7 @@
 """A password change ends every login of the account and closes its open sockets within a second: made
-on the admin page (same process) or by `supporthost reset-password` (another process, noticed through
-the credential_changes table, host/login_watch.py). Over real HTTP, real sockets, a real CLI process."""
+on the admin page (same process) or by `supporthost reset-password` (another process: the running host
+notices that the logins behind its sockets are gone, host/login_watch.py). A logout closes the sockets of
+that login. Over real HTTP, real sockets, a real CLI process."""
 from __future__ import annotations
 
 import asyncio
@@ -124,3 +125,13 @@ async def test_a_chosen_password_on_the_command_line_passes_the_policy_or_change
     await (await host.client()).login("rep1", NEW_PASSWORD)
     r = await rep.http.get(rep.url("/s/demo/api/sessions"))
     assert r.status == 401
+
+
+async def test_logging_out_closes_the_sockets_of_that_login_only(host):
+    first, second, (session_socket, feed) = await _open_everything(host)
+    r = await first.post_form("/s/demo/logout", {}, csrf_from="/s/demo/console", allow_redirects=False)
+    assert r.status == 302
+    assert await _closed_by([session_socket], time.perf_counter() + 1.0) == [1008]
+    await asyncio.sleep(0.6)
+    assert not feed.closed      # the other browser's login lives on
+    assert (await second.http.get(second.url("/s/demo/api/sessions"))).status == 200
