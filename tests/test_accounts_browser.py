@@ -27,3 +27,26 @@ async def test_the_admin_page_explains_a_refused_password(host, browser):
         await rep.login("rep1")     # the old password still works
     finally:
         await context.close()
+
+
+async def test_an_open_console_goes_to_the_login_when_the_password_changes(host, browser):
+    context = await browser.new_context(base_url=host.base)
+    page = await context.new_page()
+    try:
+        await page.goto("/s/demo/login")
+        await page.fill("input[name=username]", "rep1")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/s/demo/console")
+        await page.wait_for_timeout(500)    # the console's feed is open
+        admin = await host.rep("admin")
+        uid = await host.db_read(lambda db: next(db.query(
+            "select id from users where site_id = 1 and username = 'rep1'"))["id"])
+        r = await admin.post_form(f"/s/demo/admin/users/{uid}", {
+            "console": "dashboard", "mode": "single", "role": "rep", "max_sessions": "1", "active": "on",
+            "new_password": "plum tractor velvet 42"}, csrf_from="/s/demo/admin")
+        assert r.status == 200
+        await page.wait_for_url("**/s/demo/login?next=*", timeout=5000)
+        await expect(page.locator("input[name=password]")).to_be_visible()
+    finally:
+        await context.close()
