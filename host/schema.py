@@ -70,4 +70,5 @@ def m005_login_lockout_and_activity(db):
                                 pk=("site_id", "username", "address"), not_null={"failures", "locks"})
     db["login_failures"].create_index(["updated_at"])
     db["auth_sessions"].add_column("last_seen_at", float)
+    # users.failed_logins and users.locked_until (m001) are no longer used: locks live in login_failures.
     db["auth_sessions"].create_index(["user_id"])
