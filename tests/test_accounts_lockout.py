@@ -194,3 +194,10 @@ async def test_the_command_line_unlocks_an_admin_locked_out_everywhere(lockable)
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     assert proc.returncode == 2 and "no site 'nosuchsite'" in err.decode()
+
+
+def test_locks_double_up_to_the_longest_lock():
+    from host.login_lockout import LockoutPolicy
+    policy = LockoutPolicy(failures_allowed=5, first_lock=900, longest_lock=24 * 3600)
+    assert [policy.lock_seconds(n) for n in range(1, 8)] == [900, 1800, 3600, 7200, 14400, 28800, 57600]
+    assert policy.lock_seconds(8) == policy.lock_seconds(500) == 24 * 3600
