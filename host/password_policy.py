@@ -1,7 +1,7 @@
 """The rules a password chosen by a person must pass (an admin creating or changing an account, or
 `supporthost reset-password --password-stdin`): long enough, not too long, not one of the 100,000 most
-common passwords (host/data/common-passwords.txt.gz, see host/data/README.md), and not containing the
-account's username or the site's name. Generated passwords (16 random characters) need no check.
+common passwords (host/password_lists/common-passwords.txt.gz, see the README.md beside it), and not
+containing the account's username or the site's name. Generated passwords (16 random characters) need no check.
 
 ``problem()`` reads the shipped list the first time it is called (about 0.1 s): call it off the event loop."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 MIN_LENGTH = 10
 MAX_LENGTH = 200          # the login form reads at most 500 characters; a longer one could never log in
 MIN_NAME_LENGTH = 3       # a username or site name shorter than this is not looked for inside passwords
-COMMON_LIST = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+COMMON_LIST = Path(__file__).parent / "password_lists" / "common-passwords.txt.gz"
 
 
 @functools.cache
