@@ -23,6 +23,7 @@ from .config import Config
 from .db import Database
 from .expiry import expiry_loop
 from .hub import Hub
+from .login_watch import LOGIN_WATCH, LoginWatch
 from .plugins import PluginRegistry, call_impl
 from .ratelimit import RateLimiter
 from .schema import core_migrations
@@ -120,6 +121,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     sites = app[SITES] = SiteDirectory()
     sites.load(db.sync())
     app[HUB] = Hub(app)
+    app[LOGIN_WATCH] = LoginWatch(app)
     app[SOCKETS] = weakref.WeakSet()
     app[ADMIN_NOTICES] = {}
     app[AUDIT_WATCH] = ChainWatch()
@@ -161,6 +163,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
 
 async def _startup(app: web.Application) -> None:
     app[EXPIRY] = asyncio.get_running_loop().create_task(expiry_loop(app))
+    await app[LOGIN_WATCH].start()
     registry = app[PLUGINS]
     for name in list(registry.active()):
         for impl in registry._impls("startup", name):
@@ -174,6 +177,7 @@ async def _startup(app: web.Application) -> None:
 
 async def _shutdown(app: web.Application) -> None:
     app[EXPIRY].cancel()
+    await app[LOGIN_WATCH].stop()
     await app[HUB].close_all()
     await app[PLUGINS].call("shutdown", app=app)
     tasks = app[BACKGROUND]

@@ -110,7 +110,7 @@ def cmd_create_site(args) -> int:
     core_migrations.apply(db)
     password = generate_password()
     try:
-        with db.atomic():
+        with _immediate(db):  # the host may be writing too: take the write lock before the audit chain's head
             site_id = create_site(db, args.slug, args.name, args.public_url or "")
             create_user(db, site_id, args.admin, "Site admin", password, role="admin")
     except ValueError as exc:
@@ -120,24 +120,73 @@ def cmd_create_site(args) -> int:
     return 0
 
 
+def _account(db, site_slug: str, username: str) -> dict | None:
+    return next(db.query("select u.id, u.username, s.id as site_id, s.slug, s.name as site_name from users u "
+                         "join sites s on s.id = u.site_id where s.slug = ? and u.username = ?",
+                         [site_slug, username.strip().lower()]), None)
+
+
 def cmd_reset_password(args) -> int:
+    """A new password (generated, or read from standard input); every login of the account ends and the
+    running host closes its sockets within a second (host/login_watch.py)."""
+    import time
     from .db import connect
+    from .login_lockout import unlock
+    from .login_watch import revoke_logins
+    from .password_policy import problem
     from .schema import core_migrations
     config = _config(args)
     db = connect(config.db_path)
     core_migrations.apply(db)
-    row = next(db.query("select u.id, u.site_id from users u join sites s on s.id = u.site_id "
-                        "where s.slug = ? and u.username = ?", [args.site, args.username]), None)
-    if row is None:
+    account = _account(db, args.site, args.username)
+    if account is None:
         print("error: no such site or user", file=sys.stderr)
         return 2
-    password = generate_password()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        why = problem(password, account["username"], (account["slug"], account["site_name"]))
+        if why:
+            print(f"error: {why} Nothing was changed.", file=sys.stderr)
+            return 2
+    else:
+        password = generate_password()
     hashed = hash_password(password)
-    with _immediate(db):  # the host may be writing too: take the write lock before reading the chain's head
-        db["users"].update(row["id"], {"password_hash": hashed, "failed_logins": 0, "locked_until": 0.0})
-        audit_row(db, row["site_id"], "cli", "password_reset", f"user:{row['id']}",
-                  {"username": args.username, "by": "supporthost reset-password"})
-    print(f"new password for {args.username}: {password}")
+    now = time.time()
+    with _immediate(db):  # the host may be writing too: take the write lock before the audit chain's head
+        db["users"].update(account["id"], {"password_hash": hashed})
+        ended = revoke_logins(db, account["id"])
+        unlock(db, account["site_id"], account["username"])
+        audit_row(db, account["site_id"], "cli", "password_reset", f"user:{account['id']}",
+                  {"username": account["username"], "logins_ended": ended}, now)
+    if args.password_stdin:
+        print(f"password of {account['username']} changed; {ended} login(s) ended")
+    else:
+        print(f"new password for {account['username']}: {password}   ({ended} login(s) ended)")
+    return 0
+
+
+def cmd_unlock(args) -> int:
+    """End the login locks of a username (from every address, or one): works however locked the
+    accounts are, since it needs the server's command line rather than a login."""
+    import time
+    from .db import connect
+    from .login_lockout import unlock
+    from .schema import core_migrations
+    config = _config(args)
+    db = connect(config.db_path)
+    core_migrations.apply(db)
+    site = next(db.query("select id from sites where slug = ?", [args.site]), None)
+    if site is None:
+        print(f"error: no site {args.site!r}", file=sys.stderr)
+        return 2
+    username = args.username.strip().lower()
+    with _immediate(db):  # the host may be writing too: take the write lock before the audit chain's head
+        ended = unlock(db, site["id"], username, args.address)
+        if ended:
+            audit_row(db, site["id"], "cli", "login_unlocked", "",
+                      {"username": username, "address": args.address or "every address"}, time.time())
+    where = f" at {args.address}" if args.address else ""
+    print(f"{username} unlocked{where}" if ended else f"{username} was not locked{where}: nothing to do")
     return 0
 
 
@@ -255,7 +304,7 @@ def cmd_reset_two_factor(args) -> int:
     if row is None:
         print("error: no such site or user", file=sys.stderr)
         return 2
-    with db.atomic():
+    with _immediate(db):  # the host may be writing too: take the write lock before the audit chain's head
         had = remove_all_factors(db, row["id"])
         db.execute("delete from auth_sessions where user_id = ?", [row["id"]])
         audit_row(db, row["site_id"], "cli", "twofactor_reset", f"user:{row['id']}",
@@ -302,7 +351,8 @@ def main(argv=None) -> int:
     site.add_argument("name")
     site.add_argument("--admin", default="admin")
     site.add_argument("--public-url", default="")
-    reset = sub.add_parser("reset-password", help="give an account a new generated password")
+    reset = sub.add_parser("reset-password", help="give an account a new password (generated, or read from "
+                                                  "standard input); ends all its logins")
     reset.add_argument("site")
     reset.add_argument("username")
     audit = sub.add_parser("audit", help="check the audit log's hash chain, or export it as JSON lines")
@@ -317,6 +367,13 @@ def main(argv=None) -> int:
     reset_2fa = sub.add_parser("reset-two-factor", help="remove an account's second factors (lost phone and key)")
     reset_2fa.add_argument("site")
     reset_2fa.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true",
+                       help="read the new password from the first line of standard input (checked against the "
+                            "password policy) instead of generating one")
+    unlock = sub.add_parser("unlock", help="end the login locks of a username (after too many wrong passwords)")
+    unlock.add_argument("site")
+    unlock.add_argument("username")
+    unlock.add_argument("--address", default=None, help="only the lock at this address (default: every address)")
     new = sub.add_parser("new-plugin", help="write a new plugin's distribution (hooks, option, JS, migration, "
                                             "setting, agent part, tests) to start from")
     new.add_argument("name", help="the plugin's name: lower-case letters, digits and _ (e.g. greeter)")
@@ -326,7 +383,7 @@ def main(argv=None) -> int:
     if args.command == "audit":
         return {"verify": cmd_audit_verify, "export": cmd_audit_export}[args.audit_command](args)
     return {"run": cmd_run, "plugins": cmd_plugins, "create-site": cmd_create_site,
-            "reset-password": cmd_reset_password, "reset-two-factor": cmd_reset_two_factor,
+            "reset-password": cmd_reset_password, "reset-two-factor": cmd_reset_two_factor, "unlock": cmd_unlock,
             "new-plugin": cmd_new_plugin}[args.command](args)
 
 

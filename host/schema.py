@@ -95,3 +95,16 @@ def m006_two_factor(db):
     }, pk="token_hash", not_null={"user_id", "site_id", "purpose"})
     db["webauthn_challenges"].create({"owner": str, "user_id": int, "challenge": str, "expires_at": float},
                                      pk="owner")
+
+
+@core_migrations()
+def m007_login_lockout_and_activity(db):
+    """Failed logins counted per (site, username tried, address) (host/login_lockout.py); a login's last
+    activity, for the idle timeout (host/login_watch.py)."""
+    db["login_failures"].create({"site_id": int, "username": str, "address": str, "failures": int, "locks": int,
+                                 "locked_until": float, "updated_at": float},
+                                pk=("site_id", "username", "address"), not_null={"failures", "locks"})
+    db["login_failures"].create_index(["updated_at"])
+    db["auth_sessions"].add_column("last_seen_at", float)
+    # users.failed_logins and users.locked_until (m001) are no longer used: locks live in login_failures.
+    db["auth_sessions"].create_index(["user_id"])

@@ -15,7 +15,7 @@ from .appkeys import CONFIG, DB, LOGIN_LIMIT
 from .audit import audit_row
 from .json_errors import json_error
 from .twofactor import MAX_STEP_FAILURES, count_step_failure, end_pending, factors_of, pending_cookie, pending_login
-from .views_auth import _safe_next, count_failed_login, issue_login
+from .views_auth import _locked_text, _safe_next, count_failed_login, issue_login
 from .web_common import client_address, form_with_csrf, render, site_of
 
 routes = web.RouteTableDef()
@@ -75,8 +75,7 @@ async def _failed(request, site, pending, method: str, reason: str) -> tuple[str
         return tries, locked
     tries, locked = await request.app[DB].write(write)
     if locked:
-        return (f"Too many failed logins: this account is locked for {int(cfg.lockout_seconds // 60)} minutes.",
-                423, True)
+        return _locked_text(locked - now), 423, True
     if tries >= MAX_STEP_FAILURES:
         return "Too many wrong codes. Please log in again with your password.", 401, True
     return reason, 401, False
