@@ -1,5 +1,5 @@
 # The three doors: run, test, bench.
-.PHONY: run test bench bench-chat bench-webacd bench-rtc bench-screen bench-filexfer clean
+.PHONY: run test fuzz bench bench-chat bench-webacd bench-rtc bench-screen bench-filexfer clean
 
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -14,6 +14,12 @@ run:
 test:
 	bash scripts/setup.sh test
 	.venv/bin/python -m pytest -q --reruns 1 --reruns-delay 2 $(PYTEST_ARGS)
+
+# The fuzz tests (tests/test_fuzz_*.py) with FUZZ_FACTOR (tests/fuzz_kit.py) times the examples of
+# `make test`, random instead of derandomized; it stops by itself (docs/security-notes/sec-fuzz.md).
+fuzz:
+	bash scripts/setup.sh test
+	SUPPORTHOST_FUZZ=1 .venv/bin/python -m pytest -q -p no:cacheprovider --timeout 3600 tests/test_fuzz_*.py $(PYTEST_ARGS)
 
 # Each benchmark stops by itself; results go to bench/results/ and docs/performance.md explains them.
 # `setup.sh bench` is the test setup plus openssh-server, openssh-client and rsync (bench.filexfer compares

@@ -14,15 +14,17 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from . import (core_plugin, views_admin, views_api, views_auth, views_customer, views_meta, views_rep, views_tokens,
-               views_ws)
-from .body_limits import DEFAULT_BYTES, body_limit
-from .appkeys import (ADMIN_NOTICES, BACKGROUND, CONFIG, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT, LOGIN_IN_PROGRESS,
+from . import (core_plugin, views_admin, views_api, views_auth, views_customer, views_meta, views_rep,
+               views_second_step, views_tokens, views_twofactor, views_twofactor_admin, views_ws)
+from .appkeys import (ADMIN_NOTICES, AUDIT_WATCH, BACKGROUND, CONFIG, DB, EXPIRY, HUB, JINJA, JOIN_LIMIT,
                       LOGIN_LIMIT, PLUGINS, SECRET, SITES, SOCKETS)
+from .audit_verify import ChainWatch
+from .body_limits import DEFAULT_BYTES, body_limit
 from .config import Config
 from .db import Database
 from .expiry import expiry_loop
 from .hub import Hub
+from .login_watch import LOGIN_WATCH, LoginWatch
 from .plugins import PluginRegistry, call_impl
 from .private_files import make_private
 from .ratelimit import RateLimiter
@@ -100,13 +102,13 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     sites = app[SITES] = SiteDirectory()
     sites.load(db.sync())
     app[HUB] = Hub(app)
+    app[LOGIN_WATCH] = LoginWatch(app)
     app[SOCKETS] = weakref.WeakSet()
     app[ADMIN_NOTICES] = {}
+    app[AUDIT_WATCH] = ChainWatch()
     app[BACKGROUND] = []
     app[JOIN_LIMIT] = RateLimiter(config.join_attempts_per_minute, 60, config.clock)
     app[LOGIN_LIMIT] = RateLimiter(config.login_attempts_per_minute_per_address, 60, config.clock)
-    app[LOGIN_IN_PROGRESS] = RateLimiter(config.login_failures_before_lockout, config.lockout_seconds,
-                                         config.clock)
 
     # a plugin's templates are found only under its own name: "<plugin>/page.html" in its templates/<plugin>/
     own_templates = {}
@@ -119,7 +121,8 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
     app[JINJA] = jinja2.Environment(loader=loader, autoescape=True, enable_async=False)
     app[JINJA].filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t or 0))
 
-    for module in (views_meta, views_auth, views_customer, views_rep, views_admin, views_tokens, views_ws):
+    for module in (views_meta, views_auth, views_second_step, views_twofactor, views_twofactor_admin, views_customer,
+                   views_rep, views_admin, views_tokens, views_ws):
         app.router.add_routes(module.routes)
     views_api.setup(app)
     app.router.add_static("/static/core", HERE / "static")
@@ -141,6 +144,7 @@ def create_app(config: Config | None = None, extra_plugins=()) -> web.Applicatio
 
 async def _startup(app: web.Application) -> None:
     app[EXPIRY] = asyncio.get_running_loop().create_task(expiry_loop(app))
+    await app[LOGIN_WATCH].start()
     registry = app[PLUGINS]
     for name in list(registry.active()):
         for impl in registry._impls("startup", name):
@@ -154,6 +158,7 @@ async def _startup(app: web.Application) -> None:
 
 async def _shutdown(app: web.Application) -> None:
     app[EXPIRY].cancel()
+    await app[LOGIN_WATCH].stop()
     await app[HUB].close_all()
     await app[PLUGINS].call("shutdown", app=app)
     tasks = app[BACKGROUND]

@@ -25,11 +25,10 @@ HUB: web.AppKey["Hub"] = web.AppKey("hub")
 JINJA: web.AppKey["jinja2.Environment"] = web.AppKey("jinja")
 JOIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("join_limit")
 LOGIN_LIMIT: web.AppKey["RateLimiter"] = web.AppKey("login_limit")
-# logins in progress per (site, username, address), counted before the password is checked (sec-http)
-LOGIN_IN_PROGRESS: web.AppKey["RateLimiter"] = web.AppKey("login_in_progress")
 SECRET: web.AppKey[bytes] = web.AppKey("secret")
 SOCKETS: web.AppKey["weakref.WeakSet"] = web.AppKey("sockets")
 ADMIN_NOTICES: web.AppKey[dict] = web.AppKey("admin_notices")   # key -> (admin id, message, when)
+AUDIT_WATCH: web.AppKey = web.AppKey("audit_watch")   # host/audit_verify.py ChainWatch: the admin page's chain status
 EXPIRY: web.AppKey["asyncio.Task"] = web.AppKey("expiry")   # the task that ends abandoned sessions
 BACKGROUND: web.AppKey[list] = web.AppKey("background", list)   # plugins' tasks (api.background_task)
 

@@ -1,9 +1,9 @@
 """How large a request body each route may send, checked from its headers before anything reads it.
 
-Forms and JSON bodies are read whole, so each route has a limit: a few kB for the login, logout and
-join forms, DEFAULT_BYTES for any other. Only a handler marked ``streams_body`` (an upload, which
-checks who is asking before it reads, and writes the body to disk as it comes) takes more, under
-limits of its own. A body over the limit is refused with 413 before a byte of it is read; a body
+Forms and JSON bodies are read whole, so each route has a limit: a few kB for the login (and its
+second step), logout and join forms, DEFAULT_BYTES for any other. Only a handler marked
+``streams_body`` (an upload, which checks who is asking before it reads, and writes the body to disk
+as it comes) takes more, under limits of its own. A body over the limit is refused with 413 before a byte of it is read; a body
 without a Content-Length (chunked) is refused with 411 except by a streaming route.
 """
 from __future__ import annotations
@@ -16,6 +16,9 @@ ROUTE_LIMITS = {
     "/s/{site}/login": FORM_BYTES,
     "/s/{site}/logout": FORM_BYTES,
     "/s/{site}/join": FORM_BYTES,
+    "/s/{site}/login/verify": FORM_BYTES,             # the second step: a code, or a security key's answer
+    "/s/{site}/login/verify/key-options": FORM_BYTES,
+    "/s/{site}/login/verify/key": FORM_BYTES,
 }
 
 

@@ -23,8 +23,11 @@ class Config:
     expiry_check_every: float = 60.0     # how often abandoned sessions are looked for
     join_attempts_per_minute: int = 5    # wrong numbers from one address before joins are refused
     # Accounts
+    # Wrong passwords from one address at one username before that username is locked for that address
+    # (host/login_lockout.py); each further lock lasts twice as long, up to lockout_max_seconds.
     login_failures_before_lockout: int = 5
     lockout_seconds: float = 15 * 60
+    lockout_max_seconds: float = 24 * 3600
     login_attempts_per_minute_per_address: int = 20
     auth_session_ttl: float = 12 * 3600
     api_calls_per_minute: int = 120       # HTTP API calls one token may make a minute

@@ -8,8 +8,6 @@ _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verified when the username is unknown, so a wrong username costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
-MIN_LENGTH = 10
-
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
@@ -29,9 +27,3 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 def generate_password(length: int = 16) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
-
-def check_strength(password: str) -> str | None:
-    """A clear message when a chosen password is too weak, else None."""
-    if len(password) < MIN_LENGTH:
-        return f"the password needs at least {MIN_LENGTH} characters"
-    return None

@@ -13,7 +13,7 @@ import pluggy
 
 from . import hookspecs
 from .discovery import discover
-from .options import DashboardOption, Setting
+from .options import SETTING_TYPES, DashboardOption, Setting
 
 log = logging.getLogger("supporthost.plugins")
 
@@ -333,6 +333,12 @@ def _check_setting_names(plugin: str, specs: list[Setting]) -> None:
         if spec.name in seen:
             raise PluginSetupError(f"plugin {plugin!r}: setting {spec.name!r} declared twice")
         seen.add(spec.name)
+        if spec.type not in SETTING_TYPES:
+            raise PluginSetupError(f"plugin {plugin!r}: setting {spec.name!r} has type {spec.type!r}; "
+                                   f"one of {', '.join(SETTING_TYPES)} is needed")
+        if spec.type == "choice" and (not spec.choices or spec.default not in spec.choices):
+            raise PluginSetupError(f"plugin {plugin!r}: choice setting {spec.name!r} needs choices that hold "
+                                   "its default")
 
 
 def _check_route_path(plugin: str, path: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from agent.frames import make_binary, parse_binary  # noqa: F401  (one frame format: see agent/frames.py)
@@ -21,6 +20,7 @@ from .plugins import MESSAGE_TYPE
 from .session_store import add_event
 
 log = logging.getLogger("supporthost.router")
+MAX_DEPTH = 32   # nesting levels of a message; no message needs more, and deeper ones break recursive code
 
 
 class MessageError(Exception):
@@ -79,27 +79,28 @@ def error(text: str, re_: Any = None, code: str = "bad_request") -> dict:
     return out
 
 
-# a JSON escape of a UTF-16 surrogate: only with one can a parsed message hold a lone surrogate (a text
-# frame itself is valid UTF-8)
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _has_lone_surrogate(message) -> bool:
-    """Whether any key or string in a parsed message holds a lone surrogate (not encodable as UTF-8)."""
-    stack = [message]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+def _invalid(message: Any) -> str | None:
+    """Why a parsed message cannot be handled, or None: lists and objects nested more than MAX_DEPTH
+    levels deep (deeper ones break recursive code), or a lone surrogate in a string (JSON's ``\\ud800``
+    escapes allow one; it is not Unicode, and SQLite and every encoder refuse it). Walks without recursion."""
+    level: list = [message]
+    for _ in range(MAX_DEPTH + 1):
+        below: list = []
+        for value in level:
+            if isinstance(value, dict):
+                below.extend(value.keys())
+                below.extend(value.values())
+            elif isinstance(value, list):
+                below.extend(value)
+            elif isinstance(value, str) and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "a string holds a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
+        if not below:
+            return None
+        level = below
+    return f"the message is nested more than {MAX_DEPTH} levels deep"
 
 
 def _failed(type_: str, ref: Any, exc: Exception, noun: str) -> dict:
@@ -118,13 +119,12 @@ async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data:
     except ValueError:
         return error("malformed JSON", code="malformed")
     except RecursionError:
-        return error("malformed JSON: nested too deeply", code="malformed")
+        return error(f"the message is nested more than {MAX_DEPTH} levels deep", code="malformed")
+    problem = _invalid(message)
+    if problem is not None:
+        return error(problem, code="malformed")
     if not isinstance(message, dict):
         return error("a message must be a JSON object", code="malformed")
-    if _SURROGATE_ESCAPE.search(data) and _has_lone_surrogate(message):
-        ref = message.get("id") if isinstance(message.get("id"), (str, int)) else None
-        return error("the message holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair): "
-                     "not valid text", ref, code="malformed")
     type_ = message.get("type")
     ref = message.get("id") if isinstance(message.get("id"), (str, int)) else type_
     if not isinstance(type_, str) or not MESSAGE_TYPE.match(type_):

@@ -10,9 +10,10 @@ class SessionLimitReached(Exception):
     """The rep works in single-session mode, or has reached their maximum; the text says which."""
 
 
-async def start_session(app, site, user: dict, meta: dict | None = None) -> dict:
+async def start_session(app, site, user: dict, meta: dict | None = None, address: str = "") -> dict:
     """Create a session with ``user`` as primary rep and tell plugins and the rep's consoles; returns its row.
-    Raises SessionLimitReached (nothing is written then)."""
+    ``address``: where the rep asked from (for the audit log). Raises SessionLimitReached (nothing is
+    written then)."""
     cfg = app[CONFIG]
     now = cfg.clock()
 
@@ -21,7 +22,8 @@ async def start_session(app, site, user: dict, meta: dict | None = None) -> dict
         limit = 1 if user["mode"] == "single" else user["max_sessions"]
         if len(mine) >= limit:
             return None
-        return store.create_session(db, site.id, user, now, cfg.number_ttl, cfg.number_digits, meta=meta)[0]
+        return store.create_session(db, site.id, user, now, cfg.number_ttl, cfg.number_digits, meta=meta,
+                                    address=address)[0]
     session = await app[DB].write(create)
     if session is None:
         if user["mode"] == "single":

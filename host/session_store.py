@@ -9,6 +9,8 @@ import uuid
 
 import sqlite_utils
 
+from .audit import audit_row
+
 
 class JoinError(Exception):
     """A join that cannot go ahead; the message is shown to the person joining."""
@@ -35,8 +37,9 @@ def new_code(db, session_id: str, role: str, now: float, ttl: float, digits: int
 
 
 def create_session(db, site_id: int, user: dict, now: float, ttl: float, digits: int,
-                   kind: str = "outbound", meta: dict | None = None) -> tuple[dict, dict]:
-    """Create a session with its rep as primary rep; returns (session, participant)."""
+                   kind: str = "outbound", meta: dict | None = None, address: str = "") -> tuple[dict, dict]:
+    """Create a session with its rep as primary rep (and its audit row: ``address`` is the rep's, when the
+    rep started it from a browser or script); returns (session, participant)."""
     sid = uuid.uuid4().hex
     number = new_number(db, digits)
     session = {"id": sid, "site_id": site_id, "number": number, "kind": kind, "state": "open",
@@ -47,6 +50,8 @@ def create_session(db, site_id: int, user: dict, now: float, ttl: float, digits:
                              "expires_at": now + ttl, "used_at": None})
     participant = add_participant(db, session, "primary_rep", user["display_name"], now, user_id=user["id"])
     add_event(db, sid, now, "created", participant["id"], {"kind": kind})
+    audit_row(db, site_id, f"user:{user['id']}", "session_started", f"session:{sid}",
+              {"number": number, "kind": kind, "address": address}, now)
     return session, participant
 
 
@@ -89,6 +94,8 @@ def join_by_code(db, site_id: int, code: str, name: str, now: float, address: st
         db["support_sessions"].update(session["id"], {"state": "active", "started_at": now})
         session = db["support_sessions"].get(session["id"])
     add_event(db, session["id"], now, "joined", participant["id"], {"role": role, "name": name})
+    audit_row(db, site_id, f"participant:{participant['id']}", "session_joined", f"session:{session['id']}",
+              {"role": role, "name": name, "address": address}, now)
     return session, participant, token
 
 

@@ -88,8 +88,7 @@ def create_user(db: sqlite_utils.Database, site_id: int, username: str, display_
     return db["users"].insert({
         "site_id": site_id, "username": username, "display_name": display_name,
         "password_hash": password_hash or hash_password(password), "role": role, "console": console, "mode": mode,
-        "max_sessions": 1 if mode == "single" else int(max_sessions), "failed_logins": 0,
-        "locked_until": 0.0, "active": 1, "created_at": time.time(),
+        "max_sessions": 1 if mode == "single" else int(max_sessions), "active": 1, "created_at": time.time(),
     }).last_pk
 
 

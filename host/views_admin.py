@@ -9,10 +9,15 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from .api_tokens import tokens_of
-from .appkeys import ADMIN_NOTICES, CONFIG, DB, HUB, PLUGINS, SITES
+from .appkeys import ADMIN_NOTICES, AUDIT_WATCH, CONFIG, DB, HUB, PLUGINS, SITES
 from .audit import audit_row
-from .passwords import check_strength, generate_password, hash_password
+from . import login_lockout
+from .audit_names import describe_details, name_references
+from .login_watch import IDLE_MINUTES, SETTINGS_GROUP, idle_seconds, revoke_logins
+from .password_policy import MIN_LENGTH, problem as password_problem
+from .passwords import generate_password, hash_password
 from .sites import CONSOLE_CHOICES, MODE_CHOICES, ROLE_CHOICES, create_user
+from .twofactor import accounts_overview, required as twofactor_required
 from .web_common import form_with_csrf, render, require_user, site_of
 
 routes = web.RouteTableDef()
@@ -34,20 +39,35 @@ def _saved(request, site, user, message: str) -> web.HTTPSeeOther:
 
 async def _admin_page(request, site, user, status=200, **context):
     registry = request.app[PLUGINS]
+    now = request.app[CONFIG].clock()
 
     def load(db):
-        users = list(db.query("select id, username, display_name, role, console, mode, max_sessions, active, "
-                              "locked_until from users where site_id = ? order by username", [site.id]))
+        users = list(db.query("select id, username, display_name, role, console, mode, max_sessions, active "
+                              "from users where site_id = ? order by username", [site.id]))
         log = list(db.query("select * from audit_log where site_id = ? order by id desc limit 50", [site.id]))
-        return users, log, tokens_of(db, site.id)
-    users, log, api_tokens = await request.app[DB].read(load)
-    now = request.app[CONFIG].clock()
+        names = name_references(db, site.id, [r["actor"] for r in log] + [r["target"] for r in log])
+        for row in log:
+            row.update(actor_name=names.get(row["actor"], row["actor"]),
+                       target_name=names.get(row["target"], row["target"]),
+                       details_text=describe_details(row["details"]))
+        return (users, log, tokens_of(db, site.id), request.app[AUDIT_WATCH].check(db, site.id, now),
+                accounts_overview(db, site.id), login_lockout.locks_of(db, site.id, now))
+    users, log, api_tokens, chain, second_factors, locks = await request.app[DB].read(load)
     plugins = [{"name": n, "version": registry.info[n].version, "enabled": n not in site.disabled,
                 "settings": [{"spec": s, "value": site.setting(n, s)} for s in registry.settings.get(n, [])]}
                for n in sorted(registry.optional())]
     return await render(request, "admin.html", status=status, site=site, user=user, page="admin", users=users,
-                        plugins=plugins, audit=log, api_tokens=api_tokens, now=now, consoles=CONSOLE_CHOICES, modes=MODE_CHOICES,
-                        roles=ROLE_CHOICES, **context)
+                        plugins=plugins, audit=log, chain=chain, api_tokens=api_tokens, now=now,
+                        consoles=CONSOLE_CHOICES, modes=MODE_CHOICES, roles=ROLE_CHOICES,
+                        second_factors=second_factors, twofactor_required=twofactor_required(site), locks=locks,
+                        idle_minutes=int(idle_seconds(site) // 60), policy=_policy_facts(request.app[CONFIG]),
+                        **context)
+
+
+def _policy_facts(cfg) -> dict:
+    """The account rules in force, as the admin page states them."""
+    return {"min_length": MIN_LENGTH, "failures": cfg.login_failures_before_lockout,
+            "lock_minutes": round(cfg.lockout_seconds / 60), "login_hours": round(cfg.auth_session_ttl / 3600)}
 
 
 @routes.get("/s/{site}/admin")
@@ -66,14 +86,15 @@ async def create_rep(request: web.Request):
     user = await require_user(request, site, "admin")
     form = await form_with_csrf(request)
     password = str(form.get("password", "")).strip()
+    username = str(form.get("username", ""))
     generated = not password
     if generated:
         password = generate_password()
-    elif check_strength(password):
-        return await _admin_page(request, site, user, 400, error=check_strength(password))
-    username = str(form.get("username", ""))
+    hashed, refused = await asyncio.get_running_loop().run_in_executor(None, _checked_hash, password, username,
+                                                                       site, generated)
+    if refused:
+        return await _admin_page(request, site, user, 400, error=f"{refused} Nothing was saved.")
     now = request.app[CONFIG].clock()
-    hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
 
     def write(db):
         uid = create_user(db, site.id, username, str(form.get("display_name", "")), password,
@@ -90,6 +111,16 @@ async def create_rep(request: web.Request):
     if generated:
         message += f" Its password, shown this once: {password}"
     raise _saved(request, site, user, message)
+
+
+def _checked_hash(password: str, username: str, site, generated: bool = False) -> tuple[str, str | None]:
+    """(the password's hash, None), or ("", why the password policy refuses it). Run off the event loop:
+    the first look at the list of common passwords and argon2 both take time."""
+    if not generated:
+        why = password_problem(password, username, (site.slug, site.name))
+        if why:
+            return "", why
+    return hash_password(password), None
 
 
 def _int(value, default: int) -> int:
@@ -122,16 +153,19 @@ async def update_rep(request: web.Request):
     changes = {"console": console, "mode": mode, "role": role,
                "max_sessions": 1 if mode == "single" else max_sessions,
                "active": 1 if form.get("active") else 0}
-    new_password = str(form.get("new_password", "")).strip()
-    if new_password:
-        if check_strength(new_password):
-            return await _admin_page(request, site, user, 400, error=check_strength(new_password))
-        changes["password_hash"] = await asyncio.get_running_loop().run_in_executor(None, hash_password,
-                                                                                      new_password)
-    if form.get("unlock"):
-        changes.update(failed_logins=0, locked_until=0.0)
     if uid == user["id"] and (role != "admin" or not changes["active"]):
         return await _admin_page(request, site, user, 400, error="You cannot remove your own admin rights.")
+    target = await request.app[DB].read(lambda db: next(db.query(
+        "select username from users where id = ? and site_id = ?", [uid, site.id]), None))
+    if target is None:
+        return await _admin_page(request, site, user, 404, error="No such account on this site.")
+    new_password = str(form.get("new_password", "")).strip()
+    if new_password:
+        hashed, refused = await asyncio.get_running_loop().run_in_executor(None, _checked_hash, new_password,
+                                                                           target["username"], site)
+        if refused:
+            return await _admin_page(request, site, user, 400, error=f"{refused} Nothing was saved.")
+        changes["password_hash"] = hashed
     now = request.app[CONFIG].clock()
 
     def write(db):
@@ -139,16 +173,41 @@ async def update_rep(request: web.Request):
         if row is None or row["site_id"] != site.id:
             return False
         db["users"].update(uid, changes)
-        if not changes["active"]:
+        details = {k: v for k, v in changes.items() if k != "password_hash"}
+        if "password_hash" in changes:   # every login of the account ends; the watch closes its sockets
+            details["password_changed"] = True
+            details["logins_ended"] = revoke_logins(db, uid)
+        elif not changes["active"]:
             db.execute("delete from auth_sessions where user_id = ?", [uid])
-        audit_row(db, site.id, f"user:{user['id']}", "user_updated", f"user:{uid}",
-                  {k: v for k, v in changes.items() if k != "password_hash"}, now)
+        audit_row(db, site.id, f"user:{user['id']}", "user_updated", f"user:{uid}", details, now)
         return True
     if not await request.app[DB].write(write):
         return await _admin_page(request, site, user, 404, error="No such account on this site.")
-    if not changes["active"]:  # switched off: its open consoles and session sockets go too
-        await request.app[HUB].disconnect_user(uid, "account switched off")
+    if "password_hash" in changes or not changes["active"]:  # its open consoles and session sockets go too
+        await request.app[HUB].disconnect_user(
+            uid, "password changed: log in again" if "password_hash" in changes else "account switched off")
     raise _saved(request, site, user, "Account saved.")
+
+
+@routes.post("/s/{site}/admin/unlock")
+async def unlock_login(request: web.Request):
+    """End a lock of a username (at one address, or at all of them when no address is given)."""
+    site = site_of(request)
+    user = await require_user(request, site, "admin")
+    form = await form_with_csrf(request)
+    username = str(form.get("username", "")).strip().lower()[:60]
+    address = str(form.get("address", "")).strip()[:100] or None
+    now = request.app[CONFIG].clock()
+
+    def write(db):
+        ended = login_lockout.unlock(db, site.id, username, address)
+        if ended:
+            audit_row(db, site.id, f"user:{user['id']}", "login_unlocked", "",
+                      {"username": username, "address": address or "every address"}, now)
+        return ended
+    if not username or not await request.app[DB].write(write):
+        return await _admin_page(request, site, user, 404, error="There is no lock of that username to end.")
+    raise _saved(request, site, user, f"{username} is unlocked" + (f" at {address}." if address else "."))
 
 
 @routes.post("/s/{site}/admin/site")
@@ -166,14 +225,25 @@ async def set_site(request: web.Request):
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
                 or any(c.isspace() for c in public_url) or len(public_url) > 300:
             error = "The public address must be an http:// or https:// address without spaces, query or fragment."
+    if error is None:
+        try:
+            idle_minutes = IDLE_MINUTES.parse(str(form.get(IDLE_MINUTES.name, IDLE_MINUTES.default)))
+        except ValueError as exc:
+            error = f"{exc}. Nothing was saved."
     if error:
         return await _admin_page(request, site, user, 400, error=error)
     now = request.app[CONFIG].clock()
+    old_idle = int(idle_seconds(site) // 60)
 
     def write(db):
+        old = {**db["sites"].get(site.id), "idle_minutes": old_idle}
+        new = {"name": name, "public_url": public_url, "idle_minutes": idle_minutes}
         db["sites"].update(site.id, {"name": name, "public_url": public_url})
+        db["site_settings"].upsert({"site_id": site.id, "plugin": SETTINGS_GROUP, "key": IDLE_MINUTES.name,
+                                    "value": json.dumps(idle_minutes)}, pk=("site_id", "plugin", "key"))
         audit_row(db, site.id, f"user:{user['id']}", "site_changed", f"site:{site.slug}",
-                  {"name": name, "public_url": public_url}, now)
+                  {k: {"old": old[k] if old[k] is not None else "", "new": v} for k, v in new.items()
+                   if (old[k] if old[k] is not None else "") != v}, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
     raise _saved(request, site_of(request), user, "Site saved.")
@@ -190,11 +260,14 @@ async def set_plugins(request: web.Request):
     now = request.app[CONFIG].clock()
 
     def write(db):
+        was_off = {r["plugin"] for r in db["site_plugins"].rows_where("site_id = ? and enabled = 0", [site.id])}
         for name in optional:
             db["site_plugins"].upsert({"site_id": site.id, "plugin": name, "enabled": int(name in enabled)},
                                       pk=("site_id", "plugin"))
+        disabled = set(optional) - enabled
         audit_row(db, site.id, f"user:{user['id']}", "plugins_changed", "",
-                  {"enabled": sorted(enabled), "disabled": sorted(set(optional) - enabled)}, now)
+                  {"switched_on": sorted(was_off & enabled), "switched_off": sorted(disabled - was_off),
+                   "enabled": sorted(enabled), "disabled": sorted(disabled)}, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
     _tell_live_sessions(request.app, site_of(request), site.disabled)
@@ -239,12 +312,28 @@ async def set_settings(request: web.Request):
     now = request.app[CONFIG].clock()
 
     def write(db):
-        for key, value in values.items():
-            db["site_settings"].upsert({"site_id": site.id, "plugin": plugin, "key": key,
-                                        "value": json.dumps(value)}, pk=("site_id", "plugin", "key"))
-        audit_row(db, site.id, f"user:{user['id']}", "settings_changed", f"plugin:{plugin}",
-                  {k: ("***" if any(s.name == k and s.type == "secret" for s in specs) else v)
-                   for k, v in values.items()}, now)
+        stored = {r["key"]: json.loads(r["value"]) for r in db["site_settings"].rows_where(
+            "site_id = ? and plugin = ?", [site.id, plugin])}
+        changes = {}
+        for spec in specs:
+            if spec.name not in values:
+                continue
+            old, new = stored.get(spec.name, spec.default), values[spec.name]
+            if old != new:
+                changes[spec.name] = _masked(spec, old, new)
+            db["site_settings"].upsert({"site_id": site.id, "plugin": plugin, "key": spec.name,
+                                        "value": json.dumps(new)}, pk=("site_id", "plugin", "key"))
+        audit_row(db, site.id, f"user:{user['id']}", "settings_changed", f"plugin:{plugin}", changes, now)
     await request.app[DB].write(write)
     await request.app[DB].read(request.app[SITES].load)
     raise _saved(request, site_of(request), user, f"Settings of {plugin} saved.")
+
+
+SECRET_MASK = "\u2022\u2022\u2022"
+
+
+def _masked(spec, old, new) -> dict:
+    """A setting's change for the audit log: old -> new, a secret's value never ("•••" when set)."""
+    if spec.type == "secret":
+        return {"old": SECRET_MASK if old else "", "new": f"{SECRET_MASK} (changed)"}
+    return {"old": old, "new": new}

@@ -21,7 +21,7 @@ from .ratelimit import RateLimiter
 from .records import session_record
 from .session_start import SessionLimitReached, start_session
 from .views_rep import session_summary
-from .web_common import site_url
+from .web_common import client_address, site_url
 
 API_ROUTES: web.AppKey[list] = web.AppKey("api_routes", list)
 STATES = {"live": ("open", "active"), "open": ("open",), "active": ("active",), "ended": ("ended",),
@@ -87,7 +87,7 @@ async def create_session(request, caller: ApiCaller):
     if reference is not None:
         meta["reference"] = reference.strip()
     try:
-        row = await start_session(request.app, caller.site, caller.user, meta)
+        row = await start_session(request.app, caller.site, caller.user, meta, client_address(request))
     except SessionLimitReached as exc:
         raise json_error(409, str(exc), "session_limit") from None
     return _summary(request, caller, {**row, "my_role": "primary_rep"})

@@ -1,4 +1,6 @@
-"""Log in and out. Failed logins lock the account for a while; too many tries from one address are refused."""
+"""Log in and out. Wrong passwords lock a username for the address they came from (host/login_lockout.py);
+too many tries from one address are refused. An account with a second factor (or on a site that requires
+one) finishes logging in in host/views_second_step.py."""
 from __future__ import annotations
 
 import asyncio
@@ -7,10 +9,13 @@ import secrets
 
 from aiohttp import web
 
-from .appkeys import CONFIG, DB, LOGIN_IN_PROGRESS, LOGIN_LIMIT
+from . import login_lockout as lockout
+from .appkeys import CONFIG, DB, LOGIN_LIMIT
 from .audit import audit_row
+from .login_lockout import LockoutPolicy
 from .passwords import verify_password
 from .session_store import token_hash
+from .twofactor import second_step
 from .web_common import auth_cookie, client_address, current_user, form_with_csrf, render, site_of
 
 routes = web.RouteTableDef()
@@ -50,72 +55,84 @@ async def login(request: web.Request):
     if limiter.blocked(address):
         return await fail("Too many login attempts from your address. Wait a minute and try again.", 429)
     limiter.hit(address)
-    # -- sec-http: simultaneous guesses. A try holds a place before its password is checked, so a burst
-    # checks at most login_failures_before_lockout passwords of an account from one address at once (the
-    # stored failure count then locks it), and the lock is checked again where a login would complete.
-    in_progress = request.app[LOGIN_IN_PROGRESS]
-    attempt = in_progress.reserve(f"{site.id}:{username}:{address}")
-    if attempt is None:
-        return await fail("Too many logins to this account from your address at once. Wait a moment and try "
-                          "again.", 429)
-    try:
-        return await _check_and_start(request, site, cfg, now, address, username, password, next_url, fail)
-    finally:
-        attempt.release()
 
+    # Counted before the password is checked, per (username, address), the same for unknown usernames.
+    db = request.app[DB]
+    policy = _policy(cfg)
 
-async def _check_and_start(request, site, cfg, now, address, username, password, next_url, fail):
-    # -- end sec-http
-    user = await request.app[DB].read(lambda db: next(db["users"].rows_where(
-        "site_id = ? and username = ?", [site.id, username]), None))
-    if user and user["locked_until"] and user["locked_until"] > now:
-        minutes = max(1, math.ceil((user["locked_until"] - now) / 60))
-        return await fail(f"This account is locked after too many failed logins. Try again in {minutes} "
-                          f"minute{'s' if minutes != 1 else ''}, or ask an admin.", 423)
-    # argon2 costs tens of milliseconds of CPU: verify off the event loop.
+    def audit_failure(db, user: dict | None, why: str) -> None:   # never the password tried
+        audit_row(db, site.id, f"address:{address}", "login_failed", f"user:{user['id']}" if user else "",
+                  {"username": username, "address": address, "why": why}, now)
+
+    def reserve(db):
+        until = lockout.reserve(db, policy, site.id, username, address, now)
+        user = next(db["users"].rows_where("site_id = ? and username = ?", [site.id, username]), None)
+        if until:
+            audit_failure(db, user, "locked")
+        return until, user
+    locked_until, user = await db.write(reserve)
+    if locked_until:
+        return await fail(_locked_text(locked_until - now), 423)
+    # argon2 costs tens of milliseconds of CPU: verify off the event loop (against a dummy hash when the
+    # username is unknown, so that costs the same time).
     verified = await asyncio.get_running_loop().run_in_executor(
         None, verify_password, user["password_hash"] if user else None, password)
-    ok = verified and bool(user and user["active"])
-    if not ok:
-        if user:
-            def record(db):
-                # Counted in the writer thread from the stored value, so parallel guesses all count.
-                stored = db["users"].get(user["id"])
-                if (stored["locked_until"] or 0) > now:  # a parallel guess locked it meanwhile
-                    return stored["locked_until"]
-                failures = (stored["failed_logins"] or 0) + 1
-                if failures < cfg.login_failures_before_lockout:
-                    db["users"].update(user["id"], {"failed_logins": failures})
-                    return 0.0
-                locked = now + cfg.lockout_seconds
-                db["users"].update(user["id"], {"failed_logins": 0, "locked_until": locked})
-                audit_row(db, site.id, f"address:{address}", "account_locked", f"user:{user['id']}",
-                          {"failures": failures}, now)
-                return locked
-            locked = await request.app[DB].write(record)
-            if locked:
-                return await fail("Too many failed logins: this account is locked for "
-                                  f"{int(cfg.lockout_seconds // 60)} minutes.", 423)
+    if not (verified and user["active"]):
+        def record(db):
+            audit_failure(db, user, "wrong username or password")
+            return lockout.failed(db, policy, site.id, username, address, now, user and user["id"])
+        locked_until = await db.write(record)
+        if locked_until:
+            return await fail(_locked_text(locked_until - now), 423)
         return await fail("Wrong username or password.")
 
+    pending = await second_step(request, site, user, next_url, address)
+    if pending is not None:      # the account has a second factor, or the site requires one
+        raise pending
+    response = web.HTTPFound(_safe_next(site, next_url))
+    await issue_login(request, site, user, response, {"address": address})
+    raise response
+
+
+def _policy(cfg) -> LockoutPolicy:
+    return LockoutPolicy(cfg.login_failures_before_lockout, cfg.lockout_seconds, cfg.lockout_max_seconds)
+
+
+def count_failed_login(db, cfg, site, user_id: int, address: str, now: float) -> float:
+    """One more failed login of an account from ``address`` (a wrong second factor after a right password);
+    counts toward the same (username, address) lockout as wrong passwords. Returns when the lock ends
+    (0.0: not locked). Runs in the writer thread."""
+    username, policy = db["users"].get(user_id)["username"], _policy(cfg)
+    locked_until = lockout.reserve(db, policy, site.id, username, address, now)
+    return locked_until or lockout.failed(db, policy, site.id, username, address, now, user_id)
+
+
+async def issue_login(request: web.Request, site, user: dict, response: web.StreamResponse,
+                      details: dict) -> None:
+    """Sign ``user`` in: a new login token, its cookie set on ``response``, the "login" audit row; the
+    failed tries of this username from this address are forgotten."""
+    cfg = request.app[CONFIG]
+    now = cfg.clock()
+    address = details.get("address", "")
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(16)
 
     def start(db):
-        if (db["users"].get(user["id"])["locked_until"] or 0) > now:  # sec-http: locked while we checked
-            return False
-        db["users"].update(user["id"], {"failed_logins": 0, "locked_until": 0.0})
+        lockout.succeeded(db, site.id, user["username"], address)
         db["auth_sessions"].insert({"token_hash": token_hash(token), "user_id": user["id"], "site_id": site.id,
-                                    "csrf": csrf, "created_at": now, "expires_at": now + cfg.auth_session_ttl})
-        audit_row(db, site.id, f"user:{user['id']}", "login", "", {"address": address}, now)
-        return True
-    if not await request.app[DB].write(start):
-        return await fail("This account is locked after too many failed logins. Try again later, or ask an "
-                          "admin.", 423)
-    response = web.HTTPFound(_safe_next(site, next_url))
+                                    "csrf": csrf, "created_at": now, "expires_at": now + cfg.auth_session_ttl,
+                                    "last_seen_at": now})
+        audit_row(db, site.id, f"user:{user['id']}", "login", "", details, now)
+    await request.app[DB].write(start)
     response.set_cookie(auth_cookie(site), token, path=site.prefix, httponly=True, samesite="Lax",
                         secure=cfg.secure_cookies, max_age=int(cfg.auth_session_ttl))
-    raise response
+
+
+def _locked_text(seconds: float) -> str:
+    """The one answer to a locked try: the same for every username, existing or not."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return (f"Too many failed logins: this account is locked for {minutes} minute{'s' if minutes != 1 else ''} "
+            "at your address. Try again then, or ask an admin to unlock it.")
 
 
 @routes.post("/s/{site}/logout")
@@ -125,7 +142,15 @@ async def logout(request: web.Request):
     token = request.cookies.get(auth_cookie(site))
     if token:
         th = token_hash(token)
-        await request.app[DB].write(lambda db: db.execute("delete from auth_sessions where token_hash = ?", [th]))
+        address, now = client_address(request), request.app[CONFIG].clock()
+
+        def end(db):
+            row = next(db.query("select user_id from auth_sessions where token_hash = ? and site_id = ?",
+                                [th, site.id]), None)
+            db.execute("delete from auth_sessions where token_hash = ?", [th])
+            if row is not None:
+                audit_row(db, site.id, f"user:{row['user_id']}", "logout", "", {"address": address}, now)
+        await request.app[DB].write(end)
     response = web.HTTPFound(f"{site.prefix}/login")
     response.del_cookie(auth_cookie(site), path=site.prefix)
     raise response

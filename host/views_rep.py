@@ -9,7 +9,7 @@ from .json_errors import json_error
 from .options import REP_ROLES
 from .session_start import SessionLimitReached
 from .session_start import start_session as start_rep_session
-from .web_common import form_with_csrf, render, require_user, site_of, site_url
+from .web_common import client_address, form_with_csrf, render, require_user, site_of, site_url
 
 routes = web.RouteTableDef()
 
@@ -66,7 +66,7 @@ async def start_session(request: web.Request):
     user = await require_user(request, site)
     await form_with_csrf(request)
     try:
-        session = await start_rep_session(request.app, site, user)
+        session = await start_rep_session(request.app, site, user, address=client_address(request))
     except SessionLimitReached as exc:
         raise json_error(409, str(exc), "session_limit") from None
     return web.json_response(session_summary(request, site, {**session, "my_role": "primary_rep"}), status=201)

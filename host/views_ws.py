@@ -8,6 +8,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from . import session_store as store
 from .appkeys import CONFIG, DB, HUB, SITES, SOCKETS
 from .connection import Connection
+from .login_watch import LOGIN_WATCH
 from .router import dispatch_binary, dispatch_text
 from .views_customer import participant_cookie
 from .web_common import current_user, origin_allowed, site_of
@@ -44,8 +45,10 @@ async def session_socket(request: web.Request):
     db = request.app[DB]
     user = await current_user(request, site)
     row = None
+    login = None   # the rep's login this socket lives on (closed when it ends: password change, idle)
     if user is not None:
         row = await db.read(lambda d: store.rep_participant(d, sid, user["id"]))
+        login = user["auth_login"] if row is not None else None
     if row is None:
         token = request.cookies.get(participant_cookie(sid), "")
         if token:
@@ -72,9 +75,14 @@ async def session_socket(request: web.Request):
     await ws.prepare(request)
     conn = Connection(ws, request.app[CONFIG].send_queue_size)
     request.app[SOCKETS].add(ws)
+    watch, clock = request.app[LOGIN_WATCH], request.app[CONFIG].clock
+    if login is not None:
+        watch.opened(login, site.id, conn)
     hub.attach(live, lp, conn)
     try:
         async for msg in ws:
+            if login is not None:
+                watch.touch(login, clock())
             # The site as it is now: an admin may have switched a plugin off or changed a setting
             # since this socket opened (the directory swaps in new Site objects on every change).
             site = request.app[SITES].by_id.get(site.id, site)
@@ -89,6 +97,8 @@ async def session_socket(request: web.Request):
             if live.state == "ended" or lp.id not in live.participants:
                 break
     finally:
+        if login is not None:
+            watch.closed(login, conn)
         hub.detach(live, lp, conn)
         await conn.close()
     return ws
@@ -109,11 +119,14 @@ async def rep_feed(request: web.Request):
     hub = request.app[HUB]
     hub.rep_feeds.setdefault(user["id"], set()).add(conn)
     request.app[SOCKETS].add(ws)
+    watch, clock = request.app[LOGIN_WATCH], request.app[CONFIG].clock
+    watch.opened(user["auth_login"], site.id, conn)
     conn.send({"type": "console.hello", "user": {"id": user["id"], "name": user["display_name"]}})
     try:
         async for _msg in ws:
-            pass  # the feed is one-way; anything sent is ignored
+            watch.touch(user["auth_login"], clock())  # the feed is one-way: what is sent only counts as activity
     finally:
+        watch.closed(user["auth_login"], conn)
         hub.rep_feeds.get(user["id"], set()).discard(conn)
         await conn.close()
     return ws

@@ -14,6 +14,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from .appkeys import CONFIG, CSRF_NEW, CSRF_RAW, DB, JINJA, PLUGINS, SECRET, SITES, USER
 from .json_errors import json_error
+from .login_watch import LOGIN_WATCH
 from .session_store import token_hash
 from .sites import Site
 
@@ -119,11 +120,21 @@ async def current_user(request: web.Request, site: Site) -> dict | None:
 
         def lookup(db):
             row = next(db.query(
-                "select u.*, a.csrf as auth_csrf from auth_sessions a join users u on u.id = a.user_id "
+                "select u.*, a.csrf as auth_csrf, a.token_hash as auth_login, "
+                "coalesce(a.last_seen_at, a.created_at) as auth_last_seen from auth_sessions a "
+                "join users u on u.id = a.user_id "
                 "where a.token_hash = ? and a.site_id = ? and a.expires_at > ? and u.active = 1",
                 [th, site.id, now]), None)
             return row
         user = await request.app[DB].read(lookup)
+        watch = request.app[LOGIN_WATCH]
+        if user is not None and watch.is_idle(site, th, user["auth_last_seen"], now):
+            user = None   # unused for longer than the site's idle timeout: this login is over
+            watch.forget(th)
+            await request.app[DB].write(lambda db: db.execute("delete from auth_sessions where token_hash = ?",
+                                                              [th]))
+        elif user is not None:
+            watch.touch(th, now, user["auth_last_seen"])
     request[USER] = user
     return user
 

@@ -67,3 +67,16 @@ async def test_large_transfers_resume_after_the_connection_is_cut(host, tmp_path
         assert [p.name for p in host.data_dir.joinpath(P, "files").iterdir()] == [stored.name]  # relayed copy gone
     finally:
         await stop_files_agent(agent, task)
+
+
+def test_after_a_resume_a_frame_overlapping_what_arrived_is_taken_from_there():
+    """The race behind a transfer that stopped at 50 %: frames of the relay a resume replaced came in after
+    the receiver said what it had, so the new relay's frames never started exactly where the receiver
+    was, and every one of them was dropped. A frame that overlaps what arrived is now taken from there."""
+    from plugins.filexfer_advanced.protocol import new_part
+    data = bytes(range(100))
+    assert new_part(0, data, 0) is data                       # in order
+    assert bytes(new_part(40, data, 100)) == data[60:]        # overlaps: the new part only
+    assert new_part(0, data, 100) is None                     # all of it arrived already
+    assert new_part(150, data, 100) is None                   # a gap: nothing can be taken
+    assert new_part("40", data, 40) is None and new_part(True, data, 1) is None

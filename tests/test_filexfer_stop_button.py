@@ -101,6 +101,7 @@ async def test_stop_file_access_button_revokes_access_during_a_transfer(host, xs
                                   and m["done"] > 0, timeout=30)
         assert running["status"] == "running" and running["done"] < SIZE
 
+        ws.seen.clear()                      # only what comes after the click counts
         xscreen.xdotool("click", "1")        # the customer clicks "Stop file access"
 
         # The rep: the transfer failed because access was revoked (it did not complete).

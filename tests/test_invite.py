@@ -389,6 +389,7 @@ async def test_a_rep_link_that_expired_or_is_wrong_joins_nobody(tmp_path):
         async with sam.http.get(link[:-3] + "xyz") as r:
             assert r.status == 410 and "not valid" in await r.text()
         clock.advance(31 * 60)
+        sam = await host.rep("rep2")   # 31 idle minutes ended sam's login too (the site's idle timeout: 30)
         async with sam.http.get(link) as r:
             page = await r.text()
             assert r.status == 410 and "expired" in page

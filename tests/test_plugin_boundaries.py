@@ -16,10 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Plugins another helper converts to host.api in parallel: expected to fail until their branches are
-# merged. The integrator empties this set after merging (strict: a plugin that passes fails the test).
-NOT_YET_CONVERTED: set[str] = set()
-
 HOST_PUBLIC = "host.api"
 AGENT_PUBLIC = {"agent.hookspecs", "agent.consent", "agent.window_process", "agent.frames"}
 SKIP_DIRS = {"__pycache__", "build", "dist", "node_modules"}
@@ -127,11 +123,7 @@ def _examples() -> list[Path]:
                   if not init.parent.name.endswith(".egg-info"))
 
 
-@pytest.mark.parametrize("plugin", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="converted by another helper; "
-                                                "empty NOT_YET_CONVERTED after merging"))
-    if name in NOT_YET_CONVERTED else name
-    for name in _plugins()])
+@pytest.mark.parametrize("plugin", _plugins())
 def test_a_plugin_imports_only_the_public_api_and_no_other_plugin(plugin):
     assert violations(ROOT / "plugins" / plugin, f"plugins.{plugin}") == []
 
@@ -154,9 +146,9 @@ def test_plugin_libs_import_no_plugin():
 
 
 def test_every_plugin_and_example_is_checked():
-    assert {"chat", "webacd", "notes", "invite", "report"} <= set(_plugins())
+    assert {"chat", "webacd", "notes", "invite", "report", "desktop", "appshare", "audio", "video",
+            "filexfer_basic", "filexfer_advanced"} <= set(_plugins())
     assert [p.name for p in _examples()] == ["supporthost_hello"]
-    assert NOT_YET_CONVERTED <= set(_plugins()), "a name in NOT_YET_CONVERTED is no plugin"
 
 
 def test_the_check_finds_each_kind_of_forbidden_import(tmp_path):

@@ -217,3 +217,31 @@ def test_a_plugins_version_is_its_dunder_version_else_its_distributions(tmp_path
     assert registry.info["versioned"].version == "2.1.3"
     assert registry.info["plain"].version == "2.0"
     assert registry.info["plain"].distribution == "supporthost-versions"
+
+
+async def test_a_setting_of_an_unknown_type_or_a_choice_without_its_default_fails_only_its_plugin(tmp_path):
+    import types
+
+    from host.api import Setting, hookimpl
+
+    def plugin(settings):
+        @hookimpl
+        def site_settings():
+            return settings
+        return types.SimpleNamespace(site_settings=site_settings, __name__="settings_probe")
+
+    host = await start_host(tmp_path / "data", only_plugins={"chat"}, extra_plugins=[
+        ("colourful", plugin([Setting("tint", "Tint", "colour", "red")])),
+        ("chooser", plugin([Setting("size", "Size", "choice", "huge", choices=("small", "large"))])),
+        ("fine", plugin([Setting("size", "Size", "choice", "small", choices=("small", "large"))]))])
+    try:
+        c = await host.client()
+        async with c.http.get(c.url("/-/plugins.json")) as r:
+            report = {p["name"]: p for p in (await r.json())["plugins"]}
+        assert report["colourful"]["error"] == ("plugin 'colourful': setting 'tint' has type 'colour'; one of "
+                                                "bool, int, str, choice, url, secret is needed")
+        assert report["chooser"]["error"] == ("plugin 'chooser': choice setting 'size' needs choices that hold "
+                                              "its default")
+        assert report["fine"]["status"] == "loaded" and report["chat"]["status"] == "loaded"
+    finally:
+        await stop_host(host)

@@ -10,7 +10,8 @@ import random
 from conftest import FakeClock, start_host, stop_host
 
 from host import session_store
-from host.appkeys import DB, HUB
+from host.appkeys import DB, HUB, SITES
+from host.login_watch import IDLE_MINUTES, SETTINGS_GROUP
 
 
 async def _customers(host, sid: str) -> list[dict]:
@@ -448,6 +449,10 @@ async def test_a_session_nobody_is_connected_to_ends_as_abandoned(tmp_path):
     host = await start_host(tmp_path / "data", clock=clock, grace_period=3600, abandoned_after=7200,
                             expiry_check_every=0.05)
     try:
+        # The colleague idles for two hours: the consoles' idle timeout is off here (tests/test_accounts_idle.py).
+        await host.app[DB].write(lambda db: db["site_settings"].insert(
+            {"site_id": host.site().id, "plugin": SETTINGS_GROUP, "key": IDLE_MINUTES.name, "value": "0"}))
+        await host.app[DB].read(host.app[SITES].load)
         other = await host.rep("rep2")
         kept = await other.start_session()     # a colleague stays connected to this one
         kept_ws = await other.ws(kept["id"])
@@ -486,8 +491,8 @@ async def test_after_a_restart_a_session_nobody_comes_back_to_ends_as_abandoned(
     host = await start_host(tmp_path / "data", clock=clock, abandoned_after=7200, expiry_check_every=0.05)
     try:
         await _wait_for_state(host, s["id"], "ended")
-        reasons = await host.db_read(lambda db: [r["details"] for r in db["audit_log"].rows_where(
+        reasons = await host.db_read(lambda db: [json.loads(r["details"]) for r in db["audit_log"].rows_where(
             "action = 'session_abandoned'")])
-        assert reasons == ['{"why": "nobody came back after a restart"}']
+        assert reasons == [{"why": "nobody came back after a restart"}]
     finally:
         await stop_host(host)

@@ -52,14 +52,14 @@ async def test_a_login_of_one_site_is_no_login_on_the_other(host):
 
 async def test_each_site_has_its_own_accounts(host):
     demo_admin = await host.rep("admin", site="demo")
-    r = await demo_admin.post_form("/s/demo/admin/users", {"username": "demoonly", "password": "demo only pw1"},
+    r = await demo_admin.post_form("/s/demo/admin/users", {"username": "demoonly", "password": "stone river pw1"},
                                    csrf_from="/s/demo/admin")
     assert r.status == 200 and "Account demoonly created" in await r.text()
     other_admin = await host.rep("admin", site="other")
     page = await (await other_admin.http.get(other_admin.url("/s/other/admin"))).text()
     assert "demoonly" not in page
     c = await host.client()
-    assert (await c.post_form("/s/other/login", {"username": "demoonly", "password": "demo only pw1"},
+    assert (await c.post_form("/s/other/login", {"username": "demoonly", "password": "stone river pw1"},
                               allow_redirects=False)).status == 401
     # Same username on both sites, different passwords after the other admin changes one.
     other_rep1 = await host.db_read(lambda db: next(db.query(
@@ -67,7 +67,7 @@ async def test_each_site_has_its_own_accounts(host):
     ))["id"])
     r = await other_admin.post_form(f"/s/other/admin/users/{other_rep1}", {
         "console": "dashboard", "mode": "single", "role": "rep", "max_sessions": "1", "active": "on",
-        "new_password": "other site password"}, csrf_from="/s/other/admin")
+        "new_password": "a fresh second secret"}, csrf_from="/s/other/admin")
     assert r.status == 200
     assert (await c.post_form("/s/other/login", {"username": "rep1", "password": PASSWORD},
                               allow_redirects=False)).status == 401

@@ -1,4 +1,10 @@
 // One participant's connection to a session: JSON envelopes over a WebSocket that reconnects by itself.
+
+// The host closed a rep's socket because their login ended (password changed, logged out, idle for too
+// long, account switched off): the page has to log in again.
+export function loginEnded(event) {
+  return event.code === 1008 && /log in again|switched off/.test(event.reason || "");
+}
 export class SessionClient {
   constructor({ sitePrefix, sessionId }) {
     this.url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${sitePrefix}/ws/session/${sessionId}`;
@@ -37,6 +43,7 @@ export class SessionClient {
       this.emit(msg);
     };
     ws.onclose = (event) => {
+      if (loginEnded(event)) this.finished = true;   // reconnecting would only be refused
       this.emit({ type: "client.closed", code: event.code, reason: event.reason });
       if (this.finished || event.code === 1000 || event.code === 1008 && event.reason.startsWith("replaced")) {
         this.finished = this.finished || event.code === 1000;

@@ -1,6 +1,6 @@
 // The rep's console page: the CSR dashboard, the compact icon tray or the multisession window.
 // All three list the rep's sessions and mount each with SessionView; they differ in layout only.
-import { el, postJSON } from "./client.js";
+import { el, loginEnded, postJSON } from "./client.js";
 import { SessionView, groupNumber } from "./session_view.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
@@ -102,7 +102,10 @@ function connectFeed() {
     }
     document.dispatchEvent(new CustomEvent("console-feed", { detail: msg }));
   };
-  ws.onclose = () => { if (!poppedOut) setTimeout(connectFeed, 2000); };
+  ws.onclose = (event) => {
+    if (loginEnded(event)) location.assign(`${prefix}/login?next=${encodeURIComponent(location.pathname)}`);
+    else if (!poppedOut) setTimeout(connectFeed, 2000);
+  };
 }
 
 for (const b of document.querySelectorAll(".start-session")) b.addEventListener("click", startSession);

@@ -1,7 +1,7 @@
 // One session in a console: connects, then lays out the options that plugins registered for this
 // console and this participant's role. The same code serves the CSR dashboard, the icon tray, the
 // multisession window and the customer page; only the layout differs.
-import { SessionClient, el } from "./client.js";
+import { SessionClient, el, loginEnded } from "./client.js";
 
 const INFO = "session.info";
 const TABS = [["tools", "Tools"], ["desktop", "Desktop"], ["application", "Application"], ["session", "Session"]];
@@ -66,7 +66,9 @@ export class SessionView {
     this.client.on("error", (m) => { if (!m.re) this.notice(`Error: ${m.error}`, "error"); });
     this.client.on("client.closed", (m) => {
       this.root.classList.add("offline");
-      if (m.code === 1008 && (m.reason || "").startsWith("replaced")) {
+      if (loginEnded(m)) {
+        this.notice(`Your login ended (${m.reason}).`, "error");
+      } else if (m.code === 1008 && (m.reason || "").startsWith("replaced")) {
         this.notice("This session is open in another window; this one no longer follows it.", "error");
       } else if (!this.client.finished && !this.lost) {
         this.lost = true;

@@ -399,7 +399,8 @@ async def agent_hello(ctx, message):
                 del state.pending[pid]
         restored = []
         allowed_roles = _viewer_side(state.agents[me.id])
-        for item in message.get("restore") or []:
+        restore = message.get("restore") if isinstance(message.get("restore"), list) else []
+        for item in restore:
             viewer = item.get("viewer") if isinstance(item, dict) else None
             p = ctx.session.participants.get(viewer) if isinstance(viewer, str) else None
             if p is not None and p.role in allowed_roles and item.get("level") in LEVELS:

@@ -10,7 +10,7 @@ from .checks import agent_for, only_agent, only_rep
 from .fetches import resume_fetch
 from .lifecycle import announce, finish, name_of, public_state, record
 from .protocol import PLUGIN
-from .relay import receive_command
+from .relay import receive_command, stop_relay
 from .state import FileAgent, state_of
 
 
@@ -121,9 +121,13 @@ async def agent_hello(ctx, message):
             continue
         if (me.id, t.rep) not in state.grants:
             await finish(ctx.app, ctx.session, t, "failed", "file access ended", actor=me.id)
-        elif t.direction == "to_rep" and t.status != "checking":
-            await resume_fetch(ctx, t)
+        elif t.direction == "to_rep":
+            if t.status != "checking":   # (a file being checked here needs nothing more from it)
+                await resume_fetch(ctx, t)
         else:
+            # The relay of before stops now, before the Support Manager is asked what it has: no frame of
+            # it may come after that question on this connection (``ready`` starts the next relay).
+            stop_relay(t)
             ctx.send_to(me.id, receive_command(t))
     announce(ctx.app, ctx.session)
 

@@ -26,7 +26,7 @@ from agent.hookspecs import hookimpl
 
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .paths import PathRefused, Root, check_name
-from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, PLUGIN, SMALL_FILE
+from .protocol import ACK_EVERY, BLOCK, CHUNK, LISTING_PAGE_BYTES, MAX_ENTRIES, PLUGIN, SMALL_FILE, new_part
 
 log = logging.getLogger("support_manager.filexfer")
 
@@ -464,8 +464,9 @@ class FileAccess:
         if r.rep not in self.grants:
             await self._refuse("write files on your computer", {"type": f"{PLUGIN}.put", "tid": r.tid})
             return
-        if header.get("o") != r.received:
-            return   # a stale frame from before a resume
+        payload = new_part(header.get("o"), payload, r.received)
+        if payload is None:
+            return   # nothing new (a frame from before a resume)
         if r.received + len(payload) > r.size:
             await self._discard(r)
             await self._failed(r.tid, "more data came than the file's size")

@@ -15,7 +15,7 @@ from .group_commit import IntegrityError, SmallFile
 from .lifecycle import (could_not_store, file_store, finish, group_commit, in_background, off_loop, record,
                         refused_as_too_large, send_progress, transfer_row, watch)
 from .ordered_writer import OrderedWriter
-from .protocol import BLOCK, PLUGIN
+from .protocol import BLOCK, PLUGIN, new_part
 from .state import Transfer, state_of
 from .storage import TransferStore
 
@@ -111,8 +111,9 @@ async def chunk(ctx, header, payload):
         return
     if t.writer is None:
         return   # no file_info yet: nothing to append to
-    if header.get("o") != t.done:
-        return   # a frame from before a resume
+    payload = new_part(header.get("o"), payload, t.done)
+    if payload is None:
+        return   # nothing new (a frame from before a resume)
     if t.size is not None and t.done + len(payload) > t.size:
         await finish(ctx.app, ctx.session, t, "failed", "more data came than the file's size", tell_agent=True)
         return

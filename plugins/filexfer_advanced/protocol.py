@@ -12,3 +12,15 @@ ACK_EVERY = 1024 * 1024
 WINDOW = 8 * 1024 * 1024
 MAX_ENTRIES = 5000              # entries listed per folder
 LISTING_PAGE_BYTES = 40 * 1024  # a folder listing goes to the host in pages of at most this much JSON
+
+
+def new_part(offset, payload, have: int):
+    """What a data frame at ``offset`` adds to a stream of which ``have`` bytes arrived: the payload from
+    ``have`` on, or None when it adds nothing in order (it all arrived already, or it starts past ``have``).
+
+    After a resume the sender's frames need not start where earlier ones ended (frames of the sender the
+    resume replaced may still have come in meanwhile): one that overlaps what arrived is taken from ``have``
+    on, so neither side waits for an offset that never comes."""
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset > have or offset + len(payload) <= have:
+        return None
+    return payload if offset == have else memoryview(payload)[have - offset:]

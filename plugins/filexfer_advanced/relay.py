@@ -30,14 +30,21 @@ async def start_upload(app, live, t: Transfer) -> None:
     send_progress(app, live, t, force=True)
 
 
+def stop_relay(t: Transfer) -> None:
+    """The relay stops sending (at its next step at the latest; it sends nothing after this returns)."""
+    if t.relay is not None:
+        t.relay.cancel()   # (kept in t.relay: finish() waits for it to close its file)
+    if t.status == "running":
+        t.status = "paused"
+
+
 async def ready(ctx, message):
     """The agent is ready to receive, and has `have` bytes already (resume): relay from there."""
     t = transfer_of(ctx, message.get("tid"), "to_customer")
     have = message.get("have")
     if t is None or not isinstance(have, int) or not 0 <= have <= (t.size or 0):
         return
-    if t.relay is not None:
-        t.relay.cancel()   # an earlier relay that is still waiting stops at its next step (_relay checks)
+    stop_relay(t)   # an earlier relay that is still waiting stops at its next step (_relay checks)
     t.done = have
     t.status = "running"
     t.moved()
@@ -61,7 +68,8 @@ async def _relay(app, live, t: Transfer, pos: int) -> None:
     try:
         while mine():
             if pos >= t.size and up.complete:
-                if api.sessions(app).send(live, t.agent, {"type": f"{PLUGIN}.end", "tid": t.id, "sha256": t.sha256}):
+                end = {"type": f"{PLUGIN}.end", "tid": t.id, "sha256": t.sha256}
+                if api.sessions(app).send(live, t.agent, end):
                     t.status = "checking"   # the Support Manager verifies and saves it; `received` ends it
                 else:
                     t.status = "paused"     # resumes when the Support Manager is back (agent_hello)

@@ -188,17 +188,21 @@ async def download(request):
                                        if db["published_files"].count_where("id = ?", [fid]) else None)
     if row is None or row["site_id"] != site.id:
         raise web.HTTPNotFound(text="There is no such file.")
-    _site, _user, participant = await api.participant_of_request(request, row["session_id"])
+    _site, user, participant = await api.participant_of_request(request, row["session_id"])
     if participant is None:
         raise web.HTTPForbidden(text="Only the participants of this session can download its files.")
+    actor = f"user:{user['id']}" if user is not None else f"participant:{participant['id']}"
     if row["deleted_at"] is not None:
         raise web.HTTPGone(text="This file was deleted: the time the site keeps published files is over.")
     path = file_store(app).path_of(row["stored_name"])
     now = api.now(app)
+    details = {"name": row["name"], "file": fid, "address": api.client_address(request)}
 
     def count(db):
         db.execute("update published_files set downloads = downloads + 1 where id = ?", [fid])
-        api.add_event(db, row["session_id"], now, "file_downloaded", participant["id"], {"name": row["name"]})
+        api.event_and_audit(db, {"id": row["session_id"], "site_id": site.id}, now, "file_downloaded",
+                            participant["id"], details, actor=actor, action="file_downloaded",
+                            target=f"session:{row['session_id']}")
     await api.database(app).write(count)
     ascii_name = row["name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return web.FileResponse(path, headers={

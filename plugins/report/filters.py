@@ -42,7 +42,7 @@ class Filters:
         return out
 
 
-FIRST_YEAR, LAST_YEAR = 1970, 9998   # a range of days on either side of these is still a valid date
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9999, 12, 30)   # a day after LAST_DAY is still a date
 
 
 def _day(raw: str, what: str) -> date:
@@ -50,15 +50,16 @@ def _day(raw: str, what: str) -> date:
         day = date.fromisoformat(raw.strip())
     except ValueError:
         raise FilterError(f"{what}: a date like 2026-11-24 is needed, not {raw[:20]!r}") from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise FilterError(f"{what}: choose a date between {FIRST_YEAR} and {LAST_YEAR}, not {raw[:20]!r}")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FilterError(f"{what}: choose a day between {FIRST_DAY} and {LAST_DAY}")
     return day
 
 
 def parse(query, now: float | None = None) -> Filters:
     today = datetime.fromtimestamp(now if now is not None else time.time(), tz=timezone.utc).date()
     end = _day(query["to"], "To") if query.get("to") else today
-    start = _day(query["from"], "From") if query.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+    start = _day(query["from"], "From") if query.get("from") else max(end - timedelta(days=DEFAULT_DAYS - 1),
+                                                                        FIRST_DAY)
     if start > end:
         raise FilterError("From must not be after To")
     if (end - start).days >= MAX_DAYS:
@@ -67,9 +68,9 @@ def parse(query, now: float | None = None) -> Filters:
     if query.get("rep"):
         try:
             rep_id = int(query["rep"])
+            if not 0 < rep_id < 2**63:   # a user id (SQLite refuses larger integers)
+                raise ValueError
         except ValueError:
             raise FilterError("Rep: choose a rep from the list") from None
-        if not 0 < rep_id < 2 ** 63:   # what SQLite can compare with
-            raise FilterError("Rep: choose a rep from the list")
     queue = str(query.get("queue", "")).strip()[:100]
     return Filters(start, end, rep_id, queue)
