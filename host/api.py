@@ -226,8 +226,10 @@ async def read_json_body(request: web.Request) -> dict:
         return {}
     try:
         data = await request.json()
-    except (ValueError, RecursionError):
-        raise json_error(422, "The body is not valid JSON (or is nested too deeply).") from None
+    except ValueError:
+        raise json_error(422, "The body is not valid JSON.") from None
+    except RecursionError:
+        raise json_error(422, "The body is not valid JSON: it is nested too deeply.") from None
     if not isinstance(data, dict):
         raise json_error(422, "The body must be a JSON object.")
     return data

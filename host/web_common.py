@@ -76,8 +76,10 @@ async def form_with_csrf(request: web.Request) -> dict:
             raise json_error(403, CSRF_FAILED, "csrf")
         try:
             data = await request.json()
-        except (ValueError, RecursionError):
-            raise json_error(400, "The body is not valid JSON (or is nested too deeply).") from None
+        except ValueError:
+            raise json_error(400, "The body is not valid JSON.") from None
+        except RecursionError:
+            raise json_error(400, "The body is not valid JSON: it is nested too deeply.") from None
         if not isinstance(data, dict):
             raise json_error(400, "The body must be a JSON object.")
         return data

@@ -57,11 +57,11 @@ async def test_simultaneous_guesses_cannot_log_in_past_the_lockout(host):
     statuses = await asyncio.gather(*wrong)
 
     assert right in (423, 429), f"the right password logged in during the burst ({right})"
-    checked = [s for s in statuses if s in (401, 423)]
-    assert len(checked) <= host.config.login_failures_before_lockout, statuses
-    assert statuses.count(429) == 19 - len(checked)
+    wrong_answers = [s for s in statuses if s == 401]
+    assert len(wrong_answers) < host.config.login_failures_before_lockout, statuses   # the rest: locked
+    assert set(statuses) <= {401, 423, 429}, statuses
     rows = await host.db_read(lambda db: list(db.query(
         "select count(*) as n from auth_sessions a join users u on u.id = a.user_id where u.username = 'rep1'")))
     assert rows[0]["n"] == 0
-    user = await host.db_read(lambda db: next(db["users"].rows_where("username = 'rep1'")))
-    assert user["locked_until"] > host.config.clock()
+    audit = await host.db_read(lambda db: [r["action"] for r in db["audit_log"].rows_where("action = 'login'")])
+    assert audit == []

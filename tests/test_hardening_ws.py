@@ -19,7 +19,7 @@ async def test_deeply_nested_json_is_answered_and_the_socket_stays(customer_sock
     deep = "[" * 20_000 + "]" * 20_000
     await customer_socket.ws.send_str('{"type": "chat.send", "text": ' + deep + "}")
     err = await customer_socket.expect("error")
-    assert err["code"] == "malformed" and "nested too deeply" in err["error"]
+    assert err["code"] == "malformed" and "nested more than" in err["error"]
     ack = await customer_socket.request({"type": "chat.send", "text": "still here"})
     assert ack["type"] == "chat.ack"
     assert tracebacks(caplog) == []
@@ -29,7 +29,7 @@ async def test_a_lone_surrogate_in_chat_is_refused_without_a_traceback(customer_
     for raw_text in ("\\ud800", "abc\\udfff", "\\ud83d"):
         err = await reply_to(customer_socket, '{"type": "chat.send", "id": "s1", "text": "' + raw_text + '"}', "s1")
         assert err["type"] == "error" and err["code"] == "malformed", err
-        assert "lone UTF-16 surrogate" in err["error"]
+        assert "lone surrogate" in err["error"]
     # a surrogate in a key is refused too; a proper pair (an emoji written as escapes) is fine
     err = await reply_to(customer_socket, '{"type": "chat.send", "id": "s2", "text": "x", "\\udc00": 1}', "s2")
     assert err["type"] == "error"
