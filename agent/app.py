@@ -90,7 +90,8 @@ class SupportManager:
 
     async def _on_message(self, message: dict) -> None:
         if message.get("type") == "session.hello":
-            self.me = message.get("you")
+            you = message.get("you")
+            self.me = you if isinstance(you, dict) and isinstance(you.get("id"), str) else None
         for fn in list(self.handlers.get(message.get("type"), ())):
             result = fn(message)
             if inspect.isawaitable(result):

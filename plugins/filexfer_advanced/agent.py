@@ -139,7 +139,7 @@ class FileAccess:
     async def on_revoked(self, message: dict) -> None:
         viewers = message.get("viewers")
         gone = list(self.grants) if viewers == "all" or not isinstance(viewers, list) else \
-            [v for v in viewers if v in self.grants]
+            [v for v in viewers if isinstance(v, str) and v in self.grants]
         for v in gone:
             self.grants.pop(v, None)
         await self._abort_of(gone, "file access was revoked")
