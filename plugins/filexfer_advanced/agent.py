@@ -414,7 +414,8 @@ class FileAccess:
             return False
 
     async def on_put(self, header: dict, payload: bytes) -> None:
-        r = self.receivers.get(header.get("tid"))
+        tid = header.get("tid")
+        r = self.receivers.get(tid) if isinstance(tid, str) else None
         if r is None:
             return
         if r.rep not in self.grants:
@@ -474,7 +475,8 @@ class FileAccess:
         return final.name
 
     async def on_end(self, message: dict) -> None:
-        r = self.receivers.get(message.get("tid"))
+        tid = message.get("tid")
+        r = self.receivers.get(tid) if isinstance(tid, str) else None
         if r is None:
             return
         if r.rep not in self.grants:
