@@ -98,7 +98,9 @@ FILES = "filexfer_advanced"
 CALLS = ("audio", "video")
 # message type -> (a well-formed message the host might send, the fields fuzzed one by one)
 TABLE: dict[str, tuple[dict, tuple[str, ...]]] = {"session.hello": (
-    {"you": {"id": "agentid", "role": "customer", "name": "C"}, "session": {"id": "abc123"}}, ("you", "session"))}
+    {"you": {"id": "agentid", "role": "customer", "name": "C"}, "session": {"id": "abc123"}}, ("you", "session")),
+    "session.participants": ({"participants": [{"id": "rep", "name": "Mallory", "role": "primary_rep"}]},
+                             ("participants",))}
 for p in SHARES:
     TABLE.update({
         f"{p}.consent_request": ({"request_id": "r", "level": "view", "kind": "request",

@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 
 from agent.consent import ConsentRequest
+from agent.permissions import Permission
 from agent.window_process import display_present
 
 log = logging.getLogger("support_manager.calls")
@@ -157,8 +158,31 @@ class AgentCalls:
     def say(self, text: str) -> None:
         self.agent.report(text)
 
+    def permissions(self) -> list[Permission]:
+        """Each call this computer is in: who hears (or sees) it, for the status window and the terminal."""
+        found = []
+        for kind in self.kinds:
+            if not self.joined.get(kind) or self.media is None:
+                continue
+            members = self.media.legs[kind].members
+            names = sorted(self.agent.people.who(pid, str(m.get("name") or "")) for pid, m in members.items())
+            who = ", ".join(names) or "The others in the call"
+            if kind == "audio":
+                what = "hear you in the VoIP call" + (" (your microphone is muted)" if self.media.muted else "")
+            else:
+                what = "see your camera in the video call" if self.media._camera_track is not None \
+                    else "be in a video call with you (your camera is off)"
+            found.append(Permission(KEY, kind, who, what))
+        return found
+
+    async def revoke_permission(self, kind: str) -> None:
+        """The person ended one call here (``revoke <n>``, the status window): this computer leaves it."""
+        if self.joined.get(kind):
+            await self._command(f"leave {kind}")
+
     def show(self) -> None:
         """The calls' line and buttons in the Support Manager's status window (Mute, Stop camera, Leave)."""
+        self.agent.permissions_changed()
         controls = getattr(self.agent.status, "controls", None)
         if controls is None:
             return

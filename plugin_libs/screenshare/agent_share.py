@@ -24,6 +24,7 @@ import numpy as np
 from agent.consent import ConsentRequest
 from agent.frames import make_binary
 from agent.hookspecs import hookimpl
+from agent.permissions import Permission
 
 from .input_events import InputError, validate_events
 from .pipeline import ScreenEncoder
@@ -159,7 +160,25 @@ class ScreenShare:
         return True
 
     def _show(self) -> None:
-        self.agent.status.show(dict(self.grants))
+        self.agent.permissions_changed()
+
+    def permissions(self) -> list[Permission]:
+        """Who may see (or control) what is shared, for the status window and the terminal."""
+        thing = "application window" if self.what == "application" else "screen"
+        return [Permission(self.prefix, vid, self.agent.people.who(vid, g["name"]),
+                           f"see and control your {thing}" if g["level"] == "control" else f"see your {thing}")
+                for vid, g in self.grants.items()]
+
+    async def revoke_permission(self, viewer: str) -> None:
+        """The person ended one viewer's grant (``revoke <n>``, the status window): here first, then the host."""
+        if self.grants.pop(viewer, None) is None:
+            return
+        self.standing.pop(viewer, None)
+        if not self.grants:
+            self._stop_capture()
+        self._release_keys_unless_controlled()
+        self._show()
+        await self.agent.send({"type": f"{self.prefix}.revoke", "viewers": [viewer], "reason": "revoked by the customer"})
 
     async def on_revoked(self, message: dict) -> None:
         """The host says grants ended (a rep left, the customer revoked on the session page...). Only

@@ -228,9 +228,12 @@ async def stop(ctx, message):
         agents = [a for a in agents if a.id == message["agent"]]
     if not agents:
         raise MessageError("there is no shared screen of yours to stop")
+    viewer = message.get("viewer")        # one viewer's grant only (the consent panel); else all
+    if viewer is not None and not isinstance(viewer, str):
+        raise MessageError("viewer must be a participant id")
     stopped = 0
     for agent in agents:
-        stopped += await _stop_agent(ctx, state, agent, None, me.name)
+        stopped += await _stop_agent(ctx, state, agent, None if viewer is None else [viewer], me.name)
     return {"type": f"{ctx.plugin}.stopped", "re": message.get("id"), "grants": stopped}
 
 

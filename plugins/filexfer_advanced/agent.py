@@ -22,6 +22,7 @@ from pathlib import Path
 
 from agent.consent import ConsentRequest
 from agent.hookspecs import hookimpl
+from agent.permissions import Permission
 from host.router import make_binary
 
 from .ordered_writer import BlockBuffer, OrderedWriter
@@ -125,8 +126,22 @@ class FileAccess:
                               "Type 'stop files' (or use the session page) to take it back.")
             self._show()
 
+    def permissions(self) -> list[Permission]:
+        return [Permission(P, rep, self.agent.people.who(rep, name), f"browse and copy your files in {self.root}")
+                for rep, name in self.grants.items()]
+
+    async def revoke_permission(self, rep: str) -> None:
+        """The person ended one rep's file access (``revoke <n>``, the status window): here first."""
+        if self.grants.pop(rep, None) is None:
+            return
+        await self._abort_of([rep], "file access was revoked by the customer")
+        await self.agent.send({"type": f"{P}.revoke", "rep": rep, "reason": "revoked by the customer"})
+        self.agent.report("File access was taken back from one person.")
+        self._show()
+
     def _show(self) -> None:
         """A line and a Stop button in the Support Manager's status window while anyone has file access."""
+        self.agent.permissions_changed()
         controls = getattr(self.agent.status, "controls", None)
         if controls is None:
             return
