@@ -295,3 +295,16 @@ def live_session(app, session_id: str) -> Session | None:
 def rep_online(app, user_id: int) -> bool:
     """Whether the rep has a console open now (their feed of ``sessions(app).notify_user``)."""
     return bool(app[_HUB].rep_feeds.get(user_id))
+
+
+# -- added by sec-agent --
+def publish_grants(app, session: Session, plugin: str, grants: list[dict]) -> None:
+    """What ``plugin`` lets people do on the customer's computer now, for the live consent panel of the
+    customer page (``session.grants``, host/grants.py). Each grant: ``{"holders": [participant ids],
+    "what": "see the screen", "revoke": {the message of this plugin that ends it}}``. Publish the whole
+    list each time it changes (an empty list when nothing is granted)."""
+    from .grants import publish_grants as _publish
+    _publish(app[_HUB], session, plugin, grants)
+
+
+__all__ += ["publish_grants"]

@@ -133,6 +133,7 @@ for k in CALLS:
         f"{k}.call": ({"active": True, "started_by": {"id": "rep", "name": "Mallory"}, "started_at": 1,
                        "reason": ""}, ("active", "started_by", "started_at", "reason")),
         f"{k}.members": ({"members": [{"id": "rep", "epoch": 1, "name": "Mallory"}]}, ("members",)),
+        f"{k}.hung_up": ({"by": "Mallory"}, ("by",)),
         f"{k}.signal": ({"from": "rep", "epoch": 1, "to_epoch": 1,
                          "description": {"type": "offer", "sdp": "v=0"}},
                         ("from", "epoch", "to_epoch", "description", "candidate")),

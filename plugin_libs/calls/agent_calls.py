@@ -114,6 +114,7 @@ class AgentCalls:
         self.kinds.append(kind)
         self.joined[kind] = False
         register(f"{kind}.call", self.on_call)
+        register(f"{kind}.hung_up", self.on_hung_up)
         for verb in ("members", "signal", "joined", "left", "status_ok", "state"):
             register(f"{kind}.{verb}", self.on_reply if verb in ("joined", "left", "status_ok", "state")
                      else self.on_media)
@@ -276,6 +277,16 @@ class AgentCalls:
             ended = " with the session" if message.get("reason") == "session ended" else ""
             self.say(f"The {WHAT[kind]} has ended{ended}; it was hung up here too.")
             self.show()
+
+    async def on_hung_up(self, message: dict) -> None:
+        """The customer ended this computer's part in the call on the session page: hang up here too."""
+        kind = str(message.get("type")).split(".")[0]
+        if not self.joined.get(kind):
+            return
+        self.joined[kind] = False
+        await self._media()._hang_up(kind)
+        self.say(f"The {WHAT[kind]} was hung up here from the session page ({str(message.get('by'))[:60]}).")
+        self.show()
 
     # -- asking and joining -------------------------------------------------------------------------
     async def _ask(self, kind: str, starter, started_at) -> None:

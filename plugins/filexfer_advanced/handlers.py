@@ -17,6 +17,7 @@ import weakref
 
 from host import session_store as store
 from host.appkeys import CONFIG, DB, HUB, SITES
+from host.api import publish_grants
 from host.audit import audit_row
 from host.options import CUSTOMER_ROLES
 from host.router import MessageError, make_binary
@@ -113,6 +114,11 @@ def public_state(live) -> dict:
 
 def announce(app, live) -> None:
     app[HUB].broadcast(live, public_state(live))
+    state = state_of(live)     # the customer page's consent panel: each rep's access ends alone
+    publish_grants(app, live, P, [
+        {"holders": [r], "what": f"browse and copy files in {state.agents[a].root}" if a in state.agents
+         else "browse and copy files", "revoke": {"type": f"{P}.revoke", "rep": r}}
+        for (a, r) in state.grants])
 
 
 def _progress(app, live, t: Transfer, force: bool = False) -> None:
