@@ -173,6 +173,16 @@ def test_the_table_names_every_message_type_the_agent_handles():
     assert set(agent.binary_handlers) == {f"{FILES}.put"}
 
 
+class PicksFirstWindow(ScriptedConsent):
+    """The person's answers in turn; an Allow for an application picks the first window offered."""
+
+    async def ask(self, request):
+        answer = await super().ask(request)
+        if answer.allow and request.choices:
+            return Answer(True, choice=request.choices[0]["id"])
+        return answer
+
+
 class Fence:
     """What the agent must never do without its person's Allow: a grant above what was given, a grab,
     an injected event, a file read, listed or written."""
@@ -210,7 +220,7 @@ async def test_every_host_message_with_fuzzed_fields_raises_nothing_and_logs_no_
     files_root.mkdir()
     (files_root / "secret.txt").write_text("secret")
     capture, inputs = CaptureSpy(), InputSpy()
-    consent = ScriptedConsent()          # the person says no to everything
+    consent = PicksFirstWindow()          # the person says no to everything (until phase 2)
     agent = SupportManager(f"{evil.base}/s/evil", "123456789", "Carla", consent=consent,
                            config={"files_root": str(files_root)},
                            pm=make_plugin_manager(extra=[("capture-spy", capture), ("input-spy", inputs)]),
@@ -233,14 +243,18 @@ async def test_every_host_message_with_fuzzed_fields_raises_nothing_and_logs_no_
         fence.check({}, capturing=False)
         assert sent > 1000 and consent.asked          # the person was asked (and said no), never bypassed
 
-        # the person allows one rep to view: nothing the host sends raises it to control
-        consent.answers.append(Answer(True))
-        await evil.send({"type": "desktop.consent_request", "request_id": "ok", "level": "view",
-                         "viewers": [{"id": "rep", "name": "Mallory"}]})
-        await evil.wait_for(lambda m: m["type"] == "desktop.consent" and m["request_id"] == "ok" and m["allow"])
-        given = {"desktop": {"rep": "view"}}
+        # the person allows one rep to view the screen and an application window: nothing the host sends
+        # raises either to control
+        await Recorder(xscreen, tmp_path / "rec.jsonl").ready()
+        consent.answers += [Answer(True), Answer(True)]
+        for p in SHARES:
+            await evil.send({"type": f"{p}.consent_request", "request_id": "ok", "level": "view",
+                             "viewers": [{"id": "rep", "name": "Mallory"}]})
+            await evil.wait_for(lambda m: m["type"] == f"{p}.consent" and m["request_id"] == "ok" and m["allow"],
+                                timeout=20)
+        given = {p: {"rep": "view"} for p in SHARES}
         for message in fuzzed_messages():
-            if message["type"] == "session.hello" or (message["type"] == "desktop.revoked"
+            if message["type"] == "session.hello" or (message["type"].endswith(".revoked")
                                                        and message.get("viewers") != []):
                 continue           # these end grants (allowed: they lower); this part watches the grant
             await evil.send(message)
@@ -250,7 +264,7 @@ async def test_every_host_message_with_fuzzed_fields_raises_nothing_and_logs_no_
                 fence.check(given, capturing=True)
         await asyncio.sleep(1.0)
         fence.check(given, capturing=True)
-        assert agent.features["desktop"].grants["rep"]["level"] == "view"
+        assert all(agent.features[p].grants["rep"]["level"] == "view" for p in SHARES)
 
         # still running and answering
         assert not task.done()
