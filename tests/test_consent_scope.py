@@ -125,3 +125,33 @@ async def test_dialog_shows_the_box_only_when_offered(xscreen, again):
     out, _ = await asyncio.wait_for(proc.communicate(), 10)
     answer = json.loads(out.decode().strip().splitlines()[-1])
     assert answer["allow"] is True and answer["all"] is (again is not None)
+
+
+async def test_after_a_drop_a_grant_comes_back_only_as_far_as_dont_ask_again_went(host, xscreen):
+    """View with "don't ask again", then control allowed once: after a dropped connection the rep views
+    again without a question, but control is not restored (it was allowed once only)."""
+    from host.appkeys import HUB
+    from plugin_libs.screenshare.state import state_of
+    consent = ScriptedConsent(Answer(True, all_requests=True), Answer(True))
+    rep = await host.rep()
+    s = await rep.start_session()
+    rep_ws = MediaSocket(await rep.ws(s["id"]))
+    agent, task = await start_agent(host, s["number"], consent=consent, only_plugins=["desktop"])
+    try:
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"])
+        rita = rep_ws.hello["you"]["id"]
+        await rep_ws.request({"type": "desktop.request", "level": "view"})
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"])
+        await rep_ws.request({"type": "desktop.request", "level": "control"})
+        await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"] and m["level"] == "control")
+        await agent.link.drop()
+        live = host.app[HUB].sessions[s["id"]]
+        for _ in range(200):
+            if agent.link.connections == 2 and state_of(live, "desktop").grants:
+                break
+            await asyncio.sleep(0.05)
+        assert state_of(live, "desktop").grants == {(agent.me["id"], rita): "view"}
+        assert agent.features["desktop"].grants[rita]["level"] == "view" and len(consent.asked) == 2
+        assert any("allowed only once will be asked again" in r for r in agent.reports)
+    finally:
+        await stop_agent(agent, task)

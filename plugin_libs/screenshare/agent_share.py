@@ -88,7 +88,7 @@ class ScreenShare:
                 if vid in self.standing:
                     level = g["level"] if covers(self.standing[vid], g["level"]) else self.standing[vid]
                     kept[vid] = {**g, "level": level}
-            if len(kept) < len(self.grants):
+            if kept != self.grants:       # something ended or went down to viewing
                 self.agent.report("The connection was lost: sharing stopped. It will be asked again."
                                   if not kept else "The connection was lost: what you allowed only once "
                                   "will be asked again.")
