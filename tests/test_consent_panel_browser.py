@@ -68,7 +68,8 @@ async def test_customer_page_lists_who_helps_and_each_grant_and_revokes_one(host
         assert texts == [f"Rita Rep (primary rep) may browse and copy files in {root}",
                          "Rita Rep (primary rep) may see and control the screen"]
         connected = await panel.locator(".consent-connected").text_content()
-        assert f"{EVIL_NAME} (customer)" in connected and "Rita Rep (primary rep)" in connected
+        assert f"{EVIL_NAME} (secondary customer)" in connected and "Rita Rep (primary rep)" in connected
+        assert "null" not in await panel.text_content()
         assert await page.evaluate("window.pwned") is None and await panel.locator("img").count() == 0
 
         # Revoke the screen: it ends on the host and in the Support Manager; file access stays.

@@ -6,7 +6,7 @@
 import { el } from "./client.js";
 
 const ROLE = { primary_rep: "primary rep", assisting_rep: "assisting rep", customer: "customer",
-  secondary_customer: "customer" };
+  secondary_customer: "secondary customer" };
 
 function person(p) {
   const role = ROLE[p.role] || p.role || "";
@@ -80,7 +80,7 @@ export class ConsentPanel {
         : el("p", { class: "consent-none", text: this.ended
           ? "The session has ended: nobody can do anything on this computer through it."
           : "Nobody may see your screen, reach your files or hear you right now." }),
-      this.problem ? el("p", { class: "consent-problem error", text: this.problem }) : null,
+      ...(this.problem ? [el("p", { class: "consent-problem error", text: this.problem })] : []),
     );
   }
 }
