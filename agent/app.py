@@ -13,6 +13,7 @@ from typing import Callable
 
 from .connection import HostLink
 from .frames import parse_binary
+from .permissions import People, Permission, describe, gather, identity, numbered
 from .plugin_manager import make_plugin_manager
 from .status import make_status
 from .terminal import terminal_lines
@@ -33,6 +34,8 @@ class SupportManager:
         self.me: dict | None = None
         self.reports: list[str] = []
         self.features: dict[str, object] = {}
+        self.people = People()
+        self.shown: list[Permission] = []       # the numbered list last shown (what `revoke <n>` refers to)
         for plugin, error in getattr(self.pm, "failures", {}).items():
             self.report(f"{plugin}: not available on this computer ({error})")
         self.capture = self._first("agent_capture_backend", config=self.config)
@@ -41,6 +44,8 @@ class SupportManager:
         self.status = status or make_status(self.stop_sharing, self.config.get("status", "auto"),
                                                 on_command=self._terminal_command)
         self.use_terminal = use_terminal
+        self._register("session.hello", self._on_hello)       # first: the plugins' parts see who is who
+        self._register("session.participants", self._on_participants)
         list(self._each("agent_message_handlers", agent=self, register=self._register))
 
     # -- calling plugins: one plugin's exception never stops the others ----------------------------------
@@ -88,9 +93,20 @@ class SupportManager:
         except Exception:
             log.exception("handling a %s frame failed", header["type"])
 
+    def _on_hello(self, message: dict) -> None:
+        you = message.get("you")
+        self.me = you if isinstance(you, dict) and isinstance(you.get("id"), str) else None
+        session = message.get("session")
+        self._on_participants({"participants": session.get("participants") if isinstance(session, dict) else None})
+
+    def _on_participants(self, message: dict) -> None:
+        self.people.update(message.get("participants"))
+        identify = getattr(self.status, "identify", None)
+        if identify is not None:
+            identify(identity(self.link.site_url, self.link.site_name, self.people))
+        self.permissions_changed()
+
     async def _on_message(self, message: dict) -> None:
-        if message.get("type") == "session.hello":
-            self.me = message.get("you")
         for fn in list(self.handlers.get(message.get("type"), ())):
             result = fn(message)
             if inspect.isawaitable(result):
@@ -109,6 +125,24 @@ class SupportManager:
         log.warning("%s", text)
         print(f"[Support Manager] {text}", flush=True)
 
+    def permissions_changed(self) -> None:
+        """A plugin's grants changed: the status window and the terminal show the new list."""
+        self.shown = gather(self.features)
+        self.status.show(self.shown)
+
+    def revoke(self, number: str) -> None:
+        """`revoke <n>`: end the n-th permission of the list last shown, here first, then on the host."""
+        n = int(number) if number.isdigit() else 0
+        if not 1 <= n <= len(self.shown):
+            print(f"[Support Manager] there is no permission {number[:10]!r} now (type 'who' for the list)",
+                  flush=True)
+            return
+        p = self.shown[n - 1]
+        feature = self.features.get(p.feature)
+        if feature is not None:
+            print(f"[Support Manager] Ending: {p.line()}.", flush=True)
+            asyncio.ensure_future(feature.revoke_permission(p.key))
+
     def stop_sharing(self) -> None:
         """Stop everything at once, locally first (from the status window or the terminal)."""
         for feature in self.features.values():
@@ -121,6 +155,13 @@ class SupportManager:
             self.stop_sharing()
         elif line.lower() in ("quit", "exit", "q"):
             asyncio.ensure_future(self.quit())
+        elif line.lower().startswith("revoke ") or line.lower() == "revoke":
+            self.revoke(line[7:].strip())
+        elif line.lower() in ("who", "permissions"):
+            self.permissions_changed()
+            lines = numbered(self.shown) or [describe(self.shown)]
+            print("\n".join(["[Support Manager] " + identity(self.link.site_url, self.link.site_name, self.people),
+                             *(f"  {x}" for x in lines)]), flush=True)
         else:
             failed: list[str] = []
             if not any(handled for _, handled in self._each("agent_command", failed, agent=self, line=line)) \

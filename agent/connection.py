@@ -16,6 +16,7 @@ import aiohttp
 log = logging.getLogger("support_manager.link")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FLASH = re.compile(r'class="flash error"[^>]*>([^<]*)<')
+SITE_NAME = re.compile(r'<a class="brand"[^>]*>([^<]{1,200})<')
 SESSION_PATH = re.compile(r"/session/([0-9a-f]+)$")
 FINAL = ("session.ended", "session.you_left")
 
@@ -41,6 +42,7 @@ class HostLink:
         self.http: aiohttp.ClientSession | None = None
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.session_id: str | None = None
+        self.site_name: str | None = None     # as the site's join page names it (what the host says)
         self.finished = False
         self.connections = 0
         self.connected = asyncio.Event()
@@ -51,6 +53,8 @@ class HostLink:
             page = await r.text()
             if r.status != 200:
                 raise JoinFailed(f"the site did not answer ({r.status})")
+        name = SITE_NAME.search(page)
+        self.site_name = " ".join(html.unescape(name.group(1)).split())[:80] or None if name else None
         m = CSRF.search(page)
         if not m:
             raise JoinFailed("the join page has no form (is this a supporthost site URL?)")

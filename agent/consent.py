@@ -19,6 +19,9 @@ log = logging.getLogger("support_manager.consent")
 ANSWER_TIMEOUT = 120.0
 LEVEL_TEXT = {"view": "see your screen", "control": "see and control your screen (mouse and keyboard)"}
 SHARE_TEXT = {"view": "show your screen to", "control": "show your screen to, and let them control it,"}
+# what "allow again without asking" covers, per level: a level covers itself and the levels before it
+AGAIN_TEXT = {"view": "see your {thing}", "control": "see or control your {thing}"}
+AGAIN_NOT = {"view": "control, or anyone else, is asked again", "control": "anyone else is asked again"}
 
 
 @dataclass
@@ -40,23 +43,35 @@ class ConsentRequest:
             return f"Do you want to {SHARE_TEXT.get(self.level, self.level)} {self.who}?"
         return f"{self.who} asks to {LEVEL_TEXT.get(self.level, self.level)}. Allow?"
 
+    def again_text(self) -> str | None:
+        """What "allow again without asking" would cover, in the person's words (None: not offered).
+
+        It covers exactly what was asked: this level (and the lower one), for these people only."""
+        if self.level not in AGAIN_TEXT:
+            return None
+        thing = "application window" if self.what == "application" else "screen"
+        return (f"Don't ask again this session when {self.who} asks to "
+                f"{AGAIN_TEXT[self.level].format(thing=thing)} ({AGAIN_NOT[self.level]})")
+
 
 @dataclass
 class Answer:
     allow: bool
-    all_requests: bool = False
+    all_requests: bool = False    # "don't ask again": only for what the request's again_text() says
     choice: str | None = None     # the window picked, for an application request
 
 
 class DialogConsent:
-    """A Tk window with Allow / Deny and "allow all requests for this session"."""
+    """A Tk window with Allow / Deny and, when the request offers it, a "don't ask again" box that names
+    exactly what it covers (``ConsentRequest.again_text``)."""
     kind = "dialog"
 
     def __init__(self, timeout: float = ANSWER_TIMEOUT):
         self.timeout = timeout
 
     async def ask(self, request: ConsentRequest) -> Answer:
-        spec = json.dumps({"question": request.question(), "timeout": self.timeout,
+        again = request.again_text()
+        spec = json.dumps({"question": request.question(), "timeout": self.timeout, "again": again,
                            "choices": [{"id": str(c["id"]), "title": str(c["title"])[:80]} for c in request.choices]})
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "agent.consent_dialog", spec,
                                                     stdout=asyncio.subprocess.PIPE)
@@ -68,14 +83,16 @@ class DialogConsent:
             return Answer(False)
         try:
             data = json.loads(out.decode().strip().splitlines()[-1])
-            return Answer(bool(data.get("allow")), bool(data.get("all")), data.get("choice"))
+            allow = bool(data.get("allow"))
+            return Answer(allow, allow and again is not None and bool(data.get("all")), data.get("choice"))
         except (ValueError, IndexError):
             log.warning("the consent dialog gave no answer; treating it as Deny")
             return Answer(False)
 
 
 class TerminalConsent:
-    """The same question on the terminal: y = allow, a = allow all requests this session, n = deny."""
+    """The same question on the terminal: y = allow, n = deny, and a = allow and don't ask again for what
+    the request's ``again_text`` says (offered only when it says something)."""
     kind = "terminal"
 
     def __init__(self, timeout: float = ANSWER_TIMEOUT):
@@ -95,8 +112,9 @@ class TerminalConsent:
             if not line.isdigit() or not 1 <= int(line) <= len(request.choices):
                 return Answer(False)
             choice = str(request.choices[int(line) - 1]["id"])
-        print(f"\n[Support Manager] {request.question()}\n"
-              "  y = allow, a = allow all requests for this session, n = deny: ", end="", flush=True)
+        again = request.again_text()
+        options = f"y = allow, a = allow; {again}, n = deny" if again else "y = allow, n = deny"
+        print(f"\n[Support Manager] {request.question()}\n  {options}: ", end="", flush=True)
         try:
             line = await asyncio.wait_for(terminal_lines().ask(), self.timeout)
         except asyncio.TimeoutError:
@@ -104,7 +122,7 @@ class TerminalConsent:
             return Answer(False)
         line = (line or "").strip().lower()
         if line in ("a", "all"):
-            return Answer(True, True, choice)
+            return Answer(True, again is not None, choice)
         return Answer(line in ("y", "yes"), False, choice)
 
 

@@ -16,8 +16,8 @@ def layout(choices: int = 0) -> dict:
     """Where things are inside the window (x, y, width, height); tests click these like a person."""
     top = CHOICE_TOP + CHOICE_H * choices
     return {"choices": [(20, CHOICE_TOP + CHOICE_H * i, WIDTH - 40, CHOICE_H - 2) for i in range(choices)],
-            "all": (20, top, 400, 28), "allow": (20, top + 40, 120, 36), "deny": (160, top + 40, 120, 36),
-            "height": top + 90}
+            "all": (20, top, WIDTH - 40, 44), "allow": (20, top + 56, 120, 36), "deny": (160, top + 56, 120, 36),
+            "height": top + 106}
 
 
 def centre(box) -> tuple[int, int]:
@@ -55,9 +55,10 @@ def main(argv=None) -> int:
     for choice, (x, y, w, h) in zip(choices, places["choices"]):
         tk.Radiobutton(root, text=choice["title"], variable=choice_var, value=choice["id"], anchor="w").place(
             x=x, y=y, width=w, height=h)
-    x, y, w, h = places["all"]
-    tk.Checkbutton(root, text="Allow all requests for this session", variable=all_var,
-                   anchor="w").place(x=x, y=y, width=w, height=h)
+    if spec.get("again"):     # "don't ask again", saying exactly what it covers (not offered: no box)
+        x, y, w, h = places["all"]
+        tk.Checkbutton(root, text=spec["again"], variable=all_var, anchor="w", justify="left",
+                       wraplength=w - 30).place(x=x, y=y, width=w, height=h)
     x, y, w, h = places["allow"]
     tk.Button(root, text="Allow", command=lambda: done(True)).place(x=x, y=y, width=w, height=h)
     x, y, w, h = places["deny"]

@@ -1,4 +1,5 @@
-"""Showing the person at this computer who is viewing or controlling, with a way to stop it at once."""
+"""Showing the person at this computer who is helping and what each person may do right now (numbered:
+``revoke <n>`` ends one), with a way to stop everything at once."""
 from __future__ import annotations
 
 import asyncio
@@ -7,38 +8,34 @@ import logging
 import sys
 from typing import Callable
 
+from .permissions import Permission, describe, numbered
 from .window_process import close_window, display_present
 
 log = logging.getLogger("support_manager.status")
 
 
-def describe(viewers: dict) -> str:
-    """viewers: {id: {"name", "level"}} -> one sentence."""
-    if not viewers:
-        return "Nobody sees your screen."
-    control = [v["name"] for v in viewers.values() if v["level"] == "control"]
-    view = [v["name"] for v in viewers.values() if v["level"] != "control"]
-    parts = []
-    if control:
-        parts.append(f"{', '.join(control)} can see and control your screen")
-    if view:
-        parts.append(f"{', '.join(view)} can see your screen")
-    return "; ".join(parts) + "."
-
-
 class TerminalStatus:
-    """Prints each change; typing ``stop`` (see agent.terminal) stops sharing."""
+    """Prints each change: who is helping, and the numbered list of what each person may do now;
+    typing ``revoke <n>`` ends one, ``stop`` (see agent.terminal) ends everything."""
 
     def __init__(self, on_stop: Callable[[], None]):
         self.on_stop = on_stop
         self.last = None
+        self.last_identity = None
 
-    def show(self, viewers: dict) -> None:
-        text = describe(viewers)
+    def show(self, permissions: list[Permission]) -> None:
+        lines = numbered(permissions)
+        text = "\n".join(["Who may do what now:", *(f"  {line}" for line in lines),
+                          "  (type 'revoke <number>' to end one, 'stop' to end everything at once)"]) \
+            if lines else describe(permissions)
         if text != self.last:
             self.last = text
-            hint = "  (type 'stop' and Enter to stop at once)" if viewers else ""
-            print(f"[Support Manager] {text}{hint}", flush=True)
+            print(f"[Support Manager] {text}", flush=True)
+
+    def identify(self, text: str) -> None:
+        if text != self.last_identity:
+            self.last_identity = text
+            print(f"[Support Manager] {text}", flush=True)
 
     def controls(self, key: str, text: str, buttons: list) -> None:
         """A plugin's line and buttons (the window shows them; on the terminal they are typed commands)."""
@@ -53,7 +50,8 @@ class WindowStatus:
     def __init__(self, on_stop: Callable[[], None], on_command: Callable[[str], None] | None = None):
         self.on_stop = on_stop
         self.on_command = on_command
-        self.viewers: dict = {}
+        self.permissions: list[Permission] = []
+        self.identity = ""
         self.extra: dict[str, tuple[str, list]] = {}     # plugin key -> (text, buttons)
         self.proc: asyncio.subprocess.Process | None = None
         self.reader: asyncio.Task | None = None
@@ -79,20 +77,27 @@ class WindowStatus:
             elif line.startswith(b"cmd ") and self.on_command is not None:
                 self.on_command(line[4:].decode(errors="replace").strip())
 
-    def show(self, viewers: dict) -> None:
-        self.terminal.show(viewers)
-        self.viewers = dict(viewers)
+    def show(self, permissions: list[Permission]) -> None:
+        self.terminal.show(permissions)
+        self.permissions = list(permissions)
         self._push()
+
+    def identify(self, text: str) -> None:
+        self.terminal.identify(text)
+        if text != self.identity:
+            self.identity = text
+            self._push()
 
     def controls(self, key: str, text: str, buttons: list) -> None:
         self.extra[key] = (text, list(buttons))
         self._push()
 
     def _push(self) -> None:
-        texts = [describe(self.viewers)] + [t for t, _ in self.extra.values() if t]
+        texts = [describe(self.permissions)] + [t for t, _ in self.extra.values() if t]
         buttons = [b for _, bs in self.extra.values() for b in bs]
-        asyncio.create_task(self._send({"text": " ".join(texts), "sharing": bool(self.viewers),
-                                        "buttons": buttons}))
+        asyncio.create_task(self._send({"text": " ".join(texts), "sharing": bool(self.permissions),
+                                        "buttons": buttons, "identity": self.identity,
+                                        "grants": numbered(self.permissions)}))
 
     async def _send(self, state: dict) -> None:
         async with self.sending:

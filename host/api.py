@@ -56,7 +56,7 @@ __all__ = [
     # services of a running host
     "config", "database", "sessions", "sites", "now", "site_by_id", "setting", "call_hook", "track_socket",
     "plugin_data_dir", "plugin_state", "existing_plugin_state", "background_task", "report_columns",
-    "live_session", "rep_online",
+    "live_session", "rep_online", "publish_grants",
     # storage helpers (run inside Database.write / Database.read)
     "add_event", "audit_row", "event_and_audit", "audit", "token_hash", "start_session", "add_participant",
     "rep_participant", "new_join_number",
@@ -295,6 +295,16 @@ def live_session(app, session_id: str) -> Session | None:
 def rep_online(app, user_id: int) -> bool:
     """Whether the rep has a console open now (their feed of ``sessions(app).notify_user``)."""
     return bool(app[_HUB].rep_feeds.get(user_id))
+
+
+# -- the customer's live consent panel ------------------------------------------------------------------
+def publish_grants(app, session: Session, plugin: str, grants: list[dict]) -> None:
+    """What ``plugin`` lets people do on the customer's computer now, for the live consent panel of the
+    customer page (``session.grants``, host/grants.py). Each grant: ``{"holders": [participant ids],
+    "what": "see the screen", "revoke": {the message of this plugin that ends it}}``. Publish the whole
+    list each time it changes (an empty list when nothing is granted)."""
+    from .grants import publish_grants as _publish
+    _publish(app[_HUB], session, plugin, grants)
 
 
 # -- added by sec-http --

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import session_store as store
 from .appkeys import CONFIG
+from .grants import get_grants
 from .hookspecs import hookimpl
 from .options import DashboardOption
 from .router import MessageError
@@ -40,6 +41,7 @@ def register_message_handlers(register):
     register("session.new_number", new_number)
     register("session.leave", leave)
     register("session.end", end)
+    register("session.grants", get_grants)
 
 
 def _require_primary(ctx) -> None:

@@ -72,6 +72,19 @@ def failed(db, policy: LockoutPolicy, site_id: int, username: str, address: str,
     return until
 
 
+def released(db, site_id: int, username: str, address: str) -> None:
+    """A reserved try had the right password but the login waits for its second factor: the try does not
+    count, and the failures before it stay (re-entering the password never resets them)."""
+    db.execute("update login_failures set failures = max(failures - 1, 0) "
+               "where site_id = ? and username = ? and address = ?", [site_id, username, address])
+
+
+def locked_until(db, site_id: int, username: str, address: str, now: float) -> float:
+    """When the lock of this username at this address ends (0.0: not locked now)."""
+    row = _row(db, site_id, username, address)
+    return row["locked_until"] if row is not None and (row["locked_until"] or 0) > now else 0.0
+
+
 def succeeded(db, site_id: int, username: str, address: str) -> None:
     """A right password: this address starts afresh at this username."""
     db.execute("delete from login_failures where site_id = ? and username = ? and address = ?",

@@ -12,11 +12,13 @@ import secrets
 
 from aiohttp import web
 
+from . import login_lockout as lockout
 from . import twofactor_recovery as recovery
 from .appkeys import CONFIG, DB
 from .audit import audit_row
 from .options import Setting
 from .session_store import token_hash
+from .web_common import client_address
 
 CORE = "core"   # the site_settings "plugin" of the host's own settings
 REQUIRED = Setting("require_2fa", "Require two-factor sign-in", type="bool", default=False,
@@ -77,6 +79,7 @@ async def pending_login(request: web.Request, site, purpose: str) -> dict | None
         return None
     now = request.app[CONFIG].clock()
     th = token_hash(token)
+    address = client_address(request)
 
     def lookup(db):
         row = next(db["pending_logins"].rows_where(
@@ -84,7 +87,7 @@ async def pending_login(request: web.Request, site, purpose: str) -> dict | None
         if row is None:
             return None
         user = next(db["users"].rows_where("id = ? and active = 1", [row["user_id"]]), None)
-        if user is None or (user["locked_until"] or 0) > now:
+        if user is None or lockout.locked_until(db, site.id, user["username"], address, now):
             return None
         return {**row, "user": user}
     return await request.app[DB].read(lookup)

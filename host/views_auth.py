@@ -88,6 +88,7 @@ async def login(request: web.Request):
 
     pending = await second_step(request, site, user, next_url, address)
     if pending is not None:      # the account has a second factor, or the site requires one
+        await db.write(lambda db: lockout.released(db, site.id, username, address))
         raise pending
     response = web.HTTPFound(_safe_next(site, next_url))
     await issue_login(request, site, user, response, {"address": address})

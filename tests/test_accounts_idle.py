@@ -67,7 +67,7 @@ async def test_the_site_setting_changes_the_timeout_and_0_switches_it_off(timed)
     timed.clock.advance(10 * 3600)
     assert await _sessions_status(rep) == 200     # only the absolute lifetime (12 hours) still holds
     rows = await timed.db_read(lambda db: list(db["audit_log"].rows_where("action = 'site_changed'")))
-    assert [json.loads(r["details"])["idle_minutes"] for r in rows] == [5, 0]
+    assert [json.loads(r["details"])["idle_minutes"] for r in rows] == [{"old": 30, "new": 5}, {"old": 5, "new": 0}]
 
 
 async def test_an_idle_console_socket_is_closed_and_socket_messages_count_as_activity(timed):

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent.consent_dialog import centre, layout
 from conftest import PASSWORD
 from xscreen import Recorder, xscreen  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
-ALLOW = (20 + 60, 120 + 18)   # the middle of the dialog's Allow button (agent/consent_dialog.py)
+ALLOW = centre(layout(0)["allow"])   # the middle of the dialog's Allow button (agent/consent_dialog.py)
 
 
 async def rep_dashboard(browser, host):

@@ -319,10 +319,13 @@ async def test_stalled_viewer_gets_frames_dropped_and_agent_memory_stays_flat(ho
         await rep_ws.request({"type": "desktop.request", "level": "view"})
         dialog = await xscreen.wait_window("permission request")
         await asyncio.sleep(0.3)
-        await xscreen.click_in_window(dialog, *ALL)        # "allow all requests for this session"
+        await xscreen.click_in_window(dialog, *ALL)        # "don't ask again" (for this rep viewing)
         await xscreen.click_in_window(dialog, *ALLOW)
         await rep_ws.expect(lambda m: m.get("type") == "desktop.answer" and m["allow"])
-        await stalled.send({"type": "desktop.request", "level": "view"})    # allowed without asking again
+        await stalled.send({"type": "desktop.request", "level": "view"})    # another rep: asked again
+        dialog = await xscreen.wait_window("permission request")
+        await asyncio.sleep(0.3)
+        await xscreen.click_in_window(dialog, *ALLOW)
         live = host.app[HUB].sessions[s["id"]]
         state = state_of(live, "desktop")
         stalled_id = stalled.hello["you"]["id"]

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 HOST_PUBLIC = "host.api"
-AGENT_PUBLIC = {"agent.hookspecs", "agent.consent", "agent.window_process", "agent.frames"}
+AGENT_PUBLIC = {"agent.hookspecs", "agent.consent", "agent.window_process", "agent.frames", "agent.permissions"}
 SKIP_DIRS = {"__pycache__", "build", "dist", "node_modules"}
 
 

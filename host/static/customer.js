@@ -1,5 +1,6 @@
 // The customer page of a session.
 import { el } from "./client.js";
+import { ConsentPanel } from "./consent_panel.js";
 import { SessionView } from "./session_view.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
@@ -12,4 +13,6 @@ const view = new SessionView({
   onEnd: (v) => v.root.append(el("p", {}, el("a", { class: "join-again", href: `${data.sitePrefix}/join`,
     text: "Join another support session" }))),
 });
+// Listening before the view connects, so that the panel sees the session's first messages too.
+new ConsentPanel({ root: document.querySelector(".consent-panel"), client: view.client, siteName: data.siteName }).start();
 view.start();

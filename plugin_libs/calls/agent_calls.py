@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 
 from agent.consent import ConsentRequest
+from agent.permissions import Permission
 from agent.window_process import display_present
 
 log = logging.getLogger("support_manager.calls")
@@ -44,6 +45,39 @@ class CallConsentRequest(ConsentRequest):
                     f"(you can stop your camera at any time)?")
         return f"{self.who} started VoIP (an audio call). Join it with your microphone and speaker?"
 
+    def again_text(self) -> str:
+        call = "video calls" if self.what == "video" else "VoIP calls"
+        return (f"Don't ask again this session when {self.who} starts {call} (other calls, "
+                "and calls others start, are asked again)")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def well_formed(message: dict) -> bool:
+    """Whether a call message from the host has the shape the media code reads (anything else is dropped
+    with a log line, never a traceback)."""
+    if not isinstance(message.get("re", ""), str):
+        return False
+    verb = str(message.get("type", "")).partition(".")[2]
+    if verb == "members":
+        members = message.get("members")
+        return isinstance(members, list) and all(
+            isinstance(m, dict) and isinstance(m.get("id"), str) and _is_int(m.get("epoch")) for m in members)
+    if verb == "signal":
+        if not isinstance(message.get("from"), str) or not _is_int(message.get("epoch")):
+            return False
+        if "description" in message:
+            d = message["description"]
+            return isinstance(d, dict) and isinstance(d.get("type"), str) and isinstance(d.get("sdp"), str)
+        c = message.get("candidate")
+        return isinstance(c, dict) and isinstance(c.get("candidate", ""), str)
+    if verb == "joined" and "re" in message:
+        return _is_int(message.get("epoch")) and isinstance(message.get("members"), list) and isinstance(
+            message.get("ice_servers", []), list) and well_formed({"type": "x.members", "members": message["members"]})
+    return True
+
 
 def _camera_source(value):
     text = str(value if value is not None else "0").strip()
@@ -59,7 +93,8 @@ class AgentCalls:
         self.media = None
         self.window = None                      # the others' cameras (video_window.py)
         self.joined: dict[str, bool] = {}       # kind -> the person accepted and has not left
-        self.allow_all = False                  # "allow all requests for this session" was chosen
+        # (kind, starter's id): "don't ask again" was chosen for calls of this kind this person starts
+        self.standing: set[tuple[str, str]] = set()
         self.asked: dict[str, object] = {}      # kind -> the call (its started_at) already asked about
         self.question_lock = asyncio.Lock()
         self.connections = 0
@@ -79,6 +114,7 @@ class AgentCalls:
         self.kinds.append(kind)
         self.joined[kind] = False
         register(f"{kind}.call", self.on_call)
+        register(f"{kind}.hung_up", self.on_hung_up)
         for verb in ("members", "signal", "joined", "left", "status_ok", "state"):
             register(f"{kind}.{verb}", self.on_reply if verb in ("joined", "left", "status_ok", "state")
                      else self.on_media)
@@ -123,8 +159,31 @@ class AgentCalls:
     def say(self, text: str) -> None:
         self.agent.report(text)
 
+    def permissions(self) -> list[Permission]:
+        """Each call this computer is in: who hears (or sees) it, for the status window and the terminal."""
+        found = []
+        for kind in self.kinds:
+            if not self.joined.get(kind) or self.media is None:
+                continue
+            members = self.media.legs[kind].members
+            names = sorted(self.agent.people.who(pid, str(m.get("name") or "")) for pid, m in members.items())
+            who = ", ".join(names) or "The others in the call"
+            if kind == "audio":
+                what = "hear you in the VoIP call" + (" (your microphone is muted)" if self.media.muted else "")
+            else:
+                what = "see your camera in the video call" if self.media._camera_track is not None \
+                    else "be in a video call with you (your camera is off)"
+            found.append(Permission(KEY, kind, who, what))
+        return found
+
+    async def revoke_permission(self, kind: str) -> None:
+        """The person ended one call here (``revoke <n>``, the status window): this computer leaves it."""
+        if self.joined.get(kind):
+            await self._command(f"leave {kind}")
+
     def show(self) -> None:
         """The calls' line and buttons in the Support Manager's status window (Mute, Stop camera, Leave)."""
+        self.agent.permissions_changed()
         controls = getattr(self.agent.status, "controls", None)
         if controls is None:
             return
@@ -172,7 +231,9 @@ class AgentCalls:
     # -- messages --------------------------------------------------------------------------------
     async def on_hello(self, message: dict) -> None:
         media = self._media()
-        media.me_id = (message.get("you") or {}).get("id", media.me_id)
+        you = message.get("you")
+        if isinstance(you, dict) and isinstance(you.get("id"), str):
+            media.me_id = you["id"]
         self.connections += 1
         self._spawn(self._after_connect(again=self.connections > 1))
 
@@ -195,16 +256,20 @@ class AgentCalls:
                 self._spawn(self._ask(kind, state.get("started_by") or {}, state.get("started_at")))
 
     async def on_reply(self, message: dict) -> None:
-        await self._media().handle(message)
+        await self.on_media(message)
 
     async def on_media(self, message: dict) -> None:
+        if not well_formed(message):
+            log.info("a malformed %s from the host was dropped", str(message.get("type"))[:40])
+            return
         await self._media().handle(message)
 
     async def on_call(self, message: dict) -> None:
         kind = str(message.get("type")).split(".")[0]
-        await self._media().handle(message)
+        await self.on_media(message)
         if message.get("active"):
-            starter = message.get("started_by") or {}
+            starter = message.get("started_by")
+            starter = starter if isinstance(starter, dict) else {}
             if starter.get("id") != (self.agent.me or {}).get("id") and not self.joined[kind]:
                 self._spawn(self._ask(kind, starter, message.get("started_at")))
         elif self.joined[kind]:
@@ -213,8 +278,19 @@ class AgentCalls:
             self.say(f"The {WHAT[kind]} has ended{ended}; it was hung up here too.")
             self.show()
 
+    async def on_hung_up(self, message: dict) -> None:
+        """The customer ended this computer's part in the call on the session page: hang up here too."""
+        kind = str(message.get("type")).split(".")[0]
+        if not self.joined.get(kind):
+            return
+        self.joined[kind] = False
+        await self._media()._hang_up(kind)
+        self.say(f"The {WHAT[kind]} was hung up here from the session page ({str(message.get('by'))[:60]}).")
+        self.show()
+
     # -- asking and joining -------------------------------------------------------------------------
-    async def _ask(self, kind: str, starter: dict, started_at) -> None:
+    async def _ask(self, kind: str, starter, started_at) -> None:
+        starter = starter if isinstance(starter, dict) else {}
         call_id = (starter.get("id"), started_at)
         if self.asked.get(kind) == call_id:
             return
@@ -222,14 +298,16 @@ class AgentCalls:
         async with self.question_lock:       # one question at a time on the terminal / screen
             if self.joined[kind]:
                 return
-            if self.allow_all:
+            starter_id = starter.get("id")
+            if isinstance(starter_id, str) and (kind, starter_id) in self.standing:
                 allow = True
             else:
                 who = str(starter.get("name") or "Your representative")[:60]
-                answer = await self.agent.consent.ask(CallConsentRequest(f"{kind}-{started_at}", who, "view",
+                answer = await self.agent.consent.ask(CallConsentRequest(f"{kind}-{started_at}"[:40], who, "view",
                                                                          what=kind))
                 allow = answer.allow
-                self.allow_all = self.allow_all or (answer.allow and answer.all_requests)
+                if allow and answer.all_requests and isinstance(starter_id, str):
+                    self.standing.add((kind, starter_id))
             if not allow:
                 self.say(f"You declined the {WHAT[kind]}: nothing of yours is sent.")
                 return

@@ -21,6 +21,8 @@ Messages (``<kind>`` is "audio" or "video"):
   <kind>.signal {to, description | candidate} -> relayed as <kind>.signal {from, epoch, ...}
   <kind>.status {muted?|camera?|problem?} -> members get <kind>.members (problem: a short text, e.g.
                                       "No microphone was found", or "" when it is solved)
+  <kind>.hang_up {member} (customers) -> <kind>.hung_up_ok; that Support Manager leaves the call (it gets
+                                      <kind>.hung_up): the consent panel's revoke for a call
 Everybody in the session gets <kind>.call when a call starts or stops and <kind>.members when its
 members change.
 """
@@ -32,7 +34,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from host.api import MessageError, add_event, config, database, now, plugin_state, sessions
+from host.api import MessageError, add_event, config, database, now, plugin_state, publish_grants, sessions
 
 from .sdp_check import SignalError, check_candidate, check_description
 
@@ -117,6 +119,7 @@ class CallService:
         register(f"{k}.stop", self.stop)
         register(f"{k}.signal", self.signal)
         register(f"{k}.status", self.status)
+        register(f"{k}.hang_up", self.hang_up)
 
     # -- helpers ---------------------------------------------------------------------------------
     async def current(self, app, live) -> Call | None:
@@ -147,6 +150,24 @@ class CallService:
     def _broadcast_members(self, ctx_or_hub, live, call: Call) -> None:
         hub = ctx_or_hub.hub if hasattr(ctx_or_hub, "hub") else ctx_or_hub
         hub.broadcast(live, {"type": f"{self.kind}.members", "members": [m.public() for m in call.members.values()]})
+        self._publish(hub.app, live, call)
+
+    def _publish(self, app, live, call: Call | None) -> None:
+        """For the customer page's consent panel: each customer's Support Manager in the call, who hears
+        (or sees) it, and how the customer ends its part (``hang_up``)."""
+        members = list(call.members.values()) if call is not None else []
+        reps = [m.id for m in members if m.role in ("primary_rep", "assisting_rep")]
+        grants = []
+        for m in members:
+            if not m.agent or m.role in ("primary_rep", "assisting_rep"):
+                continue
+            if self.kind == "audio":
+                what = f"hear {m.name}'s microphone (VoIP call{', muted' if m.muted else ''})"
+            else:
+                what = f"see {m.name}'s camera (video call)" if m.camera else \
+                    f"be in a video call with {m.name} (camera off)"
+            grants.append({"holders": reps, "what": what, "revoke": {"type": f"{self.kind}.hang_up", "member": m.id}})
+        publish_grants(app, live, self.kind, grants)
 
     def _joined_reply(self, ctx, call: Call, member: Member, message: dict) -> dict:
         return {"type": f"{self.kind}.joined", "re": message.get("id"), "epoch": member.epoch,
@@ -225,6 +246,19 @@ class CallService:
             raise MessageError(f"no {self.kind} call is running")
         await self.close_call(ctx.app, ctx.session, ctx.participant.id, "stopped")
         return {"type": f"{self.kind}.stopped", "re": message.get("id")}
+
+    async def hang_up(self, ctx, message):
+        """A customer ends their Support Manager's part in the call from the session page (consent panel)."""
+        if ctx.participant.is_rep:
+            raise MessageError(f"a rep leaves the {self.kind} call, or stops it for everybody")
+        call = self.slot(ctx.session).call
+        wanted = message.get("member")
+        member = call.members.get(wanted) if call is not None and isinstance(wanted, str) else None
+        if member is None or not member.agent:
+            raise MessageError(f"that Support Manager is not in the {self.kind} call")
+        ctx.send_to(member.id, {"type": f"{self.kind}.hung_up", "by": ctx.participant.name})
+        await self.remove_member(ctx.app, ctx.session, member.id, f"hung up by {ctx.participant.name}")
+        return {"type": f"{self.kind}.hung_up_ok", "re": message.get("id")}
 
     async def status(self, ctx, message):
         call = self.slot(ctx.session).call
@@ -311,6 +345,7 @@ class CallService:
             add_event(db, live.id, at, f"{self.kind}.stopped", by, {"reason": reason})
         await database(app).write(write)
         sessions(app).broadcast(live, {"type": f"{self.kind}.call", "active": False, "reason": reason, "members": []})
+        self._publish(app, live, None)
 
 
 def call_record(kind: str, session_id: str, db) -> dict:

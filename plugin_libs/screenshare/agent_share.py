@@ -24,6 +24,7 @@ import numpy as np
 from agent.consent import ConsentRequest
 from agent.frames import make_binary
 from agent.hookspecs import hookimpl
+from agent.permissions import Permission
 
 from .input_events import InputError, validate_events
 from .pipeline import ScreenEncoder
@@ -35,6 +36,12 @@ IDLE_INTERVAL = 1 / 30
 SWEEP_EVERY = 2.0                # compare the whole screen this often even when XDamage named parts only
 ANNOUNCE_EVERY = 2.0             # seconds between frame headers that repeat the picture's size
 LEVELS = ("view", "control")
+MAX_VIEWERS = 16                 # people one request may name
+
+
+def covers(given: str | None, asked: str) -> bool:
+    """A level covers itself and the levels before it (control covers view, view covers only view)."""
+    return given in LEVELS and LEVELS.index(given) >= LEVELS.index(asked)
 
 
 class ScreenShare:
@@ -45,7 +52,8 @@ class ScreenShare:
     def __init__(self, agent):
         self.agent = agent
         self.grants: dict[str, dict] = {}       # viewer participant id -> {"name", "level"}
-        self.allow_all = False
+        # viewer id -> the level the person said "don't ask again" for (only that viewer, only up to it)
+        self.standing: dict[str, str] = {}
         self.mode = "standard"
         self.monitor_index: int | None = None
         self.monitors: list[dict] = []
@@ -71,16 +79,24 @@ class ScreenShare:
 
     # -- connection ------------------------------------------------------------------------------
     async def on_hello(self, message: dict) -> None:
-        """Every (re)connect. After a reconnect the grants are gone unless "all requests" was chosen."""
+        """Every (re)connect. After a reconnect a grant is gone unless its person said "don't ask again"
+        for that viewer; then it comes back at most at the level they said it for."""
         restore = []
         if self.connected_once and self.grants:
-            if self.allow_all:
-                restore = [{"viewer": vid, "level": g["level"]} for vid, g in self.grants.items()]
-            else:
-                self.grants.clear()
+            kept = {}
+            for vid, g in self.grants.items():
+                if vid in self.standing:
+                    level = g["level"] if covers(self.standing[vid], g["level"]) else self.standing[vid]
+                    kept[vid] = {**g, "level": level}
+            if kept != self.grants:       # something ended or went down to viewing
+                self.agent.report("The connection was lost: sharing stopped. It will be asked again."
+                                  if not kept else "The connection was lost: what you allowed only once "
+                                  "will be asked again.")
+            self.grants = kept
+            restore = [{"viewer": vid, "level": g["level"]} for vid, g in kept.items()]
+            if not kept:
                 self._stop_capture()
-                self.agent.report("The connection was lost: sharing stopped. It will be asked again.")
-                self._show()
+            self._show()
         self.connected_once = True
         self.inflight = None
         self.acked.set()
@@ -100,32 +116,38 @@ class ScreenShare:
 
     # -- consent ---------------------------------------------------------------------------------
     async def on_consent_request(self, message: dict) -> None:
-        request_id = str(message.get("request_id", ""))
+        request_id = str(message.get("request_id", ""))[:40]
         level = message.get("level")
         viewers = message.get("viewers")
-        if level not in LEVELS or not isinstance(viewers, list) or not viewers or not all(
+        kind = message.get("kind", "request")
+        if level not in LEVELS or kind not in ("request", "share") or not isinstance(viewers, list) \
+                or not 0 < len(viewers) <= MAX_VIEWERS or not all(
                 isinstance(v, dict) and isinstance(v.get("id"), str) for v in viewers):
+            log.info("%s: a malformed consent request was refused", self.prefix)
             await self.agent.send({"type": f"{self.prefix}.consent", "request_id": request_id, "allow": False,
                                    "error": "malformed request"})
             return
         async with self.consent_lock:
-            if self.allow_all and self._can_reuse_answer():
-                allow, all_requests = True, True
+            if self._can_reuse_answer() and all(covers(self.standing.get(v["id"]), level) for v in viewers):
+                allow = True      # the person said "don't ask again" for exactly these people, this far
             else:
                 who = ", ".join(str(v.get("name", "someone"))[:60] for v in viewers)
-                answer = await self._ask(ConsentRequest(request_id, who, level, kind=message.get("kind", "request"),
-                                                        what=self.what))
-                allow, all_requests = answer.allow, answer.all_requests
+                answer = await self._ask(ConsentRequest(request_id, who, level, kind=kind, what=self.what))
+                allow = answer.allow
+                if allow and answer.all_requests:
+                    for v in viewers:
+                        if not covers(self.standing.get(v["id"]), level):
+                            self.standing[v["id"]] = level
             if allow:
-                self.allow_all = self.allow_all or all_requests
                 for v in viewers:   # the local grant exists before anything is captured
                     self.grants[v["id"]] = {"name": str(v.get("name", ""))[:60], "level": level}
                 if level == "control":   # one controller at a time: the others keep viewing
                     for vid, g in self.grants.items():
                         if vid not in {v["id"] for v in viewers} and g["level"] == "control":
                             g["level"] = "view"
+            again = allow and all(covers(self.standing.get(v["id"]), level) for v in viewers)
             await self.agent.send({"type": f"{self.prefix}.consent", "request_id": request_id, "allow": allow,
-                                   "all": self.allow_all})
+                                   "all": again})
         self._show()
         if allow:
             self.want_full = True
@@ -138,15 +160,38 @@ class ScreenShare:
         return True
 
     def _show(self) -> None:
-        self.agent.status.show(dict(self.grants))
+        self.agent.permissions_changed()
+
+    def permissions(self) -> list[Permission]:
+        """Who may see (or control) what is shared, for the status window and the terminal."""
+        thing = "application window" if self.what == "application" else "screen"
+        return [Permission(self.prefix, vid, self.agent.people.who(vid, g["name"]),
+                           f"see and control your {thing}" if g["level"] == "control" else f"see your {thing}")
+                for vid, g in self.grants.items()]
+
+    async def revoke_permission(self, viewer: str) -> None:
+        """The person ended one viewer's grant (``revoke <n>``, the status window): here first, then the host."""
+        if self.grants.pop(viewer, None) is None:
+            return
+        self.standing.pop(viewer, None)
+        if not self.grants:
+            self._stop_capture()
+        self._release_keys_unless_controlled()
+        self._show()
+        await self.agent.send({"type": f"{self.prefix}.revoke", "viewers": [viewer], "reason": "revoked by the customer"})
 
     async def on_revoked(self, message: dict) -> None:
+        """The host says grants ended (a rep left, the customer revoked on the session page...). Only
+        ever lowers: what ends here is asked again next time, even if "don't ask again" was chosen."""
         viewers = message.get("viewers")
         if viewers == "all" or not isinstance(viewers, list):
             self.grants.clear()
+            self.standing.clear()
         else:
             for vid in viewers:
-                self.grants.pop(vid, None)
+                if isinstance(vid, str):
+                    self.grants.pop(vid, None)
+                    self.standing.pop(vid, None)
         if not self.grants:
             self._stop_capture()
         self._release_keys_unless_controlled()
@@ -164,7 +209,7 @@ class ScreenShare:
         """Stop at once, locally first, then tell the host."""
         had = bool(self.grants)
         self.grants.clear()
-        self.allow_all = False
+        self.standing.clear()
         self._stop_capture()
         self._release_keys_unless_controlled()
         self._show()
@@ -236,7 +281,8 @@ class ScreenShare:
             self.want_full = True
 
     async def on_monitor(self, message: dict) -> None:
-        if message.get("from") not in self.grants:
+        sender = message.get("from")
+        if not isinstance(sender, str) or sender not in self.grants:
             await self._refuse("switch the shared monitor", message)
             return
         wanted = message.get("monitor")

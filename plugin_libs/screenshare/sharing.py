@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 
 from host.api import (CUSTOMER_ROLES, REP_ROLES, MessageError, config, database, event_and_audit,
-                      existing_plugin_state, make_binary, new_join_number, now, sessions)
+                      existing_plugin_state, make_binary, new_join_number, now, publish_grants, sessions)
 
 from .input_events import InputError, validate_events
 from .state import AgentInfo, Pace, Pending, pairs_of, state_of
@@ -52,6 +52,17 @@ def _public_state(live, state, plugin: str) -> dict:
 
 def _announce(ctx, state) -> None:
     ctx.broadcast(_public_state(ctx.session, state, ctx.plugin))
+    _publish(ctx.app, ctx.session, state, ctx.plugin)
+
+
+def _publish(app, live, state, plugin: str) -> None:
+    """The grants on customers' computers, for the customer page's consent panel (each ends alone)."""
+    thing = "the shared application window" if plugin == "appshare" else "the screen"
+    publish_grants(app, live, plugin, [
+        {"holders": [viewer], "what": f"see and control {thing}" if level == "control" else f"see {thing}",
+         "revoke": {"type": f"{plugin}.stop", "agent": agent_id, "viewer": viewer}}
+        for (agent_id, viewer), level in state.grants.items()
+        if agent_id in state.agents and state.agents[agent_id].side == "customer"])
 
 
 async def _record(ctx, kind: str, details: dict) -> None:
@@ -228,9 +239,12 @@ async def stop(ctx, message):
         agents = [a for a in agents if a.id == message["agent"]]
     if not agents:
         raise MessageError("there is no shared screen of yours to stop")
+    viewer = message.get("viewer")        # one viewer's grant only (the consent panel); else all
+    if viewer is not None and not isinstance(viewer, str):
+        raise MessageError("viewer must be a participant id")
     stopped = 0
     for agent in agents:
-        stopped += await _stop_agent(ctx, state, agent, None, me.name)
+        stopped += await _stop_agent(ctx, state, agent, None if viewer is None else [viewer], me.name)
     return {"type": f"{ctx.plugin}.stopped", "re": message.get("id"), "grants": stopped}
 
 
@@ -491,5 +505,6 @@ async def on_participant_left(app, session, participant, reason, plugin: str) ->
                                                              details, action=f"{plugin}.revoked",
                                                              target=f"session:{session.id}"))
     hub.broadcast(session, _public_state(session, state, plugin))
+    _publish(app, session, state, plugin)
 
 

@@ -42,6 +42,7 @@ class AppShare(ScreenShare):
         if answer.allow:
             if self.window_id is not None and int(answer.choice) != self.window_id:
                 self.grants.clear()           # another window now: earlier grants were for the old one
+                self.standing.clear()
             self.window_id = int(answer.choice)
         return answer
 

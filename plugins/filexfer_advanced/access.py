@@ -53,13 +53,16 @@ async def revoke(ctx, message):
                               actor=ctx.participant.id)
         return {"type": f"{PLUGIN}.revoked_ok", "re": message.get("id"), "grants": n}
     state = state_of(ctx.session)
+    rep = message.get("rep")          # one rep's access only (the consent panels); else everybody's
+    if rep is not None and not isinstance(rep, str):
+        raise api.MessageError("rep must be a participant id")
     if ctx.participant.id in state.agents:
-        n = await drop_grants(ctx.app, ctx.session, agent=ctx.participant.id, by="Support Manager",
+        n = await drop_grants(ctx.app, ctx.session, agent=ctx.participant.id, rep=rep, by="Support Manager",
                               actor=ctx.participant.id, tell_agent=False)
     else:
         n = 0
         for agent in list(state.agents):
-            n += await drop_grants(ctx.app, ctx.session, agent=agent, by=ctx.participant.name,
+            n += await drop_grants(ctx.app, ctx.session, agent=agent, rep=rep, by=ctx.participant.name,
                                    actor=ctx.participant.id)
     return {"type": f"{PLUGIN}.revoked_ok", "re": message.get("id"), "grants": n}
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from agent.consent import ConsentRequest
 from agent.frames import make_binary
 from agent.hookspecs import hookimpl
+from agent.permissions import Permission
+
 
 from .ordered_writer import BlockBuffer, OrderedWriter
 from .paths import PathRefused, Root, check_name
@@ -139,8 +141,22 @@ class FileAccess:
                               "Type 'stop files' (or use the session page) to take it back.")
             self._show()
 
+    def permissions(self) -> list[Permission]:
+        return [Permission(P, rep, self.agent.people.who(rep, name), f"browse and copy your files in {self.root}")
+                for rep, name in self.grants.items()]
+
+    async def revoke_permission(self, rep: str) -> None:
+        """The person ended one rep's file access (``revoke <n>``, the status window): here first."""
+        if self.grants.pop(rep, None) is None:
+            return
+        await self._abort_of([rep], "file access was revoked by the customer")
+        await self.agent.send({"type": f"{P}.revoke", "rep": rep, "reason": "revoked by the customer"})
+        self.agent.report("File access was taken back from one person.")
+        self._show()
+
     def _show(self) -> None:
         """A line and a Stop button in the Support Manager's status window while anyone has file access."""
+        self.agent.permissions_changed()
         controls = getattr(self.agent.status, "controls", None)
         if controls is None:
             return
@@ -153,7 +169,7 @@ class FileAccess:
     async def on_revoked(self, message: dict) -> None:
         viewers = message.get("viewers")
         gone = list(self.grants) if viewers == "all" or not isinstance(viewers, list) else \
-            [v for v in viewers if v in self.grants]
+            [v for v in viewers if isinstance(v, str) and v in self.grants]
         for v in gone:
             self.grants.pop(v, None)
         await self._abort_of(gone, "file access was revoked")
@@ -458,7 +474,8 @@ class FileAccess:
             return False
 
     async def on_put(self, header: dict, payload: bytes) -> None:
-        r = self.receivers.get(header.get("tid"))
+        tid = header.get("tid")
+        r = self.receivers.get(tid) if isinstance(tid, str) else None
         if r is None:
             return
         if r.rep not in self.grants:
@@ -520,7 +537,8 @@ class FileAccess:
         return final.name
 
     async def on_end(self, message: dict) -> None:
-        r = self.receivers.get(message.get("tid"))
+        tid = message.get("tid")
+        r = self.receivers.get(tid) if isinstance(tid, str) else None
         if r is None:
             return
         if r.rep not in self.grants:

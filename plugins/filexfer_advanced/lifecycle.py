@@ -99,6 +99,11 @@ def public_state(live) -> dict:
 
 def announce(app, live) -> None:
     api.sessions(app).broadcast(live, public_state(live))
+    state = state_of(live)     # the customer page's consent panel: each rep's access ends alone
+    api.publish_grants(app, live, PLUGIN, [
+        {"holders": [r], "what": f"browse and copy files in {state.agents[a].root}" if a in state.agents
+         else "browse and copy files", "revoke": {"type": f"{PLUGIN}.revoke", "rep": r}}
+        for (a, r) in state.grants])
 
 
 def send_progress(app, live, t: Transfer, force: bool = False) -> None:
