@@ -142,7 +142,7 @@ class FileAccess:
             self._show()
 
     def permissions(self) -> list[Permission]:
-        return [Permission(P, rep, self.agent.people.who(rep, name), f"browse and copy your files in {self.root}")
+        return [Permission(PLUGIN, rep, self.agent.people.who(rep, name), f"browse and copy your files in {self.root}")
                 for rep, name in self.grants.items()]
 
     async def revoke_permission(self, rep: str) -> None:
@@ -150,7 +150,7 @@ class FileAccess:
         if self.grants.pop(rep, None) is None:
             return
         await self._abort_of([rep], "file access was revoked by the customer")
-        await self.agent.send({"type": f"{P}.revoke", "rep": rep, "reason": "revoked by the customer"})
+        await self.agent.send({"type": f"{PLUGIN}.revoke", "rep": rep, "reason": "revoked by the customer"})
         self.agent.report("File access was taken back from one person.")
         self._show()
 
