@@ -32,9 +32,15 @@ def private_folder(path: str | Path) -> Path:
 
 
 def private_file(path: str | Path) -> None:
-    """Make sure ``path`` exists as a 0600 file (an empty one is made when missing)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
-    os.close(fd)
+    """Make sure ``path`` exists as a 0600 file (an empty one is made when missing).
+
+    An existing file is only chmod-ed, never opened: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, SQLite's included (a database open in this process would lose its
+    locks, and its readers would see "disk I/O error")."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
     _tighten(Path(path), FILE_MODE)
 
 
