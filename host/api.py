@@ -26,9 +26,11 @@ from .appkeys import SOCKETS as _SOCKETS
 from .appkeys import BACKGROUND as _BACKGROUND
 from .api_caller import ApiCaller
 from .audit import audit, audit_row
+from .body_limits import streams_body
 from .config import Config
 from .connection import Connection
 from .db import Database
+from .disk_full import DISK_FULL, is_disk_full
 from .hookspecs import hookimpl, hookspec
 from .json_errors import JSONError, json_error
 from .hub import Hub as Sessions
@@ -36,6 +38,7 @@ from .hub import LiveParticipant as Participant
 from .hub import LiveSession as Session
 from .options import (CONSOLES, CUSTOMER_ROLES, REP_CONSOLES, REP_ROLES, ROLES, TABS, DashboardOption,
                       Setting)
+from .private_files import open_private, private_folder
 from .ratelimit import RateLimiter
 from .records import collect_columns
 from .router import MessageContext, MessageError, make_binary, parse_binary
@@ -55,7 +58,7 @@ __all__ = [
     "Session", "Participant", "Site", "Config", "Database", "Sessions", "Connection", "RateLimiter",
     # services of a running host
     "config", "database", "sessions", "sites", "now", "site_by_id", "setting", "call_hook", "track_socket",
-    "plugin_data_dir", "plugin_state", "existing_plugin_state", "background_task", "report_columns",
+    "plugin_data_dir", "private_folder", "open_private", "DISK_FULL", "is_disk_full", "plugin_state", "existing_plugin_state", "background_task", "report_columns",
     "live_session", "rep_online", "publish_grants",
     # storage helpers (run inside Database.write / Database.read)
     "add_event", "audit_row", "event_and_audit", "audit", "token_hash", "start_session", "add_participant",
@@ -63,7 +66,7 @@ __all__ = [
     # HTTP
     "site_of", "site_url", "current_user", "require_user", "rep_in_session", "participant_of_request",
     "participant_cookie", "csrf_ok", "form_with_csrf", "CSRF_HEADER", "origin_allowed", "client_address",
-    "render", "json_error", "JSONError",
+    "render", "json_error", "JSONError", "streams_body",
     # the HTTP API for scripts (register_api_routes)
     "ApiCaller", "read_json_body",
 ]
@@ -305,11 +308,3 @@ def publish_grants(app, session: Session, plugin: str, grants: list[dict]) -> No
     list each time it changes (an empty list when nothing is granted)."""
     from .grants import publish_grants as _publish
     _publish(app[_HUB], session, plugin, grants)
-
-
-# -- added by sec-http --
-from .body_limits import streams_body  # noqa: E402
-from .disk_full import DISK_FULL, is_disk_full  # noqa: E402
-from .private_files import open_private, private_folder  # noqa: E402
-
-__all__ += ["streams_body", "DISK_FULL", "is_disk_full", "open_private", "private_folder"]
