@@ -23,6 +23,10 @@ class PathRefused(Exception):
 def _no_control(text: str, what: str) -> None:
     if "\x00" in text:
         raise PathRefused(f"{what} contains a NUL character")
+    try:
+        text.encode()
+    except UnicodeEncodeError:   # a lone surrogate: no file system takes it
+        raise PathRefused(f"{what} is not valid Unicode text") from None
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise PathRefused(f"{what} contains control characters")
 
