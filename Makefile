@@ -16,7 +16,7 @@ test:
 	.venv/bin/python -m pytest -q --reruns 1 --reruns-delay 2 $(PYTEST_ARGS)
 
 # The fuzz tests (tests/test_fuzz_*.py) with FUZZ_FACTOR (tests/fuzz_kit.py) times the examples of
-# `make test`, random instead of derandomized; it stops by itself (docs/security-notes/sec-fuzz.md).
+# `make test`, random instead of derandomized; it stops by itself (docs/security.md, "Fuzzing in the suite").
 fuzz:
 	bash scripts/setup.sh test
 	SUPPORTHOST_FUZZ=1 .venv/bin/python -m pytest -q -p no:cacheprovider --timeout 3600 tests/test_fuzz_*.py $(PYTEST_ARGS)
