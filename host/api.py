@@ -46,7 +46,7 @@ from .session_store import add_event, token_hash
 from .sites import Site
 from .views_customer import participant_cookie
 from .web_common import (CSRF_HEADER, client_address, csrf_ok, current_user, form_with_csrf, origin_allowed,
-                         render, require_user, site_of, site_url)
+                         json_object, render, require_user, site_of, site_url)
 
 __all__ = [
     # hooks and what plugins describe
@@ -227,15 +227,7 @@ async def read_json_body(request: web.Request) -> dict:
     """An HTTP API call's JSON object body ({} when there is none), or a 422 JSON error."""
     if not request.can_read_body:
         return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise json_error(422, "The body is not valid JSON.") from None
-    except RecursionError:
-        raise json_error(422, "The body is not valid JSON: it is nested too deeply.") from None
-    if not isinstance(data, dict):
-        raise json_error(422, "The body must be a JSON object.")
-    return data
+    return await json_object(request, 422)
 
 
 # -- per-session plugin state ---------------------------------------------------------------------------

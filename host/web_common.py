@@ -63,6 +63,19 @@ CSRF_FAILED = ("This form has expired or did not come from this site (CSRF check
                "and try again.")
 
 
+async def json_object(request: web.Request, status: int) -> dict:
+    """A request's JSON object body, or a JSON error with ``status`` saying what is wrong with it."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise json_error(status, "The body is not valid JSON.") from None
+    except RecursionError:
+        raise json_error(status, "The body is not valid JSON: it is nested too deeply.") from None
+    if not isinstance(data, dict):
+        raise json_error(status, "The body must be a JSON object.")
+    return data
+
+
 async def form_with_csrf(request: web.Request) -> dict:
     """Read a POSTed form (or JSON body); 403 unless it carries the right CSRF token. A JSON body's errors
     are JSON errors (``{"error": {"code", "message"}}``), a form's are text.
@@ -74,15 +87,7 @@ async def form_with_csrf(request: web.Request) -> dict:
     if is_json:
         if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
             raise json_error(403, CSRF_FAILED, "csrf")
-        try:
-            data = await request.json()
-        except ValueError:
-            raise json_error(400, "The body is not valid JSON.") from None
-        except RecursionError:
-            raise json_error(400, "The body is not valid JSON: it is nested too deeply.") from None
-        if not isinstance(data, dict):
-            raise json_error(400, "The body must be a JSON object.")
-        return data
+        return await json_object(request, 400)
     header = request.headers.get(CSRF_HEADER)
     if not cookie or len(cookie) > 100 or (header is not None and not csrf_ok(request, header)):
         raise web.HTTPForbidden(text=CSRF_FAILED)
