@@ -80,6 +80,11 @@ class PulseSandbox:
         return np.frombuffer(data, dtype=np.int16)
 
     def stop(self) -> None:
+        # A stream that closes while its sound server goes away can hang for good in ALSA's pulse plugin
+        # (seen under load: a microphone's close, submitted when a call ended, was still pending when the
+        # test's teardown stopped the server; the close held the PyAudio lock and every later PyAudio call
+        # waited on it). So the server stays until this process's streams are closed (bounded wait).
+        _wait_for_streams_closed(15.0)
         if self._activated:
             self._activated = False
             if self._saved is None:
@@ -100,3 +105,11 @@ class PulseSandbox:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _wait_for_streams_closed(timeout: float) -> None:
+    """Until no PyAudio stream or device list of this process is open (at most ``timeout`` seconds)."""
+    from plugin_libs.calls.media import devices
+    deadline = time.monotonic() + timeout
+    while devices._PA[1] > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
