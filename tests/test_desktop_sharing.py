@@ -266,8 +266,9 @@ async def test_reconnect_asks_again_unless_all_requests_were_allowed(host, xscre
         await rep_ws.expect(lambda m: m.get("type") == "desktop.state" and m["agents"] and not m["grants"],
                             timeout=15)
         # the host drops the grant when the link goes; the Support Manager's own reconnect may come later
-        for _ in range(300):
-            if agent.link.connections == 2 and agent.features["desktop"].grants == {}:
+        for _ in range(300):   # and the host has taken its new hello (it drops the grant "by reconnect")
+            if agent.link.connections == 2 and agent.features["desktop"].grants == {} and any(
+                    k == "desktop.revoked" and d.get("by") == "reconnect" for k, d in await events_of(host, s["id"])):
                 break
             await asyncio.sleep(0.05)
         assert agent.link.connections == 2 and agent.features["desktop"].grants == {}
