@@ -10,7 +10,7 @@
   var VERSION = "1";
   var BATCH_MS = 40;                        // events go out in batches this often
   var FRAME_MAX = 2 * 1024 * 1024;          // a batch frame (a lone big event may take up to EVENT_MAX)
-  var EVENT_MAX = 8 * 1024 * 1024;          // the host's limit for one frame (a full snapshot)
+  var EVENT_MAX = 7 * 1024 * 1024;          // one frame with a full snapshot (the host takes up to 8 MiB)
   var PENDING_MAX = 12 * 1024 * 1024;       // what waits for a slow socket before it is dropped
   var SOCKET_BUSY = 1024 * 1024;            // bytes the browser still holds unsent: wait before sending more
   var WAITING_RETRY_MS = 5000;              // 4404: the customer still waits in the queue
@@ -101,8 +101,8 @@
         if (Date.now() - waitingSince < WAITING_GIVE_UP_MS) retryTimer = setTimeout(guard(connect), WAITING_RETRY_MS);
       } else if (ev.code === 4410 || ev.code === 4401) {
         forgetKey();        // the session is over, or the key is dead: nothing to come back to
-      } else if (ev.code === 4403) {
-        note("refused:", ev.reason);
+      } else if (ev.code === 4403 || ev.code === 4409) {
+        note("closed:", ev.code, ev.reason);   // refused here, or a newer page of this tab took over
       } else {
         retry();
       }
@@ -299,7 +299,7 @@
       endRecording();
       return;
     }
-    pending.push(text);
+    pending.push({ text: text, type: event.type });
     pendingBytes += text.length;
     if (pendingBytes > PENDING_MAX) {              // the socket cannot keep up: drop, catch up later
       pending = [];
@@ -323,11 +323,14 @@
     }
     var parts = [];
     var size = 0;
-    while (pending.length && (!parts.length || size + pending[0].length <= FRAME_MAX)) {
+    var limit = FRAME_MAX;
+    while (pending.length && (!parts.length || size + pending[0].text.length <= limit)) {
       var next = pending.shift();
-      pendingBytes -= next.length;
-      parts.push(next);
-      size += next.length + 1;
+      pendingBytes -= next.text.length;
+      parts.push(next.text);
+      size += next.text.length + 1;
+      if (next.type === 4) limit = EVENT_MAX;    // a Meta goes in one frame with the full snapshot after it
+      else if (parts.length > 1 || next.type === 2) limit = FRAME_MAX;
     }
     if (parts.length) ws.send('{"t":"ev","e":[' + parts.join(",") + "]}");
     if (pending.length || resnapshot) flushTimer = setTimeout(guard(flush), 0);
