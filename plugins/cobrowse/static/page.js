@@ -267,7 +267,7 @@
         collectFonts: false,
         inlineImages: false,
         recordCrossOriginIframes: false,
-        sampling: { mousemove: 50, scroll: 100, media: 800, input: "last" },
+        sampling: { mousemove: 50, scroll: 100, media: 800 },
         slimDOMOptions: { script: true, comment: true, headFavicon: true, headMetaSocial: true,
           headMetaRobots: true, headMetaHttpEquiv: true, headMetaVerification: true, headMetaAuthorship: true }
       }) || null;
