@@ -11,8 +11,8 @@ again; following the link to the second page keeps co-browse going.
 """
 from __future__ import annotations
 
+import asyncio
 import json
-import re
 
 import pytest
 from aiohttp import web
@@ -78,9 +78,22 @@ async def shop_site(host_base: str, queue_id: int):
     return runner, f"http://127.0.0.2:{site._server.sockets[0].getsockname()[1]}"
 
 
-async def shadow_click(page, selector: str) -> None:
-    """A real mouse click on a button of page.js's prompt or banner. They live in a closed shadow root that
-    neither the page's scripts nor Playwright's selectors reach; the DevTools protocol sees into it."""
+async def shadow_click(page, selector: str, timeout: float = 20) -> None:
+    """A real mouse click on a button of page.js's prompt or banner, once it shows. They live in a closed
+    shadow root that neither the page's scripts nor Playwright's selectors reach; DevTools sees into it."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        box = await _shadow_box(page, selector)
+        if box:
+            await page.mouse.click(*box)
+            return
+        if loop.time() > end:
+            raise AssertionError(f"no {selector} in page.js's prompt or banner")
+        await asyncio.sleep(0.1)
+
+
+async def _shadow_box(page, selector: str):
     cdp = await page.context.new_cdp_session(page)
     try:
         doc = await cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})
@@ -94,14 +107,16 @@ async def shadow_click(page, selector: str) -> None:
                     return found
             return None
         ui = find(doc["root"])
-        assert ui and ui.get("shadowRoots"), "page.js shows no prompt or banner"
+        if not ui or not ui.get("shadowRoots"):
+            return None
         node = (await cdp.send("DOM.querySelector", {"nodeId": ui["shadowRoots"][0]["nodeId"],
                                                      "selector": selector}))["nodeId"]
-        assert node, f"no {selector} in page.js's prompt or banner"
+        if not node:
+            return None
         quad = (await cdp.send("DOM.getBoxModel", {"nodeId": node}))["model"]["border"]
+        return (quad[0] + quad[4]) / 2, (quad[1] + quad[5]) / 2
     finally:
         await cdp.detach()
-    await page.mouse.click((quad[0] + quad[4]) / 2, (quad[1] + quad[5]) / 2)
 
 
 async def cobrowse_state(shop) -> dict:
@@ -209,7 +224,6 @@ async def rep_sends(rep, msg: dict) -> None:
 
 async def wait_relayed(frames: list[str], text: str, timeout: float = 20) -> None:
     """Waits until a cobrowse.events message relayed to the rep holds this text."""
-    import asyncio
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end:
@@ -217,6 +231,35 @@ async def wait_relayed(frames: list[str], text: str, timeout: float = 20) -> Non
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{text!r} never reached the rep; it got {[f[:120] for f in frames[-8:]]}")
+
+
+async def wait_relayed_message(frames: list[str], kind: str, timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if any(kind in f for f in frames):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {kind} reached the rep")
+
+
+def node_ids(frames: list[str]) -> dict[str, int]:
+    """The rrweb node ids of the elements with an id attribute, from the last full snapshot the rep got."""
+    ids: dict[str, int] = {}
+
+    def walk(node):
+        if "id" in node.get("attributes", {}):
+            ids[node["attributes"]["id"]] = node["id"]
+        for child in node.get("childNodes", []):
+            walk(child)
+    for frame in reversed(frames):
+        if '"cobrowse.events"' not in frame or '"type":2,"data":{"node"' not in frame:
+            continue
+        for event in json.loads(frame)["e"]:
+            if event["type"] == 2:
+                walk(event["data"]["node"])
+        return ids
+    raise AssertionError("the rep got no full snapshot")
 
 
 async def test_view_privacy_control_stop_restart_and_next_page(world):
@@ -238,11 +281,54 @@ async def test_view_privacy_control_stop_restart_and_next_page(world):
         await shop.fill(f"#{field}", SECRETS[key])
     await shop.fill("#name", "Carla Customer")
     await shop.evaluate("addItem('Blue shirt, size M')")
-    await shop.wait_for_timeout(2000)
-    open("/tmp/cbdev/sent.txt", "w").write("\n".join(page_sent))
-    open("/tmp/cbdev/relayed.txt", "w").write("\n".join(relayed))
     await wait_relayed(relayed, "Carla Customer")
     await wait_relayed(relayed, "Blue shirt, size M")
+    assert_no_secrets(page_sent, "what the shop page sent")
+    assert_no_secrets(relayed, "what the host relayed to the rep")
+
+    # -- control: asked again, allowed; the rep's click runs the page's own handler, typing fills a normal
+    # field and never a private one --
+    await rep_sends(rita, {"type": "cobrowse.start", "mode": "control"})
+    await shadow_click(shop, "[data-cobrowse=allow]")
+    await wait_state(shop, mode="control")
+    ids = node_ids(relayed)
+    await rep_sends(rita, {"type": "cobrowse.ctl", "a": "click", "id": ids["apply"], "x": 5, "y": 5})
+    await expect(shop.locator("#applied")).to_have_text("Coupon applied by the page's own handler")
+    await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids["name"], "value": "Carla C. Customer"})
+    await expect(shop.locator("#name")).to_have_value("Carla C. Customer")
+    for field in ("private", "password", "card", "account"):
+        await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids[field], "value": "typed by rep"})
+        await rep_sends(rita, {"type": "cobrowse.ctl", "a": "click", "id": ids[field], "x": 2, "y": 2})
+    await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids["name"], "value": "Carla after"})
+    await expect(shop.locator("#name")).to_have_value("Carla after")     # the events before it came first
+    assert await shop.input_value("#private") == SECRETS["private"]
+    assert await shop.input_value("#password") == SECRETS["password"]
+    assert await shop.input_value("#card") == SECRETS["card"]
+    assert await shop.input_value("#account") == SECRETS["admin"]
+
+    # -- the customer takes control back: the rep's events are ignored, the view goes on --
+    await shadow_click(shop, "[data-cobrowse=take-back]")
+    await wait_state(shop, mode="view")
+    await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids["name"], "value": "not any more"})
+    await shop.fill("#name", "Carla typing again")
+    await wait_relayed(relayed, "Carla typing again")
+    assert await shop.input_value("#name") == "Carla typing again"
+
+    # -- the customer stops; the rep starts again --
+    await shadow_click(shop, "[data-cobrowse=stop]")
+    await wait_state(shop, mode=None, recording=False)
+    await wait_relayed_message(relayed, '"cobrowse.ended"')
+    relayed.clear()
+    await rep_sends(rita, {"type": "cobrowse.start", "mode": "view"})
+    await shadow_click(shop, "[data-cobrowse=allow]")
+    await wait_state(shop, mode="view", recording=True)
+    await wait_relayed(relayed, "Checkout")
+
+    # -- the customer follows the link to the second page: co-browse goes on there --
+    await shop.click("#next")
+    await shop.wait_for_url("**/second")
+    await wait_state(shop, mode="view", recording=True)
+    await wait_relayed(relayed, "Shop shipping")     # the second page's title, in its full snapshot
     assert_no_secrets(page_sent, "what the shop page sent")
     assert_no_secrets(relayed, "what the host relayed to the rep")
     assert shop_errors == []

@@ -144,7 +144,9 @@
     mode: function (m) {
       if (!mode) return;
       mode = m.mode === "control" ? "control" : "view";
+      if (mode !== "control") showPointer(null);
       drawBanner();
+      if (stopRecording && rr) rr.record.takeFullSnapshot(true);   // the host restarts its viewers from it
     },
     snapshot: function () {
       if (stopRecording && rr) rr.record.takeFullSnapshot(true);
