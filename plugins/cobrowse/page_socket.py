@@ -107,7 +107,7 @@ async def page_ws(request: web.Request):
     app = request.app
     origin = request.headers.get("Origin", "")
     if not origin or origin.lower() not in {o.lower() for o in allowed_origins(app, site)}:
-        await audit(app, site.id, f"page:{client_address(request)}", "cobrowse_origin_refused", "page-ws",
+        await audit(app, site.id, f"address:{client_address(request)}", "cobrowse_origin_refused", "page-ws",
                     {"origin": origin[:200]})
         raise web.HTTPForbidden(text="Co-browse is not allowed from this web site (its origin is not in the list).")
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, heartbeat=25)
@@ -122,15 +122,17 @@ async def page_ws(request: web.Request):
         if session is None:
             return ws
         async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
             if msg.type != WSMsgType.TEXT:
                 await _refuse(app, site, conn, Refused(4400, "only JSON text frames", "cobrowse_bad_input",
                                                        {"why": "binary frame"}), address, session)
                 break
             if not await _handle(app, site, session, page, conn, msg.data, address):
                 break
-        if ws.exception() is not None or ws.close_code == 1009:
-            await audit(app, site.id, f"page:{address}", "cobrowse_bad_input", f"session:{session.id}",
-                        {"why": "frame too big or broken", "close_code": ws.close_code})
+        if ws.exception() is not None:    # a frame over MAX_FRAME (aiohttp dropped the connection) or a broken one
+            await audit(app, site.id, f"address:{address}", "cobrowse_bad_input", f"session:{session.id}",
+                        {"why": str(ws.exception())[:200], "close_code": ws.close_code})
     finally:
         if session is not None and page is not None:
             live = live_session(app, session.id)
@@ -206,7 +208,7 @@ async def _handle(app, site, session, page, conn, data: str, address) -> bool:
 async def _refuse(app, site, conn, refused: Refused, address: str, session=None) -> None:
     if refused.audit_action:
         target = f"session:{session.id}" if session is not None else "page-ws"
-        await audit(app, site.id, f"page:{address}", refused.audit_action, target,
+        await audit(app, site.id, f"address:{address}", refused.audit_action, target,
                     {**refused.details, "reason": refused.reason})
     await conn.close(refused.code, refused.reason)
 
