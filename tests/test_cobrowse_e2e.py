@@ -152,6 +152,7 @@ def assert_no_secrets(frames: list[str], what: str) -> None:
 @pytest.fixture
 async def world(tmp_path, browser):
     host = await start_host(tmp_path / "data")
+    w = {}
     shop_runner = None
     contexts = []
     try:
@@ -167,13 +168,15 @@ async def world(tmp_path, browser):
             ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
             contexts.append(ctx)
             return ctx
-        yield {"host": host, "shop": shop, "new_context": new_context}
+        w = {"host": host, "shop": shop, "new_context": new_context, "host_stopped": False}
+        yield w
     finally:
         for ctx in contexts:
             await ctx.close()
         if shop_runner:
             await shop_runner.cleanup()
-        await stop_host(host)
+        if not w.get("host_stopped"):
+            await stop_host(host)
 
 
 async def rep_console(world):
@@ -331,4 +334,31 @@ async def test_view_privacy_control_stop_restart_and_next_page(world):
     await wait_relayed(relayed, "Shop shipping")     # the second page's title, in its full snapshot
     assert_no_secrets(page_sent, "what the shop page sent")
     assert_no_secrets(relayed, "what the host relayed to the rep")
+    assert shop_errors == []
+
+
+async def test_the_shop_keeps_working_when_the_host_goes_away(world):
+    """A dead host never breaks the company's page: no script error, its own handlers and fields work, and
+    page.js stops recording (nothing piles up) and keeps only its one global."""
+    rita, relayed = await rep_console(world)
+    shop, entry, _sent, shop_errors = await customer_asks_for_help(world)
+    await rita.locator(".acd-offer .acd-accept").click()
+    await entry.wait_for_url("**/s/demo/session/*")
+    await wait_state(shop, connected=True)
+    await rep_sends(rita, {"type": "cobrowse.start", "mode": "view"})
+    await shadow_click(shop, "[data-cobrowse=allow]")
+    await wait_state(shop, mode="view", recording=True)
+    await wait_relayed(relayed, "Checkout")
+
+    await stop_host(world["host"])
+    world["host_stopped"] = True
+    await wait_state(shop, connected=False, recording=False, mode=None)
+    await shop.fill("#name", "Still typing")
+    await shop.click("#apply")
+    await expect(shop.locator("#applied")).to_have_text("Coupon applied by the page's own handler")
+    await shop.evaluate("addItem('Works offline')")
+    await expect(shop.locator("#log li")).to_have_text(["Works offline"])
+    globals_added = await shop.evaluate("""() => Object.keys(window).filter((k) =>
+        /rrweb|supporthost|cobrowse/i.test(k))""")
+    assert globals_added == ["SupportHostCobrowse"]
     assert shop_errors == []
