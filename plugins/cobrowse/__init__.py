@@ -53,8 +53,7 @@ def register_message_handlers(register):
 @hookimpl
 def extra_page_context(page, user):
     if page in CONSOLE_PAGES and user:
-        return {"css_urls": [f"/static/plugins/{PLUGIN}/console.css",
-                             f"/static/plugins/{PLUGIN}/vendor/rrweb/rrweb.min.css"]}
+        return {"css_urls": [f"/static/plugins/{PLUGIN}/console.css"]}
     return None
 
 

@@ -31,7 +31,10 @@ FRAME_CSP = ("default-src 'none'; img-src * data: blob:; style-src * 'unsafe-inl
              "media-src * data: blob:; script-src 'none'; frame-src 'none'; object-src 'none'; form-action 'none'; "
              "base-uri 'none'; frame-ancestors 'self'")
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-FRAME_HTML = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body></body></html>"
+FRAME_HTML = ('<!DOCTYPE html><html><head><meta charset="utf-8">'
+              f'<link rel="stylesheet" href="/static/plugins/{PLUGIN}/vendor/rrweb/rrweb.min.css">'
+              "<style>html, body { margin: 0; padding: 0; overflow: hidden; background: #fff; }"
+              " .replayer-wrapper iframe { border: 0; pointer-events: none; }</style></head><body></body></html>")
 
 
 class Refused(Exception):
@@ -228,8 +231,9 @@ async def page_js(request: web.Request):
 
 
 async def replay_frame(request: web.Request):
-    """The empty document the console's replay iframe starts from: its own CSP lets the shared page's styles
-    and images show (the console's would not) and runs no script; framed only by the host's own pages."""
+    """The document that holds the console's replay (rrweb's sandboxed iframe inherits its CSP): its own CSP
+    lets the shared page's styles and images show (the console's would not) and runs no script; framed only by
+    the host's own pages."""
     return web.Response(text=FRAME_HTML, content_type="text/html",
                         headers={"Content-Security-Policy": FRAME_CSP, "X-Frame-Options": "SAMEORIGIN",
                                  "Cache-Control": "no-store"})
