@@ -19,7 +19,7 @@ from aiohttp import web
 from playwright.async_api import expect
 
 from conftest import PASSWORD, start_host, stop_host
-from e2e_helpers import SOCKET_SPY
+from e2e_helpers import SOCKET_SPY, crafted
 from test_webacd import login as client_login
 from test_webacd import make_queue
 
@@ -225,6 +225,12 @@ async def rep_sends(rep, msg: dict) -> None:
     assert ok, "the rep console has no session socket"
 
 
+async def rep_starts(rep, mode: str) -> None:
+    """The rep asks for co-browse over the console's socket; the host takes the request."""
+    reply = await crafted(rep, {"type": "cobrowse.start", "mode": mode, "id": f"start-{mode}"})
+    assert reply.get("type") == "cobrowse.state" and reply.get("state") in ("asking", "on"), reply
+
+
 async def wait_relayed(frames: list[str], text: str, timeout: float = 20) -> None:
     """Waits until a cobrowse.events message relayed to the rep holds this text."""
     loop = asyncio.get_running_loop()
@@ -272,10 +278,10 @@ async def test_view_privacy_control_stop_restart_and_next_page(world):
     await expect(offer).to_contain_text("Carla Customer")
     await offer.locator(".acd-accept").click()
     await entry.wait_for_url("**/s/demo/session/*")
-    await wait_state(shop, connected=True)              # the shop tab found its session (4404 until now)
+    await wait_state(shop, connected=True)     # the host took the shop tab's hello (4404 while Carla waited)
 
     # -- view: the rep asks, the customer allows in the page's prompt --
-    await rep_sends(rita, {"type": "cobrowse.start", "mode": "view"})
+    await rep_starts(rita, "view")
     await shop.fill("#name", "Carla before")
     await shadow_click(shop, "[data-cobrowse=allow]")
     await wait_state(shop, mode="view", recording=True)
@@ -291,7 +297,7 @@ async def test_view_privacy_control_stop_restart_and_next_page(world):
 
     # -- control: asked again, allowed; the rep's click runs the page's own handler, typing fills a normal
     # field and never a private one --
-    await rep_sends(rita, {"type": "cobrowse.start", "mode": "control"})
+    await rep_starts(rita, "control")
     await shadow_click(shop, "[data-cobrowse=allow]")
     await wait_state(shop, mode="control")
     ids = node_ids(relayed)
@@ -322,7 +328,7 @@ async def test_view_privacy_control_stop_restart_and_next_page(world):
     await wait_state(shop, mode=None, recording=False)
     await wait_relayed_message(relayed, '"cobrowse.ended"')
     relayed.clear()
-    await rep_sends(rita, {"type": "cobrowse.start", "mode": "view"})
+    await rep_starts(rita, "view")
     await shadow_click(shop, "[data-cobrowse=allow]")
     await wait_state(shop, mode="view", recording=True)
     await wait_relayed(relayed, "Checkout")
@@ -345,7 +351,7 @@ async def test_the_shop_keeps_working_when_the_host_goes_away(world):
     await rita.locator(".acd-offer .acd-accept").click()
     await entry.wait_for_url("**/s/demo/session/*")
     await wait_state(shop, connected=True)
-    await rep_sends(rita, {"type": "cobrowse.start", "mode": "view"})
+    await rep_starts(rita, "view")
     await shadow_click(shop, "[data-cobrowse=allow]")
     await wait_state(shop, mode="view", recording=True)
     await wait_relayed(relayed, "Checkout")

@@ -28,6 +28,7 @@
   var rrwebUrl = hostOrigin + "/static/plugins/cobrowse/vendor/rrweb/rrweb.min.js";
 
   var ws = null;            // the page socket
+  var accepted = false;     // the host took this socket's hello (it answered with a new key)
   var retryTimer = null;
   var failures = 0;         // connection failures in a row (not 4404)
   var waitingSince = 0;
@@ -94,6 +95,7 @@
     sock.onclose = guard(function (ev) {
       if (ws !== sock) return;
       ws = null;
+      accepted = false;
       endRecording();
       showPrompt(null);
       if (ev.code === 4404) {
@@ -121,6 +123,7 @@
   var handlers = {
     key: function (m) {
       if (typeof m.key === "string" && m.key) storeKey(m.key);
+      accepted = true;
       failures = 0;
       waitingSince = 0;
     },
@@ -308,7 +311,12 @@
       pendingBytes = 0;
       resnapshot = true;
     }
-    if (!flushTimer) flushTimer = setTimeout(guard(flush), BATCH_MS);
+    if (event.type === 2) {                        // a full snapshot goes out at once: a viewer waits for it
+      clearTimeout(flushTimer);
+      flushTimer = setTimeout(guard(flush), 0);
+    } else if (!flushTimer) {
+      flushTimer = setTimeout(guard(flush), BATCH_MS);
+    }
   }
 
   function flush() {
@@ -607,7 +615,7 @@
     version: VERSION,
     start: guard(connect),        // the snippet calls this right after it stored a new key
     state: function () {
-      return { connected: !!(ws && ws.readyState === 1), mode: mode, recording: !!stopRecording, rep: rep };
+      return { connected: accepted && !!(ws && ws.readyState === 1), mode: mode, recording: !!stopRecording, rep: rep };
     }
   });
   guard(connect)();
