@@ -23,8 +23,8 @@ async def set_settings(host, site="demo", **values) -> None:
 
 
 async def inbound(host, site="demo", key=None, rep_name="rep1", **settings) -> dict:
-    """A customer asks for help from the shop's page (with a page key) and rep1 takes them; the rep's
-    session socket is open. Returns {rep, feed, rep_ws, customer, sid, key}."""
+    """A customer asks for help from the shop's page (with a page key) and rep1 takes them; the rep's and the
+    customer's session sockets are open. Returns {rep, feed, rep_ws, customer, customer_ws, sid, key}."""
     await set_settings(host, site, allowed_origins=SHOP, **settings)
     qid = await make_queue(host, members=(rep_name,), site=site)
     rep, feed = await rep_ready(host, rep_name, site=site)
@@ -39,7 +39,9 @@ async def inbound(host, site="demo", key=None, rep_name="rep1", **settings) -> d
         pass
     sid = body["session_id"]
     rep_ws = await rep.ws(sid)
-    return {"rep": rep, "feed": feed, "rep_ws": rep_ws, "customer": customer, "sid": sid, "key": key}
+    customer_ws = await customer.ws(sid)      # the customer's session page stays open in its own tab
+    return {"rep": rep, "feed": feed, "rep_ws": rep_ws, "customer": customer, "customer_ws": customer_ws,
+            "sid": sid, "key": key}
 
 
 class Page:

@@ -48,6 +48,7 @@ class Cobrowse:
     controller: str | None = None                 # the rep who holds control
     behind: set = field(default_factory=set)      # reps waiting for a fresh full snapshot
     snapshot_asked: float = 0.0
+    snapshot_timer: asyncio.TimerHandle | None = None
     refused_audited: float = 0.0
     leaving: bool = False         # the page said the customer goes off the site
     gone_timer: asyncio.TimerHandle | None = None
@@ -278,10 +279,18 @@ def relay(app, session: Session, events: list, text: str) -> None:
 
 
 def ask_snapshot(app, st: Cobrowse) -> None:
+    """Ask the page for a fresh full snapshot: now, or (asked a moment ago) once SNAPSHOT_EVERY has passed,
+    unless nobody is behind by then."""
     t = now(app)
     if t - st.snapshot_asked >= SNAPSHOT_EVERY:
         st.snapshot_asked = t
         to_page(st, {"t": "snapshot"})
+    elif st.snapshot_timer is None:
+        def again():
+            st.snapshot_timer = None
+            if st.status == "on" and st.behind:
+                ask_snapshot(app, st)
+        st.snapshot_timer = asyncio.get_running_loop().call_later(SNAPSHOT_EVERY - (t - st.snapshot_asked), again)
 
 
 def mark_behind(app, session: Session, st: Cobrowse, pid: str) -> None:
