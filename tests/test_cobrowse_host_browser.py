@@ -2,6 +2,8 @@
 page's script, event handler and javascript: link never run in the console, and the page's styles show."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -23,19 +25,25 @@ HOSTILE = [
 ]
 
 
-async def test_the_replay_iframe_is_sandboxed_and_a_hostile_page_runs_nothing_in_the_console(host, browser):
-    s = await inbound(host, view_without_asking=True)
-    page = await connected_page(host, s["key"])
+async def rep_console(browser, host, option="cobrowse.view"):
     ctx = await browser.new_context()
     rita = await ctx.new_page()
-    errors = []
-    rita.on("pageerror", lambda e: errors.append(str(e)))
+    rita.errors = []
+    rita.on("pageerror", lambda e: rita.errors.append(str(e)))
     await rita.goto(f"{host.base}/s/demo/login")
     await rita.fill("input[name=username]", "rep1")
     await rita.fill("input[name=password]", PASSWORD)
     await rita.click("form.login-form button[type=submit]")
     await rita.locator('.tab[data-tab="application"]:visible').click()
-    await rita.locator('[data-open="cobrowse.view"]:visible').click()
+    await rita.locator(f'[data-open="{option}"]:visible').click()
+    return ctx, rita
+
+
+async def test_the_replay_iframe_is_sandboxed_and_a_hostile_page_runs_nothing_in_the_console(host, browser):
+    s = await inbound(host, view_without_asking=True)
+    page = await connected_page(host, s["key"])
+    ctx, rita = await rep_console(browser, host)
+    errors = rita.errors
     start = rita.locator(".cobrowse-start:visible")
     await expect(start).to_be_enabled()
     await start.click()
@@ -66,4 +74,58 @@ async def test_the_replay_iframe_is_sandboxed_and_a_hostile_page_runs_nothing_in
     await page.send({"t": "stop"})
     await expect(rita.locator(".cobrowse-stage iframe")).to_have_count(0)
     await expect(rita.locator(".cobrowse-status:visible")).to_contain_text("Co-browse is off")
+    await ctx.close()
+
+
+async def test_an_outbound_session_shows_both_options_unavailable_with_the_reason(host, browser, support_session):
+    ctx, rita = await rep_console(browser, host)
+    await expect(rita.locator(".cobrowse-status:visible")).to_have_text(
+        "Unavailable: needs a session that came in from your web site")
+    await expect(rita.locator('[data-open="cobrowse.control"]:visible')).to_have_class(re.compile("unavailable"))
+    await expect(rita.locator(".cobrowse-start:visible")).to_have_count(0)
+    await ctx.close()
+
+
+async def acting(page) -> dict:
+    """The next control event that is not the rep's pointer moving."""
+    while True:
+        m = await page.expect("ctl")
+        if m["a"] != "pointer":
+            return m
+        assert set(m) == {"t", "a", "x", "y"}
+
+
+async def test_control_clicks_and_types_through_the_overlay_with_the_replayers_node_ids(host, browser):
+    s = await inbound(host, view_without_asking=True)
+    page = await connected_page(host, s["key"])
+    ctx, rita = await rep_console(browser, host)
+    await rita.locator(".cobrowse-start:visible").click()
+    await page.expect("start")
+    form = [{"type": 2, "id": 20, "tagName": "input", "attributes": {"id": "name", "value": "",
+                                                                       "style": "width: 300px; height: 40px"},
+             "childNodes": []}]
+    await page.send({"t": "ev", "e": snapshot(form, at=500.0)})
+    replay = rita.frame_locator(".cobrowse-stage iframe.cobrowse-frame").frame_locator("iframe")
+    await expect(replay.locator("#name")).to_have_count(1)
+    await rita.locator('.tab[data-tab="application"]:visible').click()
+    await rita.locator('[data-open="cobrowse.control"]:visible').click()
+    await page.expect("snapshot")                        # the replay moved to this panel: it starts over
+    await page.send({"t": "ev", "e": snapshot(form, at=600.0)})
+    await expect(replay.locator("#name")).to_have_count(1)
+    await rita.locator(".cobrowse-start:visible").click()          # Request control
+    assert (await page.expect("ask"))["mode"] == "control"
+    await page.send({"t": "consent", "mode": "control", "allow": True})
+    await page.expect("mode")
+    overlay = rita.locator(".cobrowse-overlay")
+    await expect(overlay).to_be_visible()
+    box = await replay.locator("#name").bounding_box()
+    await rita.mouse.click(box["x"] + 10, box["y"] + 10)
+    click = await acting(page)
+    assert click["a"] == "click" and click["id"] == 20 and 0 <= click["x"] <= 300 and 0 <= click["y"] <= 40
+    await rita.keyboard.type("ab")
+    await rita.keyboard.press("Enter")
+    assert [await acting(page) for _ in range(3)] == [
+        {"t": "ctl", "a": "input", "id": 20, "value": "a"}, {"t": "ctl", "a": "input", "id": 20, "value": "ab"},
+        {"t": "ctl", "a": "key", "id": 20, "key": "Enter"}]
+    assert not rita.errors, rita.errors
     await ctx.close()

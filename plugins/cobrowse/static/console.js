@@ -69,7 +69,6 @@ class CobrowseView {
     api.on("cobrowse.ended", (m) => { this.reset(); this.notice(api, m.reason); });
     api.on("cobrowse.denied", (m) => this.notice(api, `The customer did not allow co-browse ${m.mode}.`));
     api.on("session.hello", () => this.refresh(true));
-    api.on("client.shown", (m) => { if (m.option === api.option.id) this.attach(api.panel); });
   }
 
   notice(api, text) { if (!this.noticed || this.noticed !== text) { api.notice(text); this.noticed = text; setTimeout(() => { this.noticed = null; }, 500); } }
@@ -95,7 +94,15 @@ class CobrowseView {
     this.overlay.hidden = !(m.state === "on" && m.mode === "control" && this.replayer);
   }
 
-  attach(panel) { if (this.box.parentNode !== panel) panel.append(this.box); }
+  // One replay serves both options: it moves to the panel shown. A moved iframe loads again, so the replay
+  // starts over from a fresh snapshot the host asks the page for.
+  attach(panel) {
+    if (this.box.parentNode === panel) return;
+    const had = Boolean(this.replayer);
+    this.reset();
+    panel.append(this.box);
+    if (had && this.state && this.state.state === "on") this.client.send({ type: "cobrowse.resync" });
+  }
 
   async events(list) {
     if (!Array.isArray(list) || !list.length) return;
@@ -251,6 +258,7 @@ export function mount(api) {
     },
   };
   view.panels.push(panel);
+  api.on("client.shown", (m) => { if (m.option === api.option.id) view.attach(api.panel); });
   if (view.state) panel.draw(view.state);
   if (api.isShown()) view.attach(api.panel);
   if (api.client.ws && api.client.ws.readyState === WebSocket.OPEN && !view.state) view.refresh(true);
