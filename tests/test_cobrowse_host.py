@@ -88,6 +88,16 @@ async def test_a_foreign_or_missing_origin_is_refused_before_the_upgrade(host):
     assert [json.loads(r["details"])["origin"] for r in refused] == ["https://evil.example", host.base, ""]
     page = await connected_page(host, s["key"])            # the allowed origin still gets in
     assert page.key and page.key != s["key"]
+    http = aiohttp.ClientSession()
+    host.sessions.append(http)
+
+    async def knock(n):
+        try:
+            await http.ws_connect(f"{host.base}/s/demo/p/cobrowse/page-ws", headers={"Origin": f"https://evil{n % 50}.example"})
+        except aiohttp.WSServerHandshakeError as exc:
+            return exc.status
+    assert set(await asyncio.gather(*(knock(n) for n in range(200)))) == {403}   # a flood fills no audit log
+    assert len(await audit_rows(host, "cobrowse_origin_refused")) <= 30
 
 
 async def test_keys_missing_unknown_replayed_and_of_another_site(host):

@@ -58,6 +58,11 @@ def extra_page_context(page, user):
 
 
 @hookimpl
+def startup(app):
+    app[page_socket.AUDITED] = {}
+
+
+@hookimpl
 def webacd_page_scripts(site):
     return [f"/s/{site.slug}/p/{PLUGIN}/page.js?v={__version__}"]
 

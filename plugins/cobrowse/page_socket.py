@@ -37,6 +37,27 @@ FRAME_HTML = ('<!DOCTYPE html><html><head><meta charset="utf-8">'
               " .replayer-wrapper iframe { border: 0; pointer-events: none; }</style></head><body></body></html>")
 
 
+AUDIT_EVERY = 10.0       # seconds: one refusal of a kind per address is audited at most this often ...
+AUDITS_PER_MINUTE = 30   # ... and an address gets at most this many audited refusals a minute
+AUDITED: web.AppKey[dict] = web.AppKey("cobrowse_audited", dict)
+
+
+async def audit_refusal(app, site, address: str, action: str, target: str, details: dict, variant: str = "") -> None:
+    """Audit a refused page. Anybody can send any Origin header and junk, so a flood must not fill the audit
+    log: the same refusal of one address is written once per AUDIT_EVERY seconds, and AUDITS_PER_MINUTE at most."""
+    seen = app.get(AUDITED)
+    if seen is None:
+        return
+    t = now(app)
+    key, window = (site.id, address, action, variant), (site.id, address, int(t // 60))
+    if t - seen.get(key, float("-inf")) < AUDIT_EVERY or seen.get(window, 0) >= AUDITS_PER_MINUTE:
+        return
+    if len(seen) > 10_000:
+        seen.clear()
+    seen[key], seen[window] = t, seen.get(window, 0) + 1
+    await audit(app, site.id, f"address:{address}", action, target, details)
+
+
 class Refused(Exception):
     def __init__(self, code: int, reason: str, audit_action: str | None = None, details: dict | None = None):
         super().__init__(reason)
@@ -110,8 +131,8 @@ async def page_ws(request: web.Request):
     app = request.app
     origin = request.headers.get("Origin", "")
     if not origin or origin.lower() not in {o.lower() for o in allowed_origins(app, site)}:
-        await audit(app, site.id, f"address:{client_address(request)}", "cobrowse_origin_refused", "page-ws",
-                    {"origin": origin[:200]})
+        await audit_refusal(app, site, client_address(request), "cobrowse_origin_refused", "page-ws",
+                            {"origin": origin[:200]}, variant=origin[:200])
         raise web.HTTPForbidden(text="Co-browse is not allowed from this web site (its origin is not in the list).")
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, heartbeat=25)
     await ws.prepare(request)
@@ -211,8 +232,8 @@ async def _handle(app, site, session, page, conn, data: str, address) -> bool:
 async def _refuse(app, site, conn, refused: Refused, address: str, session=None) -> None:
     if refused.audit_action:
         target = f"session:{session.id}" if session is not None else "page-ws"
-        await audit(app, site.id, f"address:{address}", refused.audit_action, target,
-                    {**refused.details, "reason": refused.reason})
+        await audit_refusal(app, site, address, refused.audit_action, target,
+                            {**refused.details, "reason": refused.reason}, variant=target)
     await conn.close(refused.code, refused.reason)
 
 
