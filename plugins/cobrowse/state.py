@@ -123,7 +123,7 @@ async def start(app, session: Session, rep, mode: str) -> None:
         _publish_grants(app, session, st)
         tell_reps(app, session)
         return
-    if st.status == "asking":
+    if st.asking:
         raise MessageError("The customer is being asked already; wait for their answer.")
     site = site_by_id(app, session.site_id)
     if mode == "view" and setting(app, site, PLUGIN, "view_without_asking", False):
