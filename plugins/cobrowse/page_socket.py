@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
@@ -22,7 +21,6 @@ from . import page_keys, state
 from .sanitize import BadEvents, check_events, clean_events
 from .settings import PLUGIN, allowed_origins, page_settings
 
-log = logging.getLogger("supporthost.cobrowse")
 MAX_FRAME = 8 * 1024 * 1024     # a full snapshot may be this big; aiohttp closes with 1009 above it
 THREAD_AT = 64 * 1024           # frames bigger than this are parsed and sanitised off the event loop
 HELLO_WITHIN = 15.0

@@ -9,17 +9,15 @@ customer's page nothing.
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 
 from host.api import (REP_ROLES, Connection, MessageError, Session, database, event_and_audit, existing_plugin_state,
-                      live_session, now, plugin_state, publish_grants, setting, site_by_id)
+                      live_session, now, plugin_state, publish_grants, sessions, setting, site_by_id)
 
 from . import page_keys
 from .sanitize import starts_snapshot
 from .settings import PLUGIN
 
-log = logging.getLogger("supporthost.cobrowse")
 UNAVAILABLE = "needs a session that came in from your web site"
 LAG_ITEMS = 32          # a rep's connection holding this many unsent messages is behind
 RESUME_ITEMS = 4        # ... and catches up again from a full snapshot once it holds no more than this
@@ -76,7 +74,6 @@ def state_message(session: Session) -> dict:
 
 
 def tell_reps(app, session: Session, message: dict | None = None) -> None:
-    from host.api import sessions
     sessions(app).broadcast(session, message or state_message(session), roles=REP_ROLES)
 
 
