@@ -50,6 +50,8 @@ SITE = "bench"
 TOKEN = "bench-cobrowse-rep-token"
 PHASES = ("none", "cobrowse", "desktop")
 MARK = re.compile(r'"data-n":"(\d+)"')
+EVENTS = '{"type":"cobrowse.events","e":['      # how the host starts a relayed batch
+FULL = '{"type":2,"data":{"node"'                 # an rrweb full snapshot in it
 TARGETS = {"cobrowse_p95_ms": 100, "bytes_ratio": 0.1, "snapshot_s": 1.0}
 
 
@@ -160,10 +162,17 @@ class Rep:
         self.window = None                        # while measuring: {"bytes", "marks": [(t, n or n mod 4096)]}
         self.waiters: list[tuple] = []
         self.snapshots: list[tuple[float, int]] = []   # (arrival, bytes) of relayed full snapshots
+        self.last_snapshot = ""
         self.task = asyncio.create_task(self._read())
 
     async def send(self, message: dict) -> None:
         await self.ws.send_str(json.dumps(message))
+
+    async def ask(self, message: dict, pred, timeout: float = 30) -> dict:
+        """Sends a message and waits for the first one that ``pred`` accepts (watched from before sending)."""
+        answer = self.wait(pred, timeout)
+        await self.send(message)
+        return await answer
 
     def wait(self, pred, timeout: float = 30):
         fut = asyncio.get_running_loop().create_future()
@@ -177,15 +186,17 @@ class Rep:
             if msg.type == aiohttp.WSMsgType.TEXT:
                 if self.window is not None:
                     self.window["bytes"] += len(msg.data.encode())
-                data = json.loads(msg.data)
-                kind = data.get("type")
-                if kind == "cobrowse.events":
-                    if any(e.get("type") == 2 for e in data["e"]):
+                if msg.data.startswith(EVENTS):      # not parsed here: a snapshot is megabytes of JSON
+                    data = {"type": "cobrowse.events"}
+                    if FULL in msg.data:
                         self.snapshots.append((now, len(msg.data.encode())))
+                        self.last_snapshot = msg.data
                     if self.window is not None:
                         marks = MARK.findall(msg.data)
                         if marks:
                             self.window["marks"].append((now, max(map(int, marks))))
+                else:
+                    data = json.loads(msg.data)
             elif msg.type == aiohttp.WSMsgType.BINARY:
                 if self.window is not None:
                     self.window["bytes"] += len(msg.data)
@@ -358,6 +369,7 @@ class Run:
         # the Support Manager joins the same session with a second customer number
         number = await self.host.customer_number(self.sid)
         exe = Path(sys.executable).parent / "support-manager"
+        joined = self.rep.wait(lambda m: m.get("type") == "desktop.state" and m.get("agents"))
         self.agent = subprocess.Popen([str(exe), "join", self.host.url(""), number, "--name", "Carla's computer",
                                        "--terminal"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, env={**os.environ, "DISPLAY": self.display})
@@ -365,35 +377,34 @@ class Run:
         self.agent_out: list[str] = []
         threading.Thread(target=lambda: [self.agent_out.append(line.decode(errors="replace"))
                                          for line in self.agent.stdout], daemon=True).start()
-        state = await self.rep.wait(lambda m: m.get("type") == "desktop.state" and m.get("agents"))
+        state = await joined
         self.agent_id = state["agents"][0]["id"]
-        self.allowed = False
+        self.answered = 0                    # consent prompts answered on the Support Manager's terminal
 
     async def start_phase(self, phase: str) -> None:
         if phase == "cobrowse":
             n = len(self.rep.snapshots)
-            await self.rep.send({"type": "cobrowse.start", "mode": "view"})
-            await self.rep.wait(lambda m: len(self.rep.snapshots) > n)
+            await self.rep.ask({"type": "cobrowse.start", "mode": "view"},
+                                lambda m: len(self.rep.snapshots) > n)
         elif phase == "desktop":
             await self.rep.send({"type": "desktop.set_mode", "mode": "standard"})
+            answer = asyncio.ensure_future(self.rep.wait(lambda m: m.get("type") == "desktop.answer"))
             await self.rep.send({"type": "desktop.request", "level": "view"})
-            if not self.allowed:
-                for _ in range(200):                      # the Support Manager asks on its terminal
-                    if any("llow" in line for line in self.agent_out):
-                        break
-                    await asyncio.sleep(0.05)
-                self.agent.stdin.write(b"a\n")            # allow every request of this session
-                self.agent.stdin.flush()
-                self.allowed = True
-            await self.rep.wait(lambda m: m.get("type") == "desktop.answer")
+            while not answer.done():                      # the Support Manager asks on its terminal
+                if sum(line.count("Allow?") for line in self.agent_out) > self.answered:
+                    self.answered += 1
+                    self.agent.stdin.write(b"a\n")
+                    self.agent.stdin.flush()
+                await asyncio.wait([answer], timeout=0.05)
+            await answer
 
     async def stop_phase(self, phase: str) -> None:
         if phase == "cobrowse":
-            await self.rep.send({"type": "cobrowse.stop"})
-            await self.rep.wait(lambda m: m.get("type") == "cobrowse.state" and m.get("state") == "off")
+            await self.rep.ask({"type": "cobrowse.stop"},
+                                lambda m: m.get("type") == "cobrowse.state" and m.get("state") == "off")
         elif phase == "desktop":
-            await self.rep.send({"type": "desktop.release"})
-            await self.rep.wait(lambda m: m.get("type") == "desktop.released")
+            await self.rep.ask({"type": "desktop.release"},
+                                lambda m: m.get("type") == "desktop.released")
 
     async def measure(self, phase: str) -> dict:
         await self.start_phase(phase)
@@ -422,12 +433,12 @@ class Run:
         await self.page.wait_for_function(
             "() => window.SupportHostCobrowse && window.SupportHostCobrowse.state().connected", timeout=30000)
         elements = await self.page.evaluate("document.getElementsByTagName('*').length")
-        resync, start, sizes = [], [], []
+        resync, start, sizes, browser_cpu = [], [], [], []
         for i in range(max(1, self.opts.snapshots // 2)):
             n = len(self.rep.snapshots)
             t = time.time()
-            await self.rep.send({"type": "cobrowse.start", "mode": "view"})
-            await self.rep.wait(lambda m: len(self.rep.snapshots) > n, timeout=60)
+            await self.rep.ask({"type": "cobrowse.start", "mode": "view"},
+                                lambda m: len(self.rep.snapshots) > n, timeout=60)
             start.append(self.rep.snapshots[-1][0] - t)
             await asyncio.sleep(0.5)
             if i < self.opts.snapshots // 2 - 1:
@@ -436,12 +447,17 @@ class Run:
             await asyncio.sleep(0.5)
             n = len(self.rep.snapshots)
             t = time.time()
-            await self.rep.send({"type": "cobrowse.resync"})
-            await self.rep.wait(lambda m: len(self.rep.snapshots) > n, timeout=60)
+            cpu0 = self.browser.cpu_seconds()
+            await self.rep.ask({"type": "cobrowse.resync"},
+                                lambda m: len(self.rep.snapshots) > n, timeout=60)
             resync.append(self.rep.snapshots[-1][0] - t)
             sizes.append(self.rep.snapshots[-1][1])
+            await asyncio.sleep(0.3)
+            browser_cpu.append(cpu_used(cpu0, self.browser.cpu_seconds()))
         await self.stop_phase("cobrowse")
         return {"elements": elements, "resync_s": [round(v, 3) for v in resync],
+                "browser_cpu_s": [round(v, 3) for v in browser_cpu], "browser_cpu_s_median": median(browser_cpu),
+                "host_cpu_s_median": median(host_cpu(self.rep.last_snapshot)),
                 "start_s": [round(v, 3) for v in start], "resync_s_median": median(resync),
                 "start_s_median": median(start), "snapshot_bytes": median(sizes)}
 
@@ -458,6 +474,19 @@ class Run:
                 pass
         self.xvfb.kill()
         self.xvfb.wait()
+
+
+def host_cpu(relayed: str, times: int = 5) -> list[float]:
+    """CPU seconds the host spends on the page's snapshot frame before relaying it (parse, check, sanitise,
+    encode: plugins/cobrowse/page_socket.parse_frame), measured here on the frame the page sent."""
+    from plugins.cobrowse.page_socket import parse_frame
+    frame = '{"t":"ev","e":[' + relayed[len(EVENTS):]
+    out = []
+    for _ in range(times):
+        t = time.thread_time()
+        parse_frame(frame)
+        out.append(time.thread_time() - t)
+    return out
 
 
 def median(values):
@@ -544,7 +573,9 @@ def markdown_table(results: dict) -> str:
         out.append("")
         out.append(f"Snapshot of the {s['elements']:,}-element page ({s['snapshot_bytes'] / 1e6:.2f} MB relayed): "
                    f"rep asks → snapshot at the rep, median {s['resync_s_median']} s ({s['resync_s']}); "
-                   f"co-browse started → snapshot, median {s['start_s_median']} s ({s['start_s']}).")
+                   f"co-browse started → snapshot, median {s['start_s_median']} s ({s['start_s']}). CPU per snapshot: "
+                   f"customer's browser {s['browser_cpu_s_median']} s, host (parse, check, sanitise, encode) "
+                   f"{s['host_cpu_s_median']} s.")
     return "\n".join(out)
 
 
