@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 TABS = ("tools", "desktop", "application", "session")
 CONSOLES = ("dashboard", "tray", "multisession", "customer")
@@ -47,7 +48,7 @@ class DashboardOption:
         }
 
 
-SETTING_TYPES = ("bool", "int", "str", "choice", "url", "secret")
+SETTING_TYPES = ("bool", "int", "str", "choice", "url", "secret", "text")
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,23 @@ class Setting:
     min: int | None = None
     max: int | None = None
     plugin: str = field(default="", compare=False)
+    check: Callable | None = field(default=None, compare=False)   # value -> value, or ValueError (its message)
 
     def parse(self, raw: str | None):
-        """Turn a submitted form value into the stored value, or raise ValueError with a clear message."""
+        """Turn a submitted form value into the stored value, or raise ValueError with a clear message
+        (the type's own, then ``check``'s, prefixed with the label)."""
+        value = self._parse_type(raw)
+        if self.check is not None:
+            try:
+                value = self.check(value)
+            except ValueError as exc:
+                raise ValueError(f"{self.label}: {exc}") from None
+        return value
+
+    def _parse_type(self, raw: str | None):
         if self.type == "bool":
             return raw in ("on", "true", "1", "yes")
-        raw = (raw or "").strip()
+        raw = (raw or "").replace("\r\n", "\n").strip()
         if self.type == "int":
             try:
                 value = int(raw)

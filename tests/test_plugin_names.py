@@ -239,7 +239,7 @@ async def test_a_setting_of_an_unknown_type_or_a_choice_without_its_default_fail
         async with c.http.get(c.url("/-/plugins.json")) as r:
             report = {p["name"]: p for p in (await r.json())["plugins"]}
         assert report["colourful"]["error"] == ("plugin 'colourful': setting 'tint' has type 'colour'; one of "
-                                                "bool, int, str, choice, url, secret is needed")
+                                                "bool, int, str, choice, url, secret, text is needed")
         assert report["chooser"]["error"] == ("plugin 'chooser': choice setting 'size' needs choices that hold "
                                               "its default")
         assert report["fine"]["status"] == "loaded" and report["chat"]["status"] == "loaded"

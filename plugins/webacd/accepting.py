@@ -9,7 +9,7 @@ from host import api
 
 from . import store
 from .engine import NotAllowed, Taken
-from .queue_config import QueueConfig
+from .queue_config import QueueConfig, page_origin
 from .service import AcdError, WebAcd
 
 log = logging.getLogger("supporthost.webacd")
@@ -52,6 +52,8 @@ async def accept(acd: WebAcd, site, user: dict, entry_id: str) -> dict:
                                "queue": queue.name if queue else "", "ref_url": data.get("ref_url") or "",
                                "problem": data.get("problem") or "", "email": data.get("email") or "",
                                "start_options": await start_options(acd, site, queue)}}
+            if data.get("page_key_hash"):   # the snippet's page key: co-browse finds the session by it
+                meta["webacd"].update(page_key_hash=data["page_key_hash"], page_origin=page_origin(data.get("ref_url")))
             session, _rep, customer = await acd.db.write(lambda db: store.start_inbound_session(
                 db, config, site.id, user["id"], data, now, meta))
             session_id = session["id"]

@@ -33,3 +33,9 @@ def m001_queues_entries_offers(db):
                                 "to_name": str, "note": str, "at": float, "accepted_by": int,
                                 "accepted_at": float}, pk="id")
     db["acd_transfers"].create_index(["session_id"])
+
+
+@migrations()
+def m002_page_key(db):
+    # the hash of the page key the snippet made in the customer's page (co-browse finds the session by it)
+    db["acd_entries"].add_column("page_key_hash", str)

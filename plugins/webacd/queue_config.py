@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MODES = {"most_idle": "Most idle (the available member idle longest)",
@@ -136,6 +137,27 @@ def validate_entry(fields: dict, form: dict) -> tuple[dict, list[str]]:
         elif key == "phone" and not PHONE.match(value):
             errors.append("A phone number has digits, spaces and + ( ) - . / only.")
     return clean, errors
+
+
+PAGE_KEY = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+
+
+def clean_page_key(raw) -> str:
+    """The page key the snippet made (base64url of 32 random bytes); anything else is dropped."""
+    key = str(raw or "").strip()
+    return key if PAGE_KEY.match(key) else ""
+
+
+def page_origin(ref_url: str) -> str:
+    """scheme://host[:port] of the page the customer came from ("" when there is none)."""
+    parts = urlsplit(ref_url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
 
 
 def clean_ref(raw) -> str:

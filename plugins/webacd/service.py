@@ -210,14 +210,17 @@ class WebAcd:
         lim.limit = per_minute
         return lim
 
-    async def enqueue(self, site, queue: QueueConfig, clean: dict, ref_url: str, address: str) -> tuple[dict, str]:
-        """A customer submitted the entry form: their place in the queue, and the token that keeps it."""
+    async def enqueue(self, site, queue: QueueConfig, clean: dict, ref_url: str, address: str,
+                      page_key: str = "") -> tuple[dict, str]:
+        """A customer submitted the entry form: their place in the queue, and the token that keeps it.
+        ``page_key``: the key the snippet made in the customer's page (only its hash is kept)."""
         now = self.clock()
         token = secrets.token_urlsafe(32)
         extra = {k: v for k, v in clean.items() if k not in ("name", "email", "problem")}
         row = new_entry(uuid.uuid4().hex, site.id, queue.id, "new", clean["name"], now,
                         token_hash=api.token_hash(token), email=clean.get("email", ""),
-                        problem=clean.get("problem", ""), fields=json.dumps(extra), ref_url=ref_url, address=address)
+                        problem=clean.get("problem", ""), fields=json.dumps(extra), ref_url=ref_url, address=address,
+                        page_key_hash=api.token_hash(page_key) if page_key else None)
         await self.db.write(lambda db: store.add_entry(db, row))
         self.seen(row["id"])
         self.dirty.add(queue.id)
@@ -340,7 +343,8 @@ def new_entry(entry_id: str, site_id: int, queue_id: int, kind: str, name: str, 
            "token_hash": None, "name": name, "email": "", "problem": "", "fields": "{}", "ref_url": "",
            "address": "", "created_at": now, "escalated": 0, "target_user_id": None, "exclude_user_id": None,
            "session_id": None, "note": None, "from_user_id": None, "from_name": None, "accepted_by": None,
-           "accepted_by_name": None, "accepted_at": None, "ended_at": None, "closed_at": None}
+           "accepted_by_name": None, "accepted_at": None, "ended_at": None, "closed_at": None,
+           "page_key_hash": None}
     unknown = set(values) - set(row)
     if unknown:
         raise TypeError(f"not a column of acd_entries: {', '.join(sorted(unknown))}")

@@ -11,28 +11,51 @@ from host.api import (Connection, client_address, form_with_csrf, origin_allowed
                       site_of, token_hash)
 
 from . import store
-from .queue_config import DAY_NAMES, DAYS, FIELDS, clean_ref, validate_entry
+from .queue_config import DAY_NAMES, DAYS, FIELDS, clean_page_key, clean_ref, validate_entry
 from .service import PLUGIN, WEBACD
 
-SNIPPET = """// supporthost WebACD: adds a "Get help" button where this script is placed.
+SNIPPET = r"""// supporthost WebACD: adds a "Get help" button where this script is placed.
 (function () {
   var script = document.currentScript || [].slice.call(document.querySelectorAll("script[src*='/p/webacd/snippet.js']")).pop();
   if (!script) return;
-  var base = new URL(script.src).origin + %(prefix)s + "/p/webacd/q/";
+  var host = new URL(script.src).origin;
+  var site = %(site)s;
+  var base = host + %(prefix)s + "/p/webacd/q/";
   var queue = script.getAttribute("data-queue") || %(queue)s;
   var label = script.getAttribute("data-label") || %(label)s;
-  function target() { return base + encodeURIComponent(queue) + "?ref=" + encodeURIComponent(location.href); }
+  var STORE = "supporthost.cobrowse";
+  // A new page key for each request for help: the page shows it to the host (co-browse); the host keeps its hash.
+  function newPageKey() {
+    var bytes = new Uint8Array(32);
+    crypto.getRandomValues(bytes);
+    var key = btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    try { sessionStorage.setItem(STORE, JSON.stringify({ key: key, host: host, site: site })); } catch (e) { return ""; }
+    return key;
+  }
+  function target(key) {
+    return base + encodeURIComponent(queue) + "?ref=" + encodeURIComponent(location.href) + (key ? "&pk=" + key : "");
+  }
   var a = document.createElement("a");
   a.className = "supporthost-get-help";
   a.textContent = label;
-  a.href = target();
+  a.href = target("");
   a.target = "_blank";
   a.rel = "noopener";
   var s = a.style;
   s.display = "inline-block"; s.padding = "0.6em 1.2em"; s.background = "#0b63ce"; s.color = "#fff";
   s.borderRadius = "6px"; s.font = "600 15px system-ui, sans-serif"; s.textDecoration = "none";
-  a.addEventListener("click", function () { a.href = target(); });
+  a.addEventListener("click", function () { a.href = target(window.crypto && window.sessionStorage ? newPageKey() : ""); });
   script.parentNode.insertBefore(a, script.nextSibling);
+  // Scripts other features add to the page (hook webacd_page_scripts), each once.
+  var extra = %(scripts)s;
+  for (var i = 0; i < extra.length; i++) {
+    var src = new URL(extra[i], script.src).href;
+    if (document.querySelector('script[src="' + src.replace(/"/g, "%%22") + '"]')) continue;
+    var tag = document.createElement("script");
+    tag.src = src;
+    tag.async = true;
+    document.head.appendChild(tag);
+  }
 })();
 """
 
@@ -65,8 +88,11 @@ async def snippet(request: web.Request):
     acd = request.app[WEBACD]
     queues = acd.site_queues(site.id)
     first = str(queues[0].id) if queues else ""
+    scripts = [str(url) for _plugin, urls in await api.call_hook(request.app, "webacd_page_scripts", site, site=site)
+               for url in urls or []]
     body = SNIPPET % {"prefix": json.dumps(site.prefix), "queue": json.dumps(request.query.get("queue", first)),
-                      "label": json.dumps(request.query.get("label", "Get help")[:60])}
+                      "label": json.dumps(request.query.get("label", "Get help")[:60]), "site": json.dumps(site.slug),
+                      "scripts": json.dumps(scripts).replace("</", "<\\/")}
     return web.Response(text=body, content_type="application/javascript",
                         headers={"Cache-Control": "no-cache", "Cross-Origin-Resource-Policy": "cross-origin"})
 
@@ -100,7 +126,8 @@ async def entry_form(request: web.Request):
     existing = await _live_entry(request, site, queue)
     if existing:
         raise web.HTTPFound(f"{site.prefix}/p/webacd/wait/{existing}")
-    return await _entry_page(request, site, queue, ref=clean_ref(request.query.get("ref")), values={})
+    return await _entry_page(request, site, queue, ref=clean_ref(request.query.get("ref")),
+                             page_key=clean_page_key(request.query.get("pk")), values={})
 
 
 async def submit_entry(request: web.Request):
@@ -111,6 +138,7 @@ async def submit_entry(request: web.Request):
         raise web.HTTPNotFound(text="No such queue.")
     form = await form_with_csrf(request)
     ref = clean_ref(form.get("ref"))
+    page_key = clean_page_key(form.get("pk"))
     existing = await _live_entry(request, site, queue)
     if existing:  # sent twice (reload, back button): keep the one place
         raise web.HTTPFound(f"{site.prefix}/p/webacd/wait/{existing}")
@@ -118,19 +146,20 @@ async def submit_entry(request: web.Request):
     address = client_address(request)
     limiter = acd.limiter(site.id, api.setting(request.app, site, PLUGIN, "entries_per_minute", 6))
     if limiter.blocked(address):
-        return await _entry_page(request, site, queue, 429, ref=ref, values=values,
+        return await _entry_page(request, site, queue, 429, ref=ref, page_key=page_key, values=values,
                                  errors=[f"Too many requests from your address. Wait {limiter.retry_after(address)} "
                                          "seconds and try again."])
     limiter.hit(address)
     now = api.now(request.app)
     if not queue.is_open(now):
-        return await _entry_page(request, site, queue, 409, ref=ref, values=values,
+        return await _entry_page(request, site, queue, 409, ref=ref, page_key=page_key, values=values,
                                  errors=["This queue is closed now, so nobody was queued. Please come back during "
                                          "its opening hours."])
     clean, errors = validate_entry(queue.fields, form)
     if errors:
-        return await _entry_page(request, site, queue, 400, ref=ref, values=values, errors=errors)
-    row, token = await acd.enqueue(site, queue, clean, ref, address)
+        return await _entry_page(request, site, queue, 400, ref=ref, page_key=page_key, values=values,
+                                 errors=errors)
+    row, token = await acd.enqueue(site, queue, clean, ref, address, page_key)
     response = web.HTTPFound(f"{site.prefix}/p/webacd/wait/{row['id']}")
     response.set_cookie(queue_cookie(queue.id), f"{row['id']}.{token}", path=site.prefix, httponly=True,
                         samesite="Lax", secure=api.config(request.app).secure_cookies)
