@@ -34,6 +34,12 @@ class Connection:
         self._closing: asyncio.Task | None = None  # the close a full queue started (a reference keeps it alive)
         self.writer = asyncio.create_task(self._write_loop())
 
+    @property
+    def backlog(self) -> int:
+        """Messages queued for this participant and not written yet: a relay that can drop and catch up
+        later (a fresh snapshot, a key frame) reads it to stop feeding a reader that is behind."""
+        return self.queue.qsize()
+
     def send(self, message: dict | str | bytes) -> bool:
         """Queue a message (a dict, pre-encoded JSON text, or a binary frame); never waits."""
         if self.closed:

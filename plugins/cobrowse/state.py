@@ -260,12 +260,12 @@ def relay(app, session: Session, events: list, text: str) -> None:
             if resume_at is None:
                 resume_at = starts_snapshot(events)
                 resume_at = -1 if resume_at is None else resume_at
-            if resume_at >= 0 and conn.queue.qsize() <= RESUME_ITEMS:
+            if resume_at >= 0 and conn.backlog <= RESUME_ITEMS:
                 conn.send(text if resume_at == 0 else {"type": "cobrowse.events", "e": events[resume_at:]})
                 st.behind.discard(pid)
                 st.relayed += 1
             continue
-        if conn.queue.qsize() >= LAG_ITEMS:
+        if conn.backlog >= LAG_ITEMS:
             st.behind.add(pid)
             st.dropped += 1
             continue
