@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
-from cobrowse_host_kit import set_settings
+from cobrowse_host_kit import audit_rows, set_settings
 from conftest import PASSWORD, start_host, stop_host
 from e2e_helpers import SOCKET_SPY
 from test_webacd import login as client_login
@@ -488,4 +488,33 @@ async def test_private_by_default_shows_only_the_allowed_fields_and_boxes(world)
     for frames in (page_sent, relayed):
         assert "Springfield" not in "\n".join(frames)
     assert_no_secrets(relayed, "what the host relayed to the rep")
+    assert shop_errors == []
+
+
+async def test_a_page_too_large_to_share_tells_the_rep_once_and_does_not_reconnect(world):
+    """A snapshot over the host's 8 MiB frame limit in UTF-8 bytes (3 Mi euro signs: 9 MiB, though only 3 Mi
+    JavaScript characters): page.js measures bytes, says so instead of sending it, and stays connected; the rep's
+    console shows why co-browse is off."""
+    rita, relayed = await rep_console(world)
+    shop, entry, _sent, shop_errors = await customer_asks_for_help(world)
+    sockets = []
+    shop.on("websocket", lambda ws: sockets.append(ws.url))
+    await rita.locator(".acd-offer .acd-accept").click()
+    await entry.wait_for_url("**/s/demo/session/*")
+    await shop.evaluate("() => { const p = document.createElement('p'); p.id = 'huge';"
+                        " p.textContent = '\\u20ac'.repeat(3 * 1024 * 1024); document.body.append(p); }")
+    await rep_opens(rita, "cobrowse.view")
+    status = rita.locator(".cobrowse-status:visible")
+    for attempt in (1, 2):                     # the rep may try again: told again, once per try
+        start = rita.locator(".cobrowse-start:visible")
+        await expect(start).to_be_enabled(timeout=30000)
+        await start.click()
+        await shadow_click(shop, "[data-cobrowse=allow]")
+        await expect(status).to_contain_text("too large to share", timeout=30000)
+        await expect(status).to_contain_text("Co-browse is off")
+        await wait_state(shop, connected=True, recording=False, mode=None)
+        assert sum('"cobrowse.ended"' in f for f in relayed) == attempt
+    assert not [f for f in relayed if '"cobrowse.events"' in f]
+    assert len(sockets) == 1, f"the page connected again: {sockets}"
+    assert await audit_rows(world["host"], "cobrowse_bad_input") == []     # nothing over the limit was sent
     assert shop_errors == []
