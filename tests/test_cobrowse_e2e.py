@@ -1,13 +1,13 @@
-"""Co-browse end to end in headless Chromium: a rep and a customer, each a browser context of their own.
+"""Co-browse end to end in headless Chromium, driven as a rep and a customer would: each a browser context.
 
 The company's shop is its own little aiohttp site on another loopback origin (127.0.0.2) carrying the WebACD
 snippet and a checkout form (name, card number, password, a field marked private, a field the admin made
-private, a button with its own click handler, a list the page updates, a link to a second page). The customer
-clicks Get help, fills the entry form and is routed to the rep; the rep starts Co-browse View, the customer
-allows in the page's prompt; typing and DOM changes show up in the rep's replay; what the shop page sent and
-what the host relayed to the rep never hold the private values. Control: the rep's click runs the page's own
-handler, the rep's typing fills a normal field and not a private one. The customer stops; the rep starts
-again; following the link to the second page keeps co-browse going.
+private, private and ordinary checkboxes and radio buttons, a button with its own click handler, a list the page
+updates, a link to a second page). The customer clicks Get help, fills the entry form and is routed to the rep.
+The rep works only in the console (the Application tab's Co-browse View and Co-browse Control, the live replay
+and its control overlay); the customer only in the shop (the page's prompt and banner). We assert on what the
+rep sees in the replay, on what the customer's page does, and on every frame the shop sent and the host relayed
+to the rep (no private value, no private box's state in any of them).
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
+from cobrowse_host_kit import audit_rows, set_settings
 from conftest import PASSWORD, start_host, stop_host
-from e2e_helpers import SOCKET_SPY, crafted
+from e2e_helpers import SOCKET_SPY
 from test_webacd import login as client_login
 from test_webacd import make_queue
 
@@ -39,6 +40,13 @@ SHOP_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</
   <label>Account <input id="account" name="account"></label>
   <input type="hidden" name="csrf" value="{hidden}">
   <p class="supporthost-private" id="balance">{text}</p>
+  <fieldset data-supporthost-private><label><input type="checkbox" id="medical" class="medical">
+    I have a medical condition</label></fieldset>
+  <fieldset id="plans"><label><input type="radio" name="plan" id="plan-basic" class="plan-basic" value="basic">
+    Basic</label> <label><input type="radio" name="plan" id="plan-gold" class="plan-gold" value="gold"> Gold</label></fieldset>
+  <label><input type="checkbox" id="gift" name="gift"> Gift wrap</label>
+  <label>City <input id="city" name="city"></label>
+  <label><input type="checkbox" id="newsletter" class="newsletter" name="newsletter"> Send me the newsletter</label>
   <button type="button" id="apply">Apply coupon</button> <span id="applied"></span>
 </form>
 <ul id="log"></ul>
@@ -160,12 +168,12 @@ async def world(tmp_path, browser):
         shop_runner, shop = await shop_site(host.base, queue)
         admin = await client_login(host, "admin")
         r = await admin.post_form("/s/demo/admin/settings/cobrowse", {
-            "allowed_origins": shop, "private_selectors": "#account", "public_selectors": ""},
+            "allowed_origins": shop, "private_selectors": "#account\n#plans", "public_selectors": ""},
             csrf_from="/s/demo/admin")
         assert r.status == 200, await r.text()
 
-        async def new_context():
-            ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        async def new_context(height=900):
+            ctx = await browser.new_context(viewport={"width": 1280, "height": height})
             contexts.append(ctx)
             return ctx
         w = {"host": host, "shop": shop, "new_context": new_context, "host_stopped": False}
@@ -181,7 +189,7 @@ async def world(tmp_path, browser):
 
 async def rep_console(world):
     """Rita logs in to her dashboard and makes herself available; every frame her page receives is kept."""
-    ctx = await world["new_context"]()
+    ctx = await world["new_context"](height=1800)     # the whole replay fits under the console's controls
     await ctx.add_init_script(SOCKET_SPY)
     page = await ctx.new_page()
     received = frame_log(page, "framereceived")
@@ -225,33 +233,6 @@ async def rep_sends(rep, msg: dict) -> None:
     assert ok, "the rep console has no session socket"
 
 
-async def rep_starts(rep, mode: str) -> None:
-    """The rep asks for co-browse over the console's socket; the host takes the request."""
-    reply = await crafted(rep, {"type": "cobrowse.start", "mode": mode, "id": f"start-{mode}"})
-    assert reply.get("type") == "cobrowse.state" and reply.get("state") in ("asking", "on"), reply
-
-
-async def wait_relayed(frames: list[str], text: str, timeout: float = 20) -> None:
-    """Waits until a cobrowse.events message relayed to the rep holds this text."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        if any('"cobrowse.events"' in f and text in f for f in frames):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{text!r} never reached the rep; it got {[f[:120] for f in frames[-8:]]}")
-
-
-async def wait_relayed_message(frames: list[str], kind: str, timeout: float = 20) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        if any(kind in f for f in frames):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no {kind} reached the rep")
-
-
 def node_ids(frames: list[str]) -> dict[str, int]:
     """The rrweb node ids of the elements with an id attribute, from the last full snapshot the rep got."""
     ids: dict[str, int] = {}
@@ -271,73 +252,191 @@ def node_ids(frames: list[str]) -> dict[str, int]:
     raise AssertionError("the rep got no full snapshot")
 
 
-async def test_view_privacy_control_stop_restart_and_next_page(world):
+async def replay_frame(rita):
+    """The document the rep sees: rrweb's iframe inside the console's replay frame (the console may rebuild
+    both when the replay starts over from a fresh snapshot, so it is looked up each time)."""
+    outer = await rita.locator(".cobrowse-stage iframe.cobrowse-frame").element_handle(timeout=20000)
+    outer_frame = await outer.content_frame()
+    inner = await outer_frame.wait_for_selector("iframe", state="attached", timeout=20000)
+    return await inner.content_frame()
+
+
+async def what_the_rep_sees(rita) -> str:
+    """Every text and every field value in the rep's replay, as one string."""
+    frame = await replay_frame(rita)
+    return await frame.evaluate("""() => [document.documentElement.outerHTML,
+        ...[...document.querySelectorAll('input, textarea, select')].map((f) => f.value)].join('\\n')""")
+
+
+async def rep_opens(rita, option: str) -> None:
+    """The rep opens Co-browse View or Co-browse Control in the session's Application tab."""
+    await rita.locator('.tab[data-tab="application"]:visible').click()
+    await rita.locator(f'[data-open="{option}"]:visible').click()
+
+
+async def rep_starts_view(rita, shop):
+    """The rep clicks Start in Co-browse View, the customer allows in the page's prompt, the rep sees the page;
+    returns the replay as the rep sees it."""
+    await rep_opens(rita, "cobrowse.view")
+    start = rita.locator(".cobrowse-start:visible")
+    await expect(start).to_have_text("Start Co-browse View")
+    await expect(start).to_be_enabled(timeout=30000)    # once the shop tab's page.js got in (4404 while queued)
+    await start.click()
+    await expect(rita.locator(".cobrowse-status:visible")).to_contain_text("Asking the customer")
+    await shadow_click(shop, "[data-cobrowse=allow]")
+    await wait_state(shop, mode="view", recording=True)
+    replay = rita.frame_locator(".cobrowse-stage iframe.cobrowse-frame").frame_locator("iframe")
+    await expect(replay.locator("#heading")).not_to_have_text("")
+    await expect(rita.locator(".cobrowse-status:visible")).to_contain_text("Viewing the customer's page")
+    return replay
+
+
+async def rep_clicks_in_replay(rita, replay, selector: str) -> None:
+    """A real mouse click on an element of the customer's page as the rep sees it (on the control overlay)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 20
+    while True:        # the replay may be rebuilding from a fresh snapshot this moment
+        await expect(replay.locator(selector)).to_be_visible()
+        box = await replay.locator(selector).bounding_box()
+        if box:
+            break
+        assert loop.time() < end, f"{selector} is not shown in the rep's replay"
+    await rita.mouse.click(box["x"] + min(6, box["width"] / 2), box["y"] + box["height"] / 2)
+
+
+def checked_nodes(frames: list[str]) -> set[int]:
+    """Node ids the host ever told the rep were ticked (checkbox/radio), in snapshots and input events."""
+    ticked: set[int] = set()
+
+    def walk(node):
+        if node.get("attributes", {}).get("checked") in (True, "", "checked", "true"):
+            ticked.add(node["id"])
+        for child in node.get("childNodes", []):
+            walk(child)
+    for frame in frames:
+        if '"cobrowse.events"' not in frame:
+            continue
+        for event in json.loads(frame)["e"]:
+            data = event.get("data") or {}
+            if event["type"] == 2:
+                walk(data["node"])
+            elif event["type"] == 3 and data.get("source") == 5 and data.get("isChecked"):
+                ticked.add(data["id"])
+            elif event["type"] == 3 and data.get("source") == 0:
+                for add in data.get("adds", []):
+                    walk(add["node"])
+                for attr in data.get("attributes", []):
+                    if attr.get("attributes", {}).get("checked") is not None:
+                        ticked.add(attr["id"])
+    return ticked
+
+
+async def test_a_rep_and_a_customer_co_browse_through_the_console_and_the_page(world):
+    """Everything through the people's own controls: the rep's console buttons and replay, the customer's
+    prompt, banner and page."""
     rita, relayed = await rep_console(world)
     shop, entry, page_sent, shop_errors = await customer_asks_for_help(world)
     offer = rita.locator(".acd-offer")
     await expect(offer).to_contain_text("Carla Customer")
     await offer.locator(".acd-accept").click()
     await entry.wait_for_url("**/s/demo/session/*")
-    await wait_state(shop, connected=True)     # the host took the shop tab's hello (4404 while Carla waited)
 
-    # -- view: the rep asks, the customer allows in the page's prompt --
-    await rep_starts(rita, "view")
+    # -- view: the rep clicks Start in Co-browse View, the customer allows in the page's prompt --
     await shop.fill("#name", "Carla before")
-    await shadow_click(shop, "[data-cobrowse=allow]")
-    await wait_state(shop, mode="view", recording=True)
+    replay = await rep_starts_view(rita, shop)
+    await expect(replay.locator("#heading")).to_have_text("Checkout")
     for field in ("card", "password", "private", "account"):
-        key = "admin" if field == "account" else field
-        await shop.fill(f"#{field}", SECRETS[key])
+        await shop.fill(f"#{field}", SECRETS["admin" if field == "account" else field])
+    await shop.check("#medical")                 # private: a ticked box says something too
+    await shop.check("#plan-gold")               # in an area the admin made private
+    await shop.check("#gift")                    # an ordinary box: the rep sees it ticked
     await shop.fill("#name", "Carla Customer")
     await shop.evaluate("addItem('Blue shirt, size M')")
-    await wait_relayed(relayed, "Carla Customer")
-    await wait_relayed(relayed, "Blue shirt, size M")
+    # what the rep sees: the customer's typing and the list, live; the private values masked
+    await expect(replay.locator("#name")).to_have_value("Carla Customer")
+    await expect(replay.locator("#log li")).to_have_text(["Blue shirt, size M"])
+    await expect(replay.locator("#gift")).to_be_checked()
+    for field in ("card", "password", "private", "account"):
+        await expect(replay.locator(f"#{field}")).to_have_value("********")
+    await expect(replay.locator("#balance")).not_to_contain_text("12345")
+    seen = await what_the_rep_sees(rita)
+    for name, secret in SECRETS.items():
+        assert secret not in seen, f"the rep sees the {name} value"
+    ticked = await (await replay_frame(rita)).evaluate(
+        "() => [...document.querySelectorAll('input')].filter((i) => i.checked).map((i) => i.id)")
+    assert ticked == ["gift"], f"the rep sees these boxes ticked: {ticked}"
+    ids = node_ids(relayed)
+    assert checked_nodes(relayed) == {ids["gift"]}, "a private box's state reached the rep"
     assert_no_secrets(page_sent, "what the shop page sent")
     assert_no_secrets(relayed, "what the host relayed to the rep")
 
-    # -- control: asked again, allowed; the rep's click runs the page's own handler, typing fills a normal
-    # field and never a private one --
-    await rep_starts(rita, "control")
+    # -- control: the rep asks in Co-browse Control, the customer allows; the rep's click runs the page's
+    # own handler, the rep's typing fills the name field and never a private one --
+    await rep_opens(rita, "cobrowse.control")
+    request = rita.locator(".cobrowse-start:visible")
+    await expect(request).to_have_text("Request control")
+    await request.click()
     await shadow_click(shop, "[data-cobrowse=allow]")
     await wait_state(shop, mode="control")
-    ids = node_ids(relayed)
-    await rep_sends(rita, {"type": "cobrowse.ctl", "a": "click", "id": ids["apply"], "x": 5, "y": 5})
+    overlay = rita.locator(".cobrowse-overlay")
+    await expect(overlay).to_be_visible()
+    await expect(replay.locator("#name")).to_have_value("Carla Customer")     # the replay started over
+    await rep_clicks_in_replay(rita, replay, "#apply")
     await expect(shop.locator("#applied")).to_have_text("Coupon applied by the page's own handler")
-    await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids["name"], "value": "Carla C. Customer"})
-    await expect(shop.locator("#name")).to_have_value("Carla C. Customer")
-    for field in ("private", "password", "card", "account"):
-        await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids[field], "value": "typed by rep"})
-        await rep_sends(rita, {"type": "cobrowse.ctl", "a": "click", "id": ids[field], "x": 2, "y": 2})
-    await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids["name"], "value": "Carla after"})
-    await expect(shop.locator("#name")).to_have_value("Carla after")     # the events before it came first
+    await rep_clicks_in_replay(rita, replay, "#name")
+    await rita.keyboard.type(" Jr")
+    await expect(shop.locator("#name")).to_have_value("Carla Customer Jr")
+    for field in ("card", "password", "private", "account"):
+        await rep_clicks_in_replay(rita, replay, f"#{field}")
+        await rita.keyboard.type("99")
+        await rita.keyboard.press("Backspace")
+    await rep_clicks_in_replay(rita, replay, "#gift")          # an ordinary box: the rep may untick it
+    await expect(shop.locator("#gift")).not_to_be_checked()
+    await rep_clicks_in_replay(rita, replay, "#name")
+    await rita.keyboard.type("!")
+    await expect(shop.locator("#name")).to_have_value("Carla Customer Jr!")   # the rep's events before came first
     assert await shop.input_value("#private") == SECRETS["private"]
     assert await shop.input_value("#password") == SECRETS["password"]
     assert await shop.input_value("#card") == SECRETS["card"]
     assert await shop.input_value("#account") == SECRETS["admin"]
+    # a private box is drawn blank in the replay (only its class is left) and the rep cannot untick it
+    await rep_clicks_in_replay(rita, replay, ".medical")
+    await rep_clicks_in_replay(rita, replay, ".plan-basic")
+    await rep_clicks_in_replay(rita, replay, "#name")
+    await rita.keyboard.type("?")
+    await expect(shop.locator("#name")).to_have_value("Carla Customer Jr!?")
+    assert await shop.is_checked("#medical") and await shop.is_checked("#plan-gold")
 
-    # -- the customer takes control back: the rep's events are ignored, the view goes on --
+    # -- the customer takes control back with one click: the rep's control ends, the view goes on --
     await shadow_click(shop, "[data-cobrowse=take-back]")
     await wait_state(shop, mode="view")
+    await expect(overlay).to_be_hidden()
+    await expect(rita.locator(".cobrowse-status:visible")).to_contain_text("Viewing the customer's page")
+    ids = node_ids(relayed)
     await rep_sends(rita, {"type": "cobrowse.ctl", "a": "input", "id": ids["name"], "value": "not any more"})
     await shop.fill("#name", "Carla typing again")
-    await wait_relayed(relayed, "Carla typing again")
-    assert await shop.input_value("#name") == "Carla typing again"
+    await expect(replay.locator("#name")).to_have_value("Carla typing again")
+    assert await shop.input_value("#name") == "Carla typing again"      # the rep's event was dropped
 
-    # -- the customer stops; the rep starts again --
+    # -- the customer presses Stop: the rep's view shows it stopped --
     await shadow_click(shop, "[data-cobrowse=stop]")
     await wait_state(shop, mode=None, recording=False)
-    await wait_relayed_message(relayed, '"cobrowse.ended"')
-    relayed.clear()
-    await rep_starts(rita, "view")
-    await shadow_click(shop, "[data-cobrowse=allow]")
-    await wait_state(shop, mode="view", recording=True)
-    await wait_relayed(relayed, "Checkout")
+    await expect(rita.locator(".cobrowse-stage iframe")).to_have_count(0)
+    await expect(rita.locator(".cobrowse-status:visible")).to_contain_text("Co-browse is off")
 
-    # -- the customer follows the link to the second page: co-browse goes on there --
+    # -- the rep starts again, the customer allows --
+    await rep_starts_view(rita, shop)
+    await expect(replay.locator("#heading")).to_have_text("Checkout")
+    await expect(replay.locator("#name")).to_have_value("Carla typing again")
+
+    # -- the customer follows the link to the second page of the site: co-browse goes on there --
     await shop.click("#next")
     await shop.wait_for_url("**/second")
     await wait_state(shop, mode="view", recording=True)
-    await wait_relayed(relayed, "Shop shipping")     # the second page's title, in its full snapshot
+    await expect(replay.locator("#heading")).to_have_text("Shipping options")
+    await shop.fill("#name", "Carla on page two")
+    await expect(replay.locator("#name")).to_have_value("Carla on page two")
+    await expect(rita.locator(".cobrowse-status:visible")).to_contain_text("Shop shipping")
     assert_no_secrets(page_sent, "what the shop page sent")
     assert_no_secrets(relayed, "what the host relayed to the rep")
     assert shop_errors == []
@@ -346,15 +445,11 @@ async def test_view_privacy_control_stop_restart_and_next_page(world):
 async def test_the_shop_keeps_working_when_the_host_goes_away(world):
     """A dead host never breaks the company's page: no script error, its own handlers and fields work, and
     page.js stops recording (nothing piles up) and keeps only its one global."""
-    rita, relayed = await rep_console(world)
+    rita, _relayed = await rep_console(world)
     shop, entry, _sent, shop_errors = await customer_asks_for_help(world)
     await rita.locator(".acd-offer .acd-accept").click()
     await entry.wait_for_url("**/s/demo/session/*")
-    await wait_state(shop, connected=True)
-    await rep_starts(rita, "view")
-    await shadow_click(shop, "[data-cobrowse=allow]")
-    await wait_state(shop, mode="view", recording=True)
-    await wait_relayed(relayed, "Checkout")
+    await rep_starts_view(rita, shop)
 
     await stop_host(world["host"])
     world["host_stopped"] = True
@@ -367,4 +462,59 @@ async def test_the_shop_keeps_working_when_the_host_goes_away(world):
     globals_added = await shop.evaluate("""() => Object.keys(window).filter((k) =>
         /rrweb|supporthost|cobrowse/i.test(k))""")
     assert globals_added == ["SupportHostCobrowse"]
+    assert shop_errors == []
+
+
+async def test_private_by_default_shows_only_the_allowed_fields_and_boxes(world):
+    """With "private by default" every field and every checkbox is masked but the allow-listed ones."""
+    await set_settings(world["host"], private_by_default=True, public_selectors="#name\n#gift")
+    rita, relayed = await rep_console(world)
+    shop, entry, page_sent, shop_errors = await customer_asks_for_help(world)
+    await rita.locator(".acd-offer .acd-accept").click()
+    await entry.wait_for_url("**/s/demo/session/*")
+    replay = await rep_starts_view(rita, shop)
+    await shop.fill("#city", "Springfield")
+    await shop.check("#newsletter")
+    await shop.check("#gift")
+    await shop.fill("#name", "Carla Customer")
+    await expect(replay.locator("#name")).to_have_value("Carla Customer")
+    await expect(replay.locator("#gift")).to_be_checked()
+    await expect(replay.locator("#city")).to_have_value("********")
+    assert "Springfield" not in await what_the_rep_sees(rita)
+    ticked = await (await replay_frame(rita)).evaluate(
+        "() => [...document.querySelectorAll('input')].filter((i) => i.checked).map((i) => i.id)")
+    assert ticked == ["gift"], f"the rep sees these boxes ticked: {ticked}"
+    assert checked_nodes(relayed) == {node_ids(relayed)["gift"]}, "a box that is not allowed reached the rep ticked"
+    for frames in (page_sent, relayed):
+        assert "Springfield" not in "\n".join(frames)
+    assert_no_secrets(relayed, "what the host relayed to the rep")
+    assert shop_errors == []
+
+
+async def test_a_page_too_large_to_share_tells_the_rep_once_and_does_not_reconnect(world):
+    """A snapshot over the host's 8 MiB frame limit in UTF-8 bytes (3 Mi euro signs: 9 MiB, though only 3 Mi
+    JavaScript characters): page.js measures bytes, says so instead of sending it, and stays connected; the rep's
+    console shows why co-browse is off."""
+    rita, relayed = await rep_console(world)
+    shop, entry, _sent, shop_errors = await customer_asks_for_help(world)
+    sockets = []
+    shop.on("websocket", lambda ws: sockets.append(ws.url))
+    await rita.locator(".acd-offer .acd-accept").click()
+    await entry.wait_for_url("**/s/demo/session/*")
+    await shop.evaluate("() => { const p = document.createElement('p'); p.id = 'huge';"
+                        " p.textContent = '\\u20ac'.repeat(3 * 1024 * 1024); document.body.append(p); }")
+    await rep_opens(rita, "cobrowse.view")
+    status = rita.locator(".cobrowse-status:visible")
+    for attempt in (1, 2):                     # the rep may try again: told again, once per try
+        start = rita.locator(".cobrowse-start:visible")
+        await expect(start).to_be_enabled(timeout=30000)
+        await start.click()
+        await shadow_click(shop, "[data-cobrowse=allow]")
+        await expect(status).to_contain_text("too large to share", timeout=30000)
+        await expect(status).to_contain_text("Co-browse is off")
+        await wait_state(shop, connected=True, recording=False, mode=None)
+        assert sum('"cobrowse.ended"' in f for f in relayed) == attempt
+    assert not [f for f in relayed if '"cobrowse.events"' in f]
+    assert len(sockets) == 1, f"the page connected again: {sockets}"
+    assert await audit_rows(world["host"], "cobrowse_bad_input") == []     # nothing over the limit was sent
     assert shop_errors == []

@@ -9,10 +9,12 @@ import secrets
 import aiohttp
 import pytest
 
+from plugins.cobrowse.state import PAGE_STOPS
 from cobrowse_host_kit import (SHOP, audit_rows, connected_page, events_of, inbound, open_page, set_settings,
                                snapshot)
 from test_webacd import login
 
+TOO_LARGE, NO_RECORDER = PAGE_STOPS["too_large"], PAGE_STOPS["no_recorder"]
 HOSTILE = [
     {"type": 2, "id": 10, "tagName": "script", "attributes": {"src": "https://evil.example/x.js"},
      "childNodes": [{"type": 3, "id": 11, "textContent": "parent.pwned = 1"}]},
@@ -281,10 +283,13 @@ async def test_malformed_frames_close_the_page_with_4400_and_are_audited(host, f
     assert again.key
 
 
-async def test_a_frame_over_8_mb_is_refused_and_the_host_goes_on(host):
+async def test_a_frame_over_8_mb_is_refused_and_ends_cobrowse_once_with_the_reason(host):
+    """A page that sent a frame over the limit would send it again on every start: the host ends co-browse
+    (once, saying why) instead of starting it again when the page reconnects."""
     s = await inbound(host, view_without_asking=True)
+    rep_ws = s["rep_ws"]
     page = await connected_page(host, s["key"])
-    await s["rep_ws"].request({"type": "cobrowse.start", "mode": "view"})
+    await rep_ws.request({"type": "cobrowse.start", "mode": "view"})
     await page.expect("start")
     big = json.dumps({"t": "ev", "e": snapshot([{"type": 3, "id": 9, "textContent": "x" * (8 * 1024 * 1024)}])})
     try:
@@ -293,17 +298,41 @@ async def test_a_frame_over_8_mb_is_refused_and_the_host_goes_on(host):
         pass                                             # the host closed while the frame was still going out
     code, _reason = await page.closed()
     assert code in (1009, 1006, None)
+    ended = await rep_ws.expect("cobrowse.ended")
+    assert ended["reason"] == TOO_LARGE
     async with asyncio.timeout(10):
         while not await audit_rows(host, "cobrowse_bad_input"):
             await asyncio.sleep(0.05)
     assert "exceeds limit" in json.loads((await audit_rows(host, "cobrowse_bad_input"))[0]["details"])["why"]
-    assert not [m for m in s["rep_ws"].seen if m.get("type") == "cobrowse.events"]
-    page = await connected_page(host, page.key)          # a big snapshot (the test socket reads up to 4 MB) is relayed
+    assert not [m for m in rep_ws.seen if m.get("type") == "cobrowse.events"]
+    page = await connected_page(host, page.key)          # the page comes back: co-browse stays off, says why
+    state = await rep_ws.request({"type": "cobrowse.state"})
+    assert state["state"] == "off" and state["reason"] == TOO_LARGE and state["page"] is True
+    assert "cobrowse.ended" not in [m.get("type") for m in rep_ws.seen]     # the rep was told once
+    await rep_ws.request({"type": "cobrowse.start", "mode": "view"})     # the rep may try again
     await page.expect("start")
-    fine = snapshot([{"type": 3, "id": 9, "textContent": "y" * (3 * 1024 * 1024)}])
+    fine = snapshot([{"type": 3, "id": 9, "textContent": "y" * (3 * 1024 * 1024)}])   # the test socket reads 4 MB
     await page.send({"t": "ev", "e": fine})
-    got = await s["rep_ws"].expect("cobrowse.events", timeout=30)
+    got = await rep_ws.expect("cobrowse.events", timeout=30)
     assert len(got["e"][1]["data"]["node"]["childNodes"][0]["childNodes"][1]["childNodes"][0]["textContent"]) == 3 * 1024 * 1024
+    state = await rep_ws.request({"type": "cobrowse.state"})
+    assert state["state"] == "on" and state["reason"] == ""
+
+
+@pytest.mark.parametrize("why, reason", [("too_large", TOO_LARGE), ("no_recorder", NO_RECORDER),
+                                         (None, "The customer stopped co-browse."),
+                                         ("<b>anything</b>", "The customer stopped co-browse.")])
+async def test_a_page_that_stops_by_itself_tells_the_rep_why(host, why, reason):
+    s = await inbound(host, view_without_asking=True)
+    rep_ws = s["rep_ws"]
+    page = await connected_page(host, s["key"])
+    await rep_ws.request({"type": "cobrowse.start", "mode": "view"})
+    await page.expect("start")
+    await page.send({"t": "stop", **({"why": why} if why else {})})
+    assert (await rep_ws.expect("cobrowse.ended"))["reason"] == reason
+    state = await rep_ws.request({"type": "cobrowse.state"})
+    assert state["state"] == "off" and state["reason"] == reason
+    assert (await page.expect("stop"))["reason"] == reason
 
 
 # -- a page reload, navigation, the session's end -------------------------------------------------------

@@ -182,8 +182,11 @@ class ScreenShare:
 
     async def on_revoked(self, message: dict) -> None:
         """The host says grants ended (a rep left, the customer revoked on the session page...). Only
-        ever lowers: what ends here is asked again next time, even if "don't ask again" was chosen."""
+        ever lowers: what ends here is asked again next time, even if "don't ask again" was chosen, except
+        when the viewers stopped on their own (``released``): the person withdrew nothing, so what they said
+        ("don't ask again this session when Rita asks to see your screen") still holds."""
         viewers = message.get("viewers")
+        keep_standing = message.get("released") is True and isinstance(viewers, list)
         if viewers == "all" or not isinstance(viewers, list):
             self.grants.clear()
             self.standing.clear()
@@ -191,7 +194,8 @@ class ScreenShare:
             for vid in viewers:
                 if isinstance(vid, str):
                     self.grants.pop(vid, None)
-                    self.standing.pop(vid, None)
+                    if not keep_standing:
+                        self.standing.pop(vid, None)
         if not self.grants:
             self._stop_capture()
         self._release_keys_unless_controlled()

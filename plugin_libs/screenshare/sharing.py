@@ -210,7 +210,10 @@ async def revoke(ctx, message):
     _ack_if_done(ctx, state, agent.id)
 
 
-async def _stop_agent(ctx, state, agent: AgentInfo, viewers: list[str] | None, by: str) -> int:
+async def _stop_agent(ctx, state, agent: AgentInfo, viewers: list[str] | None, by: str,
+                      released: bool = False) -> int:
+    """End grants on one agent. ``released``: the viewers stopped on their own (the customer withdrew nothing,
+    so a "don't ask again" they gave still holds on the agent)."""
     gone = []
     for v in viewers if viewers is not None else [None]:
         gone += state.drop_grants(agent.id, v)
@@ -218,7 +221,8 @@ async def _stop_agent(ctx, state, agent: AgentInfo, viewers: list[str] | None, b
         if p.agent == agent.id and (viewers is None or set(p.viewers) & set(viewers)):
             del state.pending[pid]
     ctx.send_to(agent.id, {"type": f"{ctx.plugin}.revoked",
-                           "viewers": "all" if viewers is None else [v for _, v, _ in gone]})
+                           "viewers": "all" if viewers is None else [v for _, v, _ in gone],
+                           **({"released": True} if released else {})})
     if gone:
         await _record_revoked(ctx, agent.id, by, gone)
     _announce(ctx, state)
@@ -255,7 +259,7 @@ async def release(ctx, message):
     if isinstance(message.get("agent"), str):
         agents = [a for a in agents if a.id == message["agent"]]
     for agent in agents:
-        await _stop_agent(ctx, state, agent, [ctx.participant.id], ctx.participant.name)
+        await _stop_agent(ctx, state, agent, [ctx.participant.id], ctx.participant.name, released=True)
     return {"type": f"{ctx.plugin}.released", "re": message.get("id"), "agents": [a.id for a in agents]}
 
 

@@ -4,7 +4,8 @@ A page socket is accepted only from an origin the site's admin allowed (HTTP 403
 otherwise) and, after its hello, only with the live page key of an inbound session of this site. Close codes
 the page acts on: 4401 bad or spent key, 4403 refused (not inbound), 4404 no session yet (the customer still
 waits: try again in 5 s), 4409 replaced by a newer page of the same session, 4410 the session ended (forget
-the key), 4400 malformed input, 1009 a frame bigger than MAX_FRAME.
+the key), 4400 malformed input. A frame bigger than MAX_FRAME drops the connection (aiohttp) and ends
+co-browse with the reason "too large" (page.js measures its frames and says so itself before that).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
 from host.api import (Connection, audit, client_address, database, existing_plugin_state, live_session, now,
                       sessions, site_of, track_socket)
@@ -152,9 +153,14 @@ async def page_ws(request: web.Request):
                 break
             if not await _handle(app, site, session, page, conn, msg.data, address):
                 break
-        if ws.exception() is not None:    # a frame over MAX_FRAME (aiohttp dropped the connection) or a broken one
+        exc = ws.exception()
+        if exc is not None:    # a frame over MAX_FRAME (aiohttp dropped the connection) or a broken one
             await audit(app, site.id, f"address:{address}", "cobrowse_bad_input", f"session:{session.id}",
-                        {"why": str(ws.exception())[:200], "close_code": ws.close_code})
+                        {"why": str(exc)[:200], "close_code": ws.close_code})
+            live = live_session(app, session.id)
+            if live is not None and isinstance(exc, WebSocketError) and exc.code == WSCloseCode.MESSAGE_TOO_BIG:
+                # the page would send it again on its next start: end co-browse, once, saying why
+                await state.stop(app, live, None, state.PAGE_STOPS["too_large"], actor="customer page")
     finally:
         if session is not None and page is not None:
             live = live_session(app, session.id)
@@ -215,8 +221,9 @@ async def _handle(app, site, session, page, conn, data: str, address) -> bool:
     t = message["t"]
     if t == "consent":
         await state.consent(app, live, message.get("mode"), message.get("allow"))
-    elif t == "stop":
-        await state.stop(app, live, None, "The customer stopped co-browse.", actor="customer page")
+    elif t == "stop":       # the customer's Stop, or the page could not go on (``why``)
+        reason = state.PAGE_STOPS.get(message.get("why"), "The customer stopped co-browse.")
+        await state.stop(app, live, None, reason, actor="customer page")
     elif t == "take_back":
         await state.take_back(app, live, None, "the customer took control back")
     elif t == "leaving":

@@ -26,6 +26,10 @@ PAGE_GONE_AFTER = 30.0  # seconds without a page socket (between two pages of th
 WHAT = {"view": "see the web page you asked for help from",
         "control": "click and type in the web page you asked for help from"}
 CLOSE_ENDED, CLOSE_REPLACED = 4410, 4409
+PAGE_STOPS = {   # why the customer's page stopped by itself (``{"t": "stop", "why": ...}``), in the rep's words
+    "too_large": "The customer's page is too large to share: its snapshot is over the 8 MiB co-browse limit.",
+    "no_recorder": "The co-browse recorder could not be loaded in the customer's page.",
+}
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Cobrowse:
     gone_timer: asyncio.TimerHandle | None = None
     relayed: int = 0
     dropped: int = 0
+    reason: str = ""              # why co-browse last stopped (shown to the reps while it is off)
 
 
 def of(session: Session) -> Cobrowse:
@@ -70,7 +75,7 @@ def state_message(session: Session) -> dict:
     return {"type": "cobrowse.state", "state": st.status, "mode": st.mode,
             "asking": st.asking["mode"] if st.asking else None, "controller": st.controller,
             "page": st.page is not None, "url": st.page.url if st.page else "",
-            "title": st.page.title if st.page else ""}
+            "title": st.page.title if st.page else "", "reason": st.reason if st.status == "off" else ""}
 
 
 def tell_reps(app, session: Session, message: dict | None = None) -> None:
@@ -137,7 +142,7 @@ async def start(app, session: Session, rep, mode: str) -> None:
 
 def _begin(app, session: Session, st: Cobrowse, mode: str, rep) -> None:
     was_on = st.status == "on"
-    st.status, st.asking = "on", None
+    st.status, st.asking, st.reason = "on", None, ""
     if mode == "control":
         st.mode, st.controller = "control", rep.id if rep else st.controller
     elif st.mode != "control":
@@ -159,7 +164,7 @@ async def stop(app, session: Session, by: str | None, reason: str, actor: str | 
     st = existing_plugin_state(session, PLUGIN)
     if st is None or st.status == "off":
         return
-    st.status, st.mode, st.asking, st.controller = "off", None, None, None
+    st.status, st.mode, st.asking, st.controller, st.reason = "off", None, None, None, reason
     st.viewers.clear()
     st.behind.clear()
     to_page(st, {"t": "stop", "reason": reason})
@@ -192,9 +197,9 @@ async def consent(app, session: Session, mode, allow) -> None:
     if not allow or rep is None:
         st.asking = None
         if st.status == "asking":
-            st.status = "off"
+            st.status, st.reason = "off", f"The customer said no to co-browse {mode}."
         await record(app, session, "denied", customer, {**details, "rep_left": rep is None}, actor="customer page")
-        tell_reps(app, session, {"type": "cobrowse.ended", "reason": f"The customer said no to co-browse {mode}."}
+        tell_reps(app, session, {"type": "cobrowse.ended", "reason": st.reason}
                   if st.status == "off" else {"type": "cobrowse.denied", "mode": mode})
         tell_reps(app, session)
         return

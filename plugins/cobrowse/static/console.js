@@ -42,7 +42,9 @@ function describe(m) {
     const asking = m.asking ? ` (asking for ${m.asking}…)` : "";
     return `${what}${asking}${m.page ? where : " — waiting for the customer's page"}`;
   }
-  return m.page ? `Co-browse is off. The customer's page is open${where}.` : "Co-browse is off. The customer's page is not connected.";
+  const why = m.reason ? ` ${m.reason}` : "";
+  return m.page ? `Co-browse is off.${why} The customer's page is open${where}.`
+    : `Co-browse is off.${why} The customer's page is not connected.`;
 }
 
 class CobrowseView {

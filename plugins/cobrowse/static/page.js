@@ -9,6 +9,7 @@
   var STORE = "supporthost.cobrowse";
   var VERSION = "1";
   var BATCH_MS = 40;                        // events go out in batches this often
+  // sizes are UTF-8 bytes on the wire (what the host counts), not JavaScript string lengths
   var FRAME_MAX = 2 * 1024 * 1024;          // a batch frame (a lone big event may take up to EVENT_MAX)
   var EVENT_MAX = 7 * 1024 * 1024;          // one frame with a full snapshot (the host takes up to 8 MiB)
   var PENDING_MAX = 12 * 1024 * 1024;       // what waits for a slow socket before it is dropped
@@ -19,6 +20,8 @@
   var BLOCKED = "[data-supporthost-private=block],.rr-block";
   var PUBLIC = "[data-supporthost-public],.supporthost-public";
   var TEXT_TYPES = /^(text|search|email|url|tel|number|date|datetime-local|month|week|time|color|range|)$/;
+  var CHECKABLE = ["input[type=checkbox]", "input[type=radio]"];
+  var NON_ASCII = /[^\x00-\x7f]/;
 
   var script = document.currentScript ||
     [].slice.call(document.querySelectorAll("script[src*='/p/cobrowse/page.js']")).pop();
@@ -242,6 +245,21 @@
   function maskText(text) {
     return text.replace(/\S/g, "*");
   }
+  // rrweb masks only text values: a private checkbox or radio button would still tell "ticked". They are
+  // blocked instead (rrweb then sends neither their state nor their changes; the rep sees a blank box).
+  function privateCheckables() {
+    var priv = ":is(" + [PRIVATE].concat(settings.privateSel).join(",") + ")";
+    var sels = [];
+    for (var i = 0; i < CHECKABLE.length; i++) {
+      sels.push(CHECKABLE[i] + priv, priv + " " + CHECKABLE[i]);
+      if (settings.privateByDefault) {
+        var pub = ":is(" + [PUBLIC].concat(settings.publicSel).join(",") + ")";
+        sels.push(CHECKABLE[i] + ":not(" + pub + "):not(" + pub + " *)");
+      }
+    }
+    var sel = sels.join(",");
+    try { document.documentElement.matches(sel); return sel; } catch (e) { return CHECKABLE.join(","); }
+  }
 
   // -- recording and sending --
   function startRecording(newMode) {
@@ -254,7 +272,7 @@
     loadRrweb(function (lib) {
       if (!mode || stopRecording) return;
       if (!lib) {
-        send({ t: "stop", reason: "The co-browse recorder could not be loaded in this page." });
+        send({ t: "stop", why: "no_recorder" });
         endRecording();
         return;
       }
@@ -262,7 +280,7 @@
       stopRecording = lib.record({
         emit: guard(queueEvent),
         blockClass: "rr-block",
-        blockSelector: "[data-supporthost-private=block]",
+        blockSelector: "[data-supporthost-private=block]," + privateCheckables(),
         ignoreClass: "supporthost-cobrowse-ui",
         maskTextSelector: maskSel,
         maskTextFn: maskText,
@@ -291,6 +309,19 @@
     showPointer(null);
   }
 
+  function utf8Bytes(text) {
+    if (!NON_ASCII.test(text)) return text.length;
+    var n = 0;
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charCodeAt(i);
+      if (c < 0x80) n += 1;
+      else if (c < 0x800) n += 2;
+      else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; }   // a surrogate pair (JSON escapes lone ones)
+      else n += 3;
+    }
+    return n;
+  }
+
   function queueEvent(event) {
     if (!ws || ws.readyState !== 1) return;       // nobody to send to: a reconnect starts with a new snapshot
     if (event.type === 4 || event.type === 2) {   // Meta + full snapshot: everything before it is moot
@@ -299,13 +330,14 @@
       return;                                      // dropped already; the coming snapshot covers it
     }
     var text = JSON.stringify(event);
-    if (text.length > EVENT_MAX) {
-      send({ t: "stop", reason: "This page is too large to share." });
+    var size = utf8Bytes(text);
+    if (size > EVENT_MAX) {        // it cannot go out in one frame: say so once (the host tells the rep) and stop
+      send({ t: "stop", why: "too_large" });
       endRecording();
       return;
     }
-    pending.push({ text: text, type: event.type });
-    pendingBytes += text.length;
+    pending.push({ text: text, type: event.type, size: size });
+    pendingBytes += size;
     if (pendingBytes > PENDING_MAX) {              // the socket cannot keep up: drop, catch up later
       pending = [];
       pendingBytes = 0;
@@ -334,11 +366,11 @@
     var parts = [];
     var size = 0;
     var limit = FRAME_MAX;
-    while (pending.length && (!parts.length || size + pending[0].text.length <= limit)) {
+    while (pending.length && (!parts.length || size + pending[0].size <= limit)) {
       var next = pending.shift();
-      pendingBytes -= next.text.length;
+      pendingBytes -= next.size;
       parts.push(next.text);
-      size += next.text.length + 1;
+      size += next.size + 1;
       if (next.type === 4) limit = EVENT_MAX;    // a Meta goes in one frame with the full snapshot after it
       else if (parts.length > 1 || next.type === 2) limit = FRAME_MAX;
     }
