@@ -18,6 +18,7 @@ from .disk_full import DISK_FULL, is_disk_full
 from .hub import LiveParticipant, LiveSession
 from .plugins import MESSAGE_TYPE
 from .session_store import add_event
+from .traffic import emit_in_binary, emit_in_json
 
 log = logging.getLogger("supporthost.router")
 MAX_DEPTH = 32   # nesting levels of a message; no message needs more, and deeper ones break recursive code
@@ -129,6 +130,8 @@ async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data:
     ref = message.get("id") if isinstance(message.get("id"), (str, int)) else type_
     if not isinstance(type_, str) or not MESSAGE_TYPE.match(type_):
         return error("a message needs a type of the form <plugin>.<verb>", ref, code="malformed")
+    if live.observers:
+        emit_in_json(live, lp.id, message, data)
     registry = app[PLUGINS]
     handler = registry.handlers.get(type_)
     if handler is None or handler.binary:
@@ -154,6 +157,8 @@ async def dispatch_binary(app, site, live: LiveSession, lp: LiveParticipant, fra
         header, payload = parse_binary(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         return error(f"malformed binary frame: {exc}", code="malformed")
+    if live.observers:
+        emit_in_binary(live, lp.id, frame)
     registry = app[PLUGINS]
     handler = registry.handlers.get(header["type"])
     if handler is None or not handler.binary:
