@@ -117,3 +117,10 @@ def traffic_refresh(app, session):
 def call_services():
     """Return the CallService (plugin_libs.calls.service) of the call this plugin runs (audio, video), so a
     plugin can put a member the host runs itself into a session's calls (the recorder's "Recording")."""
+
+
+# -- command line -----------------------------------------------------------------------------
+@hookspec
+def register_commands(register):
+    """Call register(name, help, configure, run) for each `supporthost <name>` command: configure(parser) adds
+    its argparse arguments, run(app, args) does the work on a built (not started) host and returns the exit code."""

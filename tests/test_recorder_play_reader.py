@@ -1,56 +1,25 @@
 """The recording reader: files in order, records, checksums, a cut last record after a crash, seeking."""
-import hashlib
-import json
-import struct
-import zlib
-
 import pytest
 import sqlite_utils
 
 from plugins.recorder import reader
+from plugins.recorder.migrations import migrations
+from recorder_play_helpers import event, record, write_recording
 
 RID = "AbCdEfGhIjKlMnOpQrStUv"
 
 
-def record(t_ms, kind, body, direction=0, participant=""):
-    pid = participant.encode()
-    payload = struct.pack(">QBBH", t_ms, kind, direction, len(pid)) + pid + body
-    return struct.pack(">II", len(payload), zlib.crc32(payload)) + payload
-
-
-def event(t_ms, **e):
-    return record(t_ms, 3, json.dumps(e).encode())
-
-
 def make_recording(tmp_path, segments, open_last=None):
-    """segments: lists of record bytes, each written as a closed file with its row; open_last: the bytes of
-    a last segment left without a row (the host died)."""
     db = sqlite_utils.Database(tmp_path / "db.sqlite")
-    db["recordings"].insert({"id": RID, "site_id": 1, "session_id": "s1", "rep_user_id": 7, "started_at": 0,
-                             "ended_at": None, "status": "complete", "reason": "", "automatic": 0, "bytes": 0,
-                             "duration_ms": 0, "has_screen": 1, "has_media": 0}, pk="id")
-    db["recording_parts"].insert({"recording_id": RID, "part": 1, "started_ms": 0, "ended_ms": None,
-                                  "started_by": "rep", "stopped_by": None, "stop_reason": None})
-    folder = reader.recording_folder(tmp_path / "rec", 1, RID)
-    folder.mkdir(parents=True)
-    db["recording_files"].create({"recording_id": str, "name": str, "kind": str, "first_ms": int, "last_ms": int,
-                                  "bytes": int, "sha256": str, "records": int})
-    for i, recs in enumerate(segments, 1):
-        data = reader.MAGIC + b"".join(recs)
-        (folder / f"seg-{i:06d}.rec").write_bytes(data)
-        times = [struct.unpack(">Q", r[8:16])[0] for r in recs]
-        db["recording_files"].insert({"recording_id": RID, "name": f"seg-{i:06d}.rec", "kind": "segment",
-                                      "first_ms": times[0], "last_ms": times[-1], "bytes": len(data),
-                                      "sha256": hashlib.sha256(data).hexdigest(), "records": len(recs)})
-    if open_last is not None:
-        (folder / f"seg-{len(segments) + 1:06d}.rec").write_bytes(reader.MAGIC + open_last)
-    return db, folder
+    migrations.apply(db)
+    write_recording(db, tmp_path / "rec", 1, segments, open_last, recording_id=RID)
+    return db, reader.recording_folder(tmp_path / "rec", 1, RID)
 
 
 def test_reads_files_records_and_chapters_in_order(tmp_path):
-    segs = [[event(0, e="part_start", part=1), record(5, 1, b'{"type":"chat.say","text":"hi"}', 1, "p1"),
+    segs = [[event(0, e="part_start", part=1), record(5, 1, 1, "p1", b'{"type":"chat.say","text":"hi"}'),
              event(900, e="chapter", label="Alice joined", type="join")],
-            [event(10_000, e="key"), record(10_050, 2, b"\x0b{\"type\":\"x\"}raw", 1, "agent")]]
+            [event(10_000, e="key"), record(10_050, 2, 1, "agent", b"\x0b{\"type\":\"x\"}raw")]]
     db, folder = make_recording(tmp_path, segs)
     index = reader.load_index(db, tmp_path / "rec", RID)
     assert [s.name for s in index.segments] == ["seg-000001.rec", "seg-000002.rec"]
@@ -72,8 +41,8 @@ def test_other_site_or_bad_id_finds_nothing(tmp_path):
 
 
 def test_tampered_and_truncated_files_are_named_clearly(tmp_path):
-    segs = [[event(0, e="part_start", part=1), record(10, 1, b'{"type":"chat.say","text":"secret"}')],
-            [event(10_000, e="key"), record(12_000, 1, b'{"type":"chat.say","text":"later"}')]]
+    segs = [[event(0, e="part_start", part=1), record(10, 1, 0, "", b'{"type":"chat.say","text":"secret"}')],
+            [event(10_000, e="key"), record(12_000, 1, 0, "", b'{"type":"chat.say","text":"later"}')]]
     db, folder = make_recording(tmp_path, segs)
     seg2 = folder / "seg-000002.rec"
     data = bytearray(seg2.read_bytes())
@@ -96,8 +65,8 @@ def test_tampered_and_truncated_files_are_named_clearly(tmp_path):
 
 
 def test_a_cut_last_record_after_a_crash_is_where_reading_stops(tmp_path):
-    last = event(10_000, e="key") + record(10_500, 1, b'{"type":"chat.say","text":"ok"}')
-    cut = record(11_000, 2, b"\x0b{\"type\":\"x\"}" + b"p" * 500)[:300]
+    last = event(10_000, e="key") + record(10_500, 1, 0, "", b'{"type":"chat.say","text":"ok"}')
+    cut = record(11_000, 2, 1, "agent", b"\x0b{\"type\":\"x\"}" + b"p" * 500)[:300]
     db, folder = make_recording(tmp_path, [[event(0, e="part_start", part=1)]], open_last=last + cut)
     index = reader.load_index(db, tmp_path / "rec", RID)
     assert [s.closed for s in index.segments] == [True, False]

@@ -1,0 +1,135 @@
+"""Export of a recording to WebM (VP9 + Opus): the shared screen rebuilt from the recorded tiles, audio from the
+media files, audio-and-chat-only recordings, damaged recordings, and `supporthost recordings list|export`."""
+from __future__ import annotations
+
+import math
+
+import av
+import numpy as np
+import pytest
+import sqlite_utils
+
+from conftest import seed
+from host.cli import main
+from host.db import connect
+from plugins.recorder import reader
+from plugins.recorder.export import export_webm
+from plugins.recorder.migrations import migrations
+from recorder_play_helpers import chat, colour_at, event, screen_recording, split_segments, write_recording
+
+
+def recorder_db(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "db.sqlite")
+    migrations.apply(db)
+    return db
+
+
+def decoded(path):
+    """[(seconds, rgb ndarray)] of the video, and the file's duration in seconds."""
+    with av.open(str(path)) as c:
+        duration = c.duration / 1e6
+        frames = [(f.time, f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+    return frames, duration
+
+
+def picture_at(frames, t):
+    shown = [img for when, img in frames if when <= t + 1e-6]
+    return shown[-1]
+
+
+def near(rgb, expected, tol=40):
+    return all(abs(int(a) - int(b)) <= tol for a, b in zip(rgb, expected))
+
+
+def test_export_rebuilds_the_shared_screen_at_the_right_times(tmp_path):
+    recs = screen_recording(12, w=1280, h=720)
+    recs += [chat(3_000, "hello")]
+    db = recorder_db(tmp_path)
+    rid = write_recording(db, tmp_path / "rec", 1, split_segments(sorted(recs, key=lambda r: r[8:16])))
+    index = reader.load_index(db, tmp_path / "rec", rid)
+    result = export_webm(index, tmp_path / "out.webm")
+    assert result.has_screen and result.audio_tracks == 0
+    frames, duration = decoded(tmp_path / "out.webm")
+    assert frames[0][1].shape == (720, 1280, 3)
+    assert abs(duration - 11.9) < 0.3
+    for t in (0.5, 2.5, 4.5, 6.5, 9.0, 11.5):
+        name, rgb = colour_at(int(t * 1000))
+        pixel = picture_at(frames, t)[600, 1100]          # away from the moving noisy band
+        assert near(pixel, rgb), (t, name, pixel)
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
+
+
+def sine_webm(path, seconds: float, hz: float = 440.0):
+    """A real Opus media file (as a media track file), of a tone."""
+    with av.open(str(path), "w", format="webm") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        n = int(seconds * 48000)
+        pcm = (np.sin(2 * math.pi * hz * np.arange(n) / 48000) * 12000).astype(np.int16)
+        for pos in range(0, n - 959, 960):
+            frame = av.AudioFrame.from_ndarray(pcm[pos:pos + 960].reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 48000, pos
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path.read_bytes()
+
+
+def loudness(path):
+    """RMS of the decoded audio (Opus decodes to floats, full scale 1.0) per second."""
+    with av.open(str(path)) as c:
+        pcm = np.concatenate([f.to_ndarray().astype(np.float32).reshape(-1) for f in c.decode(audio=0)])
+        rate = c.streams.audio[0].rate
+    return [float(np.sqrt(np.mean(pcm[i:i + rate] ** 2))) for i in range(0, len(pcm) - rate + 1, rate)]
+
+
+def test_an_audio_and_chat_only_recording_exports_black_video_with_its_sound(tmp_path):
+    tone = sine_webm(tmp_path / "tone.webm", 2.0)
+    segs = [[event(0, e="part_start", part=1), chat(1_000, "can you hear me?"), event(5_000, e="key")],
+            [chat(9_000, "bye")]]
+    db = recorder_db(tmp_path)
+    rid = write_recording(db, tmp_path / "rec", 1, segs, media=[("media-audio-p1-1.webm", 3_000, tone)])
+    index = reader.load_index(db, tmp_path / "rec", rid)
+    result = export_webm(index, tmp_path / "out.webm")
+    assert not result.has_screen and result.audio_tracks == 1
+    frames, duration = decoded(tmp_path / "out.webm")
+    assert abs(duration - 9.0) < 0.3
+    assert frames[0][1].shape == (360, 640, 3) and frames[-1][1].max() < 20      # black
+    level = loudness(tmp_path / "out.webm")
+    assert max(level[0:3]) < 0.01 and min(level[3:5]) > 0.2 and max(level[6:9]) < 0.01   # the tone at 3-5 s
+
+
+def test_a_tampered_recording_is_not_exported(tmp_path):
+    db = recorder_db(tmp_path)
+    rid = write_recording(db, tmp_path / "rec", 1, split_segments(screen_recording(12, 320, 240, busy=False)))
+    index = reader.load_index(db, tmp_path / "rec", rid)
+    seg = index.segments[1].path
+    seg.write_bytes(seg.read_bytes()[:-100])
+    with pytest.raises(reader.RecordingDamaged, match="seg-000002.rec was truncated or changed"):
+        export_webm(index, tmp_path / "out.webm")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.sqlite", "rec"]      # no file, no .partial
+
+
+def test_hook_register_commands_recordings_list_and_export(tmp_path, capsys):
+    data = tmp_path / "data"
+    seed(data)
+    db = connect(data / "supporthost.db")
+    migrations.apply(db)
+    site_id = db.execute("select id from sites where slug = 'demo'").fetchone()[0]
+    rid = write_recording(db, data / "plugins" / "recorder", site_id,
+                          split_segments(screen_recording(3, 320, 240, busy=False)))
+    db.conn.close()
+    assert main(["--data", str(data), "recordings", "list"]) == 0
+    out = capsys.readouterr().out
+    assert rid in out and "demo" in out and "complete" in out
+    assert main(["--data", str(data), "recordings", "list", "--site", "nowhere"]) == 2
+    assert "there is no site 'nowhere'" in capsys.readouterr().err
+    assert main(["--data", str(data), "recordings", "export", rid, str(tmp_path / "x.webm")]) == 0
+    assert "0:02, the shared screen, 0 audio track(s)" in capsys.readouterr().out
+    frames, _ = decoded(tmp_path / "x.webm")
+    assert near(picture_at(frames, 0.5)[100, 100], colour_at(500)[1])
+    assert main(["--data", str(data), "recordings", "export", "A" * 22, str(tmp_path / "y.webm")]) == 2
+    assert f"there is no recording '{'A' * 22}'" in capsys.readouterr().err
+    db = connect(data / "supporthost.db")
+    assert db.execute("select actor, action, target from audit_log where action = 'recording_exported'").fetchall() \
+        == [("cli", "recording_exported", f"recording:{rid}")]
