@@ -130,14 +130,14 @@ async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data:
     ref = message.get("id") if isinstance(message.get("id"), (str, int)) else type_
     if not isinstance(type_, str) or not MESSAGE_TYPE.match(type_):
         return error("a message needs a type of the form <plugin>.<verb>", ref, code="malformed")
-    if live.observers:
-        emit_in_json(live, lp.id, message, data)
     registry = app[PLUGINS]
     handler = registry.handlers.get(type_)
     if handler is None or handler.binary:
         return error(f"unknown message type {type_!r}", ref, code="unknown_type")
     if not registry.is_enabled(handler.plugin, site.disabled):
         return error(f"the {handler.plugin} feature is switched off for this site", ref, code="disabled")
+    if live.observers:
+        emit_in_json(live, lp.id, message, data)
     ctx = MessageContext(app, site, live, lp, handler.plugin)
     try:
         result = handler.fn(ctx, message)
@@ -157,8 +157,6 @@ async def dispatch_binary(app, site, live: LiveSession, lp: LiveParticipant, fra
         header, payload = parse_binary(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         return error(f"malformed binary frame: {exc}", code="malformed")
-    if live.observers:
-        emit_in_binary(live, lp.id, frame)
     registry = app[PLUGINS]
     handler = registry.handlers.get(header["type"])
     if handler is None or not handler.binary:
@@ -166,6 +164,8 @@ async def dispatch_binary(app, site, live: LiveSession, lp: LiveParticipant, fra
     if not registry.is_enabled(handler.plugin, site.disabled):
         return error(f"the {handler.plugin} feature is switched off for this site", header["type"],
                      code="disabled")
+    if live.observers:
+        emit_in_binary(live, lp.id, frame)
     ctx = MessageContext(app, site, live, lp, handler.plugin)
     try:
         result = handler.fn(ctx, header, payload)

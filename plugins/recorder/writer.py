@@ -116,6 +116,7 @@ class SegmentWriter:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="recorder-writer")
         self._wake = asyncio.Event()
         self._closing = False
+        self._failing: asyncio.Task | None = None
         self._task = asyncio.get_running_loop().create_task(self._flush_loop())
 
     # -- on the event loop ---------------------------------------------------------------------------
@@ -181,8 +182,8 @@ class SegmentWriter:
         finally:
             await loop.run_in_executor(self._pool, self._abandon)
             self._pool.shutdown(wait=False)
-        if self.failed is not None:
-            await self.on_failed(self.failed)
+        if self.failed is not None:     # told from a task of its own: the handler may close this writer
+            self._failing = loop.create_task(self.on_failed(self.failed))
 
     # -- in the writer's thread ----------------------------------------------------------------------
     def _write(self, batch: list, last: bool) -> list[ClosedFile]:
