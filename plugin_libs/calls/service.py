@@ -416,6 +416,9 @@ class CallService:
         await self.remove_member(app, live, member_id, reason)
 
     async def _enter_host_member(self, app, live, call: Call, host: HostMember) -> None:
+        hosts = self.slot(live).host_members
+        if hosts.get(host.id) is not host:
+            return
         call.epochs += 1
         member = Member(host.id, host.name, "host", call.epochs, agent=True, host=True)
         call.members[host.id] = member
@@ -424,6 +427,8 @@ class CallService:
         def write(db):
             add_event(db, live.id, at, f"{self.kind}.joined", host.id, {"name": host.name, "role": "host", "agent": True})
         await database(app).write(write)
+        if hosts.get(host.id) is not host and call.members.get(host.id) is member:
+            del call.members[host.id]     # detached while it was entering: it never shows
         if self.slot(live).call is not call or call.members.get(host.id) is not member:
             return   # the call stopped (or the member was detached) meanwhile
         ctx = HostContext(app, site_by_id(app, live.site_id))
