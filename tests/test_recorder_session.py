@@ -123,7 +123,6 @@ async def test_automatic_recording_cannot_be_stopped_and_the_customer_consents_w
     assert row["automatic"] == 1 and row["status"] == "recording"
 
     # another session of Sam (not automatic), on a site that asks the customer first
-    site = host.site()
     admin_form = await admin.post_form("/s/demo/admin/settings/recorder", {"ask_customer": "on", "retention_days": "90"},
                                        csrf_from="/s/demo/admin")
     assert admin_form.status == 200
@@ -137,11 +136,10 @@ async def test_automatic_recording_cannot_be_stopped_and_the_customer_consents_w
     await cust2_ws.expect("recorder.consent_request")
     await cust2_ws.request({"type": "recorder.consent", "allow": True})
     assert (await rep2_ws.request({"type": "recorder.state"}))["recording"]
-    assert site.id == host.site().id
 
 
 @pytest.mark.supporthost(plugins=PLUGINS)
-async def test_access_rules_deletion_audited_and_retention_deletes_old_recordings(host, clock=None):
+async def test_access_rules_deletion_audited_and_retention_deletes_old_recordings(host):
     rep, s, rep_ws, cust, cust_ws = await chat_session(host)
     rid = (await rep_ws.request({"type": "recorder.start"}))["recording_id"]
     await rep_ws.request({"type": "recorder.stop"})
