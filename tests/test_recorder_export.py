@@ -131,5 +131,5 @@ def test_hook_register_commands_recordings_list_and_export(tmp_path, capsys):
     assert main(["--data", str(data), "recordings", "export", "A" * 22, str(tmp_path / "y.webm")]) == 2
     assert f"there is no recording '{'A' * 22}'" in capsys.readouterr().err
     db = connect(data / "supporthost.db")
-    assert db.execute("select actor, action, target from audit_log where action = 'recording_exported'").fetchall() \
-        == [("cli", "recording_exported", f"recording:{rid}")]
+    assert db.execute("select actor, action, target from audit_log where action = 'recording.exported'").fetchall() \
+        == [("cli", "recording.exported", f"recording:{rid}")]

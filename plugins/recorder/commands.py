@@ -68,7 +68,7 @@ async def _export(app, recording_id: str, target: Path) -> int:
     except OSError as exc:
         print(f"error: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    await audit(app, index.row["site_id"], "cli", "recording_exported", f"recording:{recording_id}",
+    await audit(app, index.row["site_id"], "cli", "recording.exported", f"recording:{recording_id}",
                 {"file": str(target), "duration_ms": result.duration_ms})
     kind = "the shared screen" if result.has_screen else "no shared screen (black picture)"
     print(f"{target}: {clock(result.duration_ms)}, {kind}, {result.audio_tracks} audio track(s)")

@@ -1,0 +1,292 @@
+// The recording player: replays a recording's stream on the recording clock. The shared screen is drawn by the
+// live session's own viewer (plugin_libs/screenshare/static/viewer.js) fed with the recorded frames; chapters,
+// chat and events are a list to jump to; media files (<audio>/<video>) follow the clock.
+// Segments are fetched from the host (which checks their SHA-256 first); a seek starts at the segment whose key
+// frame precedes the moment, and replays it without delay up to there.
+import { el } from "/static/core/client.js";
+import { DesktopViewer } from "/static/lib/screenshare/viewer.js";
+
+const KIND_JSON = 1, KIND_BINARY = 2, KIND_EVENT = 3;
+const MAGIC = "SHREC\u0000\u0001\n";
+const KEY_LEAD_MS = 2000;          // the same rule as reader.py's seek_start
+const MEDIA_DRIFT = 0.3;           // seconds a media element may drift before it is moved
+
+export function clock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const two = (n) => String(n).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`
+    : `${Math.floor(s / 60)}:${two(s % 60)}`;
+}
+
+// the records of a segment file (the host served only complete, checked records)
+export function parseSegment(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw new Error("not a recording segment");
+  const out = [];
+  const text = new TextDecoder();
+  let pos = 8;
+  while (pos + 8 <= bytes.length) {
+    const len = view.getUint32(pos);
+    const start = pos + 8;
+    if (start + len > bytes.length) break;
+    const t = Number(view.getBigUint64(start));
+    const kind = view.getUint8(start + 8), dir = view.getUint8(start + 9), n = view.getUint16(start + 10);
+    const who = text.decode(bytes.subarray(start + 12, start + 12 + n));
+    const body = bytes.subarray(start + 12 + n, start + len);
+    out.push({ t, kind, dir, who, body });
+    pos = start + len;
+  }
+  return out;
+}
+
+// a recorded frame from an agent carries no "from" (the host adds it when relaying): add it for the viewer
+function withSender(body, sender) {
+  const n = body[0];
+  const header = JSON.parse(new TextDecoder().decode(body.subarray(1, 1 + n)));
+  header.from = sender;
+  let raw = new TextEncoder().encode(JSON.stringify(header));
+  if (raw.length > 255) { delete header.t; delete header.mon; raw = new TextEncoder().encode(JSON.stringify(header)); }
+  const out = new Uint8Array(1 + raw.length + body.length - 1 - n);
+  out[0] = raw.length;
+  out.set(raw, 1);
+  out.set(body.subarray(1 + n), 1 + raw.length);
+  return { header, buffer: out.buffer };
+}
+
+class Player {
+  constructor(root) {
+    this.root = root;
+    this.$ = (sel) => root.querySelector(sel);
+    this.t = 0;
+    this.playing = false;
+    this.speed = 1;
+    this.segments = new Map();      // index -> Promise of records
+    this.viewers = new Map();       // "sender|plugin" -> DesktopViewer
+    this.shown = null;
+    this.generation = 0;            // bumps on every seek: a replay of an older seek stops
+  }
+
+  async start() {
+    const res = await fetch(this.root.dataset.index, { headers: { Accept: "application/json" } });
+    const index = await res.json().catch(() => ({}));
+    if (!res.ok) return this.problem(index.error?.message || `The recording could not be opened (${res.status}).`);
+    this.index = index;
+    if (index.damaged.length) {
+      this.problem(`This recording was changed or damaged after it was made, and is not played past that point: ${index.damaged.join("; ")}`);
+    }
+    const timeline = this.$(".player-timeline");
+    timeline.max = String(index.duration_ms);
+    timeline.addEventListener("input", () => this.seek(Number(timeline.value)));
+    this.$(".player-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+    this.$(".player-speed").addEventListener("change", (e) => { this.speed = Number(e.target.value); this.syncMedia(true); });
+    this.renderChapters();
+    this.media = index.media.map((m) => {
+      const node = el(m.kind, { src: m.url, preload: "auto", "data-first": m.first_ms, "aria-label": m.name });
+      if (m.kind === "video") node.muted = false;
+      this.$(".player-media").append(node);
+      return { node, first: m.first_ms };
+    });
+    await this.seek(0);
+    this.root.dataset.ready = "1";
+  }
+
+  problem(text) {
+    const p = this.$(".player-problem");
+    p.textContent = text;
+    p.hidden = false;
+  }
+
+  renderChapters() {
+    const list = this.$(".player-chapters");
+    this.chapterItems = this.index.chapters.map((c) => {
+      const li = el("li", { "data-t": c.t, "data-type": c.type },
+        el("button", { type: "button", onclick: () => this.seek(c.t) },
+          el("span", { class: "when", text: clock(c.t) }), el("span", { class: "label", text: c.label })));
+      list.append(li);
+      return li;
+    });
+    if (!this.chapterItems.length) list.append(el("li", { class: "empty", text: "No chapters." }));
+  }
+
+  segmentAt(t) {
+    const segs = this.index.segments;
+    let i = 0;
+    while (i + 1 < segs.length && segs[i + 1].first_ms <= t) i += 1;
+    return i;
+  }
+
+  seekStart(t) {
+    let i = this.segmentAt(t);
+    if (i > 0 && t - this.index.segments[i].first_ms < KEY_LEAD_MS) i -= 1;
+    return i;
+  }
+
+  load(i) {
+    if (!this.segments.has(i)) {
+      const seg = this.index.segments[i];
+      this.segments.set(i, fetch(seg.url).then(async (res) => {
+        if (!res.ok) {
+          const body = await res.json().catch(() => ({}));
+          throw new Error(body.error?.message || `Part of the recording could not be read (${res.status}).`);
+        }
+        return parseSegment(await res.arrayBuffer());
+      }));
+      this.segments.get(i).catch(() => this.segments.delete(i));
+    }
+    return this.segments.get(i);
+  }
+
+  // -- replay -------------------------------------------------------------------------------------
+  viewerFor(sender, plugin) {
+    const key = `${sender}|${plugin}`;
+    let v = this.viewers.get(key);
+    if (!v) {
+      v = new DesktopViewer({ send: () => {}, plugin, onError: (m) => this.problem(m) });
+      v.show(sender, false);
+      v.root.hidden = true;
+      this.$(".player-screen").append(v.root);
+      this.viewers.set(key, v);
+    }
+    return v;
+  }
+
+  showViewer(v) {
+    if (this.shown === v) return;
+    for (const other of this.viewers.values()) other.root.hidden = other !== v;
+    this.shown = v;
+    this.$(".player-no-screen").hidden = true;
+  }
+
+  apply(rec) {
+    if (rec.kind === KIND_BINARY && rec.dir === 1) {
+      let frame;
+      try { frame = withSender(rec.body, rec.who); } catch { return; }
+      const type = String(frame.header.type || "");
+      const dot = type.lastIndexOf(".");
+      const verb = type.slice(dot + 1);
+      if (verb !== "frame" && verb !== "cursor_shape") return;
+      const v = this.viewerFor(rec.who, type.slice(0, dot));
+      v.onBinary(frame.buffer);
+      if (verb === "frame") this.showViewer(v);
+    } else if (rec.kind === KIND_JSON && rec.dir === 1) {
+      let m;
+      try { m = JSON.parse(new TextDecoder().decode(rec.body)); } catch { return; }
+      const type = String(m.type || "");
+      if (type.endsWith(".cursor") && Number.isInteger(m.x) && Number.isInteger(m.y)) {
+        const v = this.viewers.get(`${rec.who}|${type.slice(0, -".cursor".length)}`);
+        if (v) v.onCursor({ agent: rec.who, x: m.x, y: m.y });
+      }
+    } else if (rec.kind === KIND_EVENT) {
+      let e;
+      try { e = JSON.parse(new TextDecoder().decode(rec.body)); } catch { return; }
+      if (e.e === "part_start" || e.e === "part_end") this.root.dataset.part = String(e.part ?? "");
+    }
+  }
+
+  resetScreens() {
+    for (const v of this.viewers.values()) { v.root.remove(); }
+    this.viewers.clear();
+    this.shown = null;
+    this.$(".player-no-screen").hidden = false;
+  }
+
+  // replay from the key frame before `target` up to it at once, then go on from there
+  async seek(target) {
+    const gen = ++this.generation;
+    target = Math.max(0, Math.min(target, this.index.duration_ms));
+    this.t = target;
+    this.resetScreens();
+    this.cursor = { seg: this.seekStart(target), pos: 0 };
+    this.root.dataset.seeking = "1";
+    try {
+      await this.advance(target, gen);
+      await Promise.all([...this.viewers.values()].map((v) => v.chain));
+    } catch (err) {
+      this.problem(err.message);
+      this.pause();
+    }
+    if (gen !== this.generation) return;
+    this.root.dataset.seeking = "0";
+    this.showTime();
+    this.syncMedia(true);
+  }
+
+  // apply every record up to `until`; false when the recording ended
+  async advance(until, gen) {
+    const segs = this.index.segments;
+    while (this.cursor.seg < segs.length) {
+      const records = await this.load(this.cursor.seg);
+      if (gen !== this.generation) return true;
+      if (this.cursor.seg + 1 < segs.length) this.load(this.cursor.seg + 1);   // fetch ahead
+      while (this.cursor.pos < records.length && records[this.cursor.pos].t <= until) {
+        this.apply(records[this.cursor.pos]);
+        this.cursor.pos += 1;
+      }
+      if (this.cursor.pos < records.length) return true;
+      if (this.cursor.seg + 1 < segs.length && segs[this.cursor.seg + 1].first_ms > until) return true;
+      this.cursor = { seg: this.cursor.seg + 1, pos: 0 };
+    }
+    return false;
+  }
+
+  play() {
+    if (this.t >= this.index.duration_ms) this.seek(0);
+    this.playing = true;
+    this.$(".player-play").textContent = "Pause";
+    this.last = performance.now();
+    this.syncMedia(true);
+    const tick = async (now) => {
+      if (!this.playing) return;
+      const g = this.generation;
+      this.t = Math.min(this.index.duration_ms, this.t + (now - this.last) * this.speed);
+      this.last = now;
+      try {
+        if (this.root.dataset.seeking !== "1") await this.advance(this.t, g);
+      } catch (err) {
+        this.problem(err.message);
+        this.pause();
+        return;
+      }
+      this.showTime();
+      this.syncMedia(false);
+      if (this.t >= this.index.duration_ms) { this.pause(); return; }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }
+
+  pause() {
+    this.playing = false;
+    this.$(".player-play").textContent = "Play";
+    this.syncMedia(true);
+  }
+
+  showTime() {
+    this.root.dataset.t = String(Math.round(this.t));
+    this.$(".player-timeline").value = String(this.t);
+    this.$(".player-time").textContent = `${clock(this.t)} / ${clock(this.index.duration_ms)}`;
+    let current = null;
+    for (const li of this.chapterItems) if (Number(li.dataset.t) <= this.t) current = li;
+    for (const li of this.chapterItems) li.setAttribute("aria-current", li === current ? "true" : "false");
+  }
+
+  // media elements follow the clock: play inside their span, pause outside, move when they drift
+  syncMedia(force) {
+    for (const { node, first } of this.media || []) {
+      const want = (this.t - first) / 1000;
+      const inside = want >= 0 && (!Number.isFinite(node.duration) || want < node.duration);
+      node.playbackRate = this.speed;
+      if (!inside || !this.playing) { if (!node.paused) node.pause(); if (!inside) continue; }
+      if (force || Math.abs(node.currentTime - want) > MEDIA_DRIFT * this.speed) node.currentTime = Math.max(0, want);
+      if (this.playing && node.paused) node.play().catch(() => {});
+    }
+  }
+}
+
+const root = document.querySelector(".recorder-player");
+if (root) {
+  const player = new Player(root);
+  window.recorderPlayer = player;
+  player.start().catch((err) => player.problem(err.message));
+}

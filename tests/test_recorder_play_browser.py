@@ -1,0 +1,123 @@
+"""The recording player in Chromium: a rep opens their recording from the Recordings page, jumps to a chapter and
+sees the screen as it was then (drawn by the live session's viewer code); who may play what; a tampered
+recording shows a clear message. Every playback is audited."""
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from conftest import PASSWORD
+from host.api import plugin_data_dir
+from host.appkeys import DB
+from plugins.recorder.reader import recording_folder
+from recorder_play_helpers import chat, colour_at, event, screen_recording, split_segments, write_recording
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio]
+
+
+async def make(host, username="rep1", site="demo", seconds=30):
+    site_id = host.site(site).id
+    root = plugin_data_dir(host.app, "recorder")
+    recs = screen_recording(seconds, w=640, h=360, period_ms=4000)
+    recs += [event(5_000, e="chapter", label="Alice joined", type="join"),
+             chat(23_000, "hello"), event(23_000, e="chapter", label="Chat: hello from Alice", type="chat")]
+    recs.sort(key=lambda r: r[8:16])
+
+    def write(db):
+        user_id = db.execute("select id from users where site_id = ? and username = ?", [site_id, username]).fetchone()[0]
+        return write_recording(db, root, site_id, split_segments(recs), rep_user_id=user_id,
+                               session_id=f"session-of-{username}")
+    return await host.app[DB].write(write)
+
+
+async def log_in(browser, host, username, site="demo"):
+    context = await browser.new_context(base_url=host.base)
+    page = await context.new_page()
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    await page.goto(f"/s/{site}/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click(".login-form button[type=submit]")
+    await page.wait_for_url(f"**/s/{site}/console")
+    return context, page, errors
+
+
+PIXEL = """([x, y]) => {
+  const c = [...document.querySelectorAll('.player-screen .desktop-viewer')].find((v) => !v.hidden).querySelector('canvas');
+  return [...c.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3)];
+}"""
+
+
+def near(rgb, expected, tol=40):
+    return all(abs(a - b) <= tol for a, b in zip(rgb, expected))
+
+
+async def test_rep_opens_the_recording_jumps_to_a_chapter_and_sees_that_moment(browser, host):
+    rid = await make(host)
+    context, page, errors = await log_in(browser, host, "rep1")
+    await page.goto("/s/demo/p/recorder/recordings")
+    await page.locator(f'tr[data-recording="{rid}"] a', has_text="Play").click()
+    player = page.locator(".recorder-player")
+    await expect(player).to_have_attribute("data-ready", "1", timeout=20_000)
+    await expect(page.locator(".player-chapters li")).to_have_count(2)
+    assert near(await page.evaluate(PIXEL, [600, 300]), colour_at(0, 4000)[1])
+    await page.get_by_role("button", name="Chat: hello from Alice").click()
+    await expect(player).to_have_attribute("data-seeking", "0")
+    await expect(player).to_have_attribute("data-t", "23000")
+    assert near(await page.evaluate(PIXEL, [600, 300]), colour_at(23_000, 4000)[1])       # blue at 0:23
+    await expect(page.locator('.player-chapters li[aria-current="true"]')).to_contain_text("Chat: hello from Alice")
+    await expect(page.locator(".player-time")).to_have_text("0:23 / 0:29")
+    # the timeline's other chapter, then playing on at 4x crosses into the next colour
+    await page.get_by_role("button", name="Alice joined").click()
+    await expect(player).to_have_attribute("data-t", "5000")
+    assert near(await page.evaluate(PIXEL, [600, 300]), colour_at(5_000, 4000)[1])
+    await page.select_option(".player-speed", "4")
+    await page.get_by_role("button", name="Play").click()
+    await page.wait_for_function("() => Number(document.querySelector('.recorder-player').dataset.t) > 9000")
+    await page.get_by_role("button", name="Pause").click()
+    t = int(await player.get_attribute("data-t"))
+    assert near(await page.evaluate(PIXEL, [600, 300]), colour_at(t, 4000)[1], tol=60) or \
+        near(await page.evaluate(PIXEL, [600, 300]), colour_at(t - 200, 4000)[1], tol=60)
+    assert errors == []
+    rows = await host.app[DB].read(lambda db: db.execute(
+        "select actor, action, target from audit_log where action = 'recording.played'").fetchall())
+    assert len(rows) == 1 and rows[0][2] == f"recording:{rid}"
+    await context.close()
+
+
+async def test_only_the_rep_and_the_site_admin_may_play_it(browser, host):
+    rid = await make(host)
+    url = f"/s/demo/p/recorder/api/recordings/{rid}/index"
+    for username, site, status in (("rep1", "demo", 200), ("admin", "demo", 200), ("rep2", "demo", 404),
+                                   ("admin", "other", 404)):
+        context, page, _ = await log_in(browser, host, username, site)
+        res = await page.request.get(url.replace("/s/demo/", f"/s/{site}/"))
+        assert res.status == status, (username, site)
+        seg = await page.request.get(f"/s/{site}/p/recorder/api/recordings/{rid}/files/seg-000001.rec")
+        assert seg.status == (200 if status == 200 else 404)
+        await context.close()
+    anonymous = await browser.new_context(base_url=host.base)
+    assert (await anonymous.request.get(url)).status == 404
+    assert (await anonymous.request.get(f"/s/demo/p/recorder/recordings/{rid}")).status == 404
+    await anonymous.close()
+
+
+async def test_a_tampered_recording_says_so_in_the_player(browser, host):
+    rid = await make(host)
+    folder = recording_folder(plugin_data_dir(host.app, "recorder"), host.site("demo").id, rid)
+    seg = folder / "seg-000003.rec"
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    context, page, errors = await log_in(browser, host, "rep1")
+    await page.goto(f"/s/demo/p/recorder/recordings/{rid}")
+    await expect(page.locator(".recorder-player")).to_have_attribute("data-ready", "1", timeout=20_000)
+    alert = page.get_by_role("alert")
+    await expect(alert).to_contain_text("This recording was changed or damaged")
+    await expect(alert).to_contain_text("seg-000003.rec was changed after it was written (its SHA-256 does not "
+                                        "match): the recording cannot be trusted from 0:20 on")
+    res = await page.request.get(f"/s/demo/p/recorder/api/recordings/{rid}/files/seg-000003.rec")
+    assert res.status == 409 and "SHA-256 does not match" in (await res.json())["error"]["message"]
+    assert errors == []
+    await context.close()
