@@ -100,8 +100,10 @@ async def participant_joined(app, session, participant):
     if st is None or not st.automatic or st.active is not None or participant.role not in CUSTOMER_ROLES:
         return
     if st.asking is None:       # automatic recording on a site that asks the customer first
-        st.asking = {"by": session.primary().id if session.primary() else participant.id}
-        sessions(app).broadcast(session, {"type": "recorder.consent_request", "by": "automatic recording"},
+        rep = session.primary()
+        st.asking = {"by": rep.id if rep else participant.id, "name": rep.name if rep else "the support rep"}
+        sessions(app).broadcast(session, {"type": "recorder.consent_request", "by": st.asking["name"],
+                                          "automatic": True},
                                 roles=CUSTOMER_ROLES)
         service.announce(app, session)
 

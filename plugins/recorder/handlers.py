@@ -26,7 +26,7 @@ async def start(ctx, message):
         if not _customers_here(ctx):
             raise MessageError("this site records only after the customer allows it: wait until they are here")
         if st.asking is None:
-            st.asking = {"by": me.id}
+            st.asking = {"by": me.id, "name": me.name}
             ctx.broadcast({"type": "recorder.consent_request", "by": me.name}, roles=CUSTOMER_ROLES)
             service.announce(ctx.app, ctx.session)
         return {"type": "recorder.asking", "re": message.get("id")}

@@ -36,7 +36,7 @@ def recordings_root(app):
 class SessionRecorder:
     """The recorder's state of one live session (api.plugin_state)."""
     active: "ActiveRecording | None" = None
-    asking: dict | None = None          # waiting for the customer's Allow/Deny: {"by": participant id}
+    asking: dict | None = None          # waiting for the customer's Allow/Deny: {"by": participant id, "name"}
     automatic: bool = False             # the primary rep's sessions are all recorded (an admin's switch)
     reason: str | None = None           # why the last part stopped, when it was not somebody's Stop
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -49,7 +49,8 @@ def state_of(live) -> SessionRecorder:
 def public_state(live) -> dict:
     st = state_of(live)
     return {"type": "recorder.state", "recording": st.active is not None, "automatic": st.automatic,
-            "asking": st.asking is not None, "reason": st.reason,
+            "asking": st.asking is not None, "asking_by": st.asking.get("name") if st.asking else None,
+            "reason": st.reason,
             "recording_id": st.active.id if st.active else None}
 
 

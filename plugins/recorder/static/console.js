@@ -19,7 +19,8 @@ export async function mount(api) {
   const ask = el("div", { class: "recorder-consent", hidden: true });
   const allow = el("button", { class: "recorder-allow", type: "button", text: "Allow" });
   const deny = el("button", { class: "recorder-deny", type: "button", text: "Deny" });
-  ask.append(el("p", { text: "The support rep asks to record this session. Allow it?" }), allow, deny);
+  const question = el("p", { class: "recorder-question" });
+  ask.append(question, allow, deny);
   api.panel.append(el("h3", { text: "Recording" }), status);
   if (customer) { banner().append(ask); } else { api.panel.append(button); }
   let state = { recording: false, automatic: false, asking: false };
@@ -30,6 +31,9 @@ export async function mount(api) {
     b.querySelector(".recorder-text")?.remove();
     if (state.recording) b.prepend(el("span", { class: "recorder-text", text: "\u23FA This session is being recorded" }));
     ask.hidden = !(customer && state.asking && !state.recording);
+    question.textContent = state.automatic
+      ? `This site records every session of ${state.asking_by || "the support rep"}. Allow recording this session?`
+      : `${state.asking_by || "The support rep"} asks to record this session. Allow it?`;
     if (state.recording) status.textContent = state.automatic ? "Recorded automatically" : "This session is being recorded.";
     else if (state.asking) status.textContent = "Waiting for the customer to allow recording\u2026";
     else status.textContent = state.reason ? `Not recording: ${state.reason}` : "Not recording.";
