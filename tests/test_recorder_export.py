@@ -58,6 +58,12 @@ def test_export_rebuilds_the_shared_screen_at_the_right_times(tmp_path):
         assert near(pixel, rgb), (t, name, pixel)
     with av.open(str(tmp_path / "out.webm")) as c:
         assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
+    # a span of it: the picture at its start is the one the recording showed then (built from the key frame)
+    span = export_webm(index, tmp_path / "span.webm", start_ms=4_300, end_ms=8_300)
+    frames, duration = decoded(tmp_path / "span.webm")
+    assert span.duration_ms == 4_000 and abs(duration - 4.0) < 0.3
+    for t in (0.0, 1.0, 3.5):
+        assert near(picture_at(frames, t)[600, 1100], colour_at(4_300 + int(t * 1000))[1]), t
 
 
 def sine_webm(path, seconds: float, hz: float = 440.0):

@@ -108,7 +108,9 @@ def _screen_size(index: RecordingIndex) -> tuple[int, int] | None:
 
 
 class _Writer:
-    def __init__(self, path: Path, size: tuple[int, int], mix: AudioMix):
+    """The WebM file; times are on the recording clock, written from ``offset`` on as 0."""
+
+    def __init__(self, path: Path, size: tuple[int, int], mix: AudioMix, offset: int = 0):
         self.out = av.open(str(path), mode="w", format="webm")
         self.size = size
         v = self.video = self.out.add_stream("libvpx-vp9", rate=MAX_FPS)
@@ -120,7 +122,8 @@ class _Writer:
         a.layout = "mono"
         a.codec_context.time_base = Fraction(1, RATE)
         self.mix = mix
-        self.samples = 0                      # audio written up to this sample
+        self.offset = offset
+        self.samples = 0                      # audio written up to this sample (of the file)
         self.frames = 0
         self.last_pts = -1
 
@@ -137,15 +140,15 @@ class _Writer:
         if (w, h) != self.size:
             pixels = _fit(pixels, self.size)
         frame = av.VideoFrame.from_ndarray(pixels, format="bgr24")
-        frame.pts, frame.time_base = t_ms, MS
+        frame.pts, frame.time_base = t_ms - self.offset, MS
         self.out.mux(self.video.encode(frame))
         self.frames += 1
         self.last_pts = t_ms
 
     def audio_until(self, t_ms: int) -> None:
-        target = t_ms * RATE // 1000
+        target = (t_ms - self.offset) * RATE // 1000
         while self.samples + OPUS_FRAME <= target:
-            pcm = self.mix.read(self.samples, OPUS_FRAME)
+            pcm = self.mix.read(self.offset * RATE // 1000 + self.samples, OPUS_FRAME)
             frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
             frame.sample_rate, frame.pts, frame.time_base = RATE, self.samples, Fraction(1, RATE)
             self.out.mux(self.audio.encode(frame))
@@ -169,24 +172,26 @@ def _fit(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return canvas
 
 
-def export_webm(index: RecordingIndex, target: Path) -> ExportResult:
-    """Write the recording as WebM (VP9 + Opus) to ``target``."""
+def export_webm(index: RecordingIndex, target: Path, start_ms: int = 0, end_ms: int | None = None) -> ExportResult:
+    """Write the recording (or its span ``start_ms``..``end_ms`` of the recording clock) as WebM (VP9 + Opus)
+    to ``target``."""
     target = Path(target)
     partial = target.with_name(target.name + ".partial")
+    end = max(index.duration_ms, 1) if end_ms is None else min(end_ms, max(index.duration_ms, 1))
+    start = max(0, min(start_ms, end - 1))
     size = _screen_size(index)
     mix = AudioMix(index)
-    duration = max(index.duration_ms, 1)
-    writer = _Writer(partial, size or BLANK_SIZE, mix)
+    writer = _Writer(partial, size or BLANK_SIZE, mix, offset=start)
     try:
         if size is None:
             blank = np.zeros((BLANK_SIZE[1], BLANK_SIZE[0], 3), dtype=np.uint8)
-            for t in range(0, duration, 1000):
+            for t in range(start, end, 1000):
                 writer.picture(blank, t)
             last = blank
         else:
-            last = _composite(index, writer)
-        writer.picture(last, duration)
-        writer.audio_until(duration)
+            last = _composite(index, writer, start, end)
+        writer.picture(last, end)
+        writer.audio_until(end)
         writer.close()
     except BaseException:
         try:
@@ -198,20 +203,24 @@ def export_webm(index: RecordingIndex, target: Path) -> ExportResult:
     finally:
         mix.close()
     partial.replace(target)
-    return ExportResult(duration, writer.frames, size is not None, len(mix.tracks))
+    return ExportResult(end - start, writer.frames, size is not None, len(mix.tracks))
 
 
-def _composite(index: RecordingIndex, writer: _Writer) -> np.ndarray:
-    """Feed every screen frame to the compositor; write the picture when it changed, at most MAX_FPS."""
+def _composite(index: RecordingIndex, writer: _Writer, start: int, end: int) -> np.ndarray:
+    """Feed the screen frames to the compositor from the key frame before ``start``; from ``start`` to ``end``
+    write the picture when it changed, at most MAX_FPS. Returns the last picture."""
     compositor = Compositor()
+    blank = np.zeros((writer.size[1], writer.size[0], 3), dtype=np.uint8)
     step = 1000 // MAX_FPS
     pending = None                           # the time a changed picture waits to be written
-    for rec in records_from(index):
+    for rec in records_from(index, index.seek_start(start)):
+        if rec.t_ms > end:
+            break
         if pending is not None and rec.t_ms >= writer.next_slot(pending, step):
             writer.picture(compositor.current.pixels, writer.next_slot(pending, step))
             pending = None
         if rec.kind == KIND_BINARY and rec.direction == IN and compositor.feed(rec.participant, rec.body):
-            pending = rec.t_ms
+            pending = max(rec.t_ms, start)
     if pending is not None:
         writer.picture(compositor.current.pixels, writer.next_slot(pending, step))
-    return compositor.current.pixels
+    return blank if compositor.current is None else compositor.current.pixels
