@@ -68,6 +68,8 @@ def register_routes(register):
 def extra_page_context(page):
     if page == "report":        # a "Recording" link on the rows of recorded sessions
         return {"js_urls": ["/static/plugins/recorder/report_links.js"]}
+    if page == "admin":         # "Record all sessions" on each account's row
+        return {"js_urls": ["/static/plugins/recorder/admin_auto.js"]}
     return None
 
 

@@ -10,6 +10,9 @@ from .access import recording_for, visible_recordings
 from .retention import delete_recording
 
 
+SWITCH = {True: True, False: False, "true": True, "false": False, "on": True, "off": False, "1": True, "0": False}
+
+
 def _public(row: dict, prefix: str) -> dict:
     return {"id": row["id"], "session_id": row["session_id"], "started_at": row["started_at"],
             "ended_at": row["ended_at"], "status": row["status"], "reason": row["reason"],
@@ -48,11 +51,14 @@ async def auto_reps(request):
     db = database(request.app)
     if request.method == "POST":
         body = await form_with_csrf(request)
-        try:
-            user_id = int(body.get("user_id"))
-        except (TypeError, ValueError):
-            raise json_error(422, "user_id must be a rep's account id.") from None
-        on = body.get("on") in (True, "true", "on", "1", 1)
+        user_id = body.get("user_id")
+        if isinstance(user_id, str) and user_id.isdigit() and len(user_id) < 12:
+            user_id = int(user_id)
+        if not isinstance(user_id, int) or isinstance(user_id, bool):
+            raise json_error(422, "user_id must be a rep's account id (a number).")
+        on = SWITCH.get(body.get("on") if isinstance(body.get("on"), (bool, str)) else None)
+        if on is None:
+            raise json_error(422, "on must be true (record every session of this rep) or false.")
         exists = await db.read(lambda d: d.execute("select 1 from users where id = ? and site_id = ?",
                                                    [user_id, site.id]).fetchone())
         if not exists:
@@ -69,7 +75,7 @@ async def auto_reps(request):
         await audit(request.app, site.id, f"user:{admin['id']}", "recording.automatic_" + ("on" if on else "off"),
                     f"user:{user_id}", {})
     rows = await db.read(lambda d: list(d.query(
-        "select u.id, u.display_name, u.role, a.user_id is not null as automatic from users u "
+        "select u.id, u.username, u.display_name, u.role, a.user_id is not null as automatic from users u "
         "left join recorder_auto_reps a on a.site_id = u.site_id and a.user_id = u.id where u.site_id = ? "
         "order by u.display_name", [site.id])))
     return web.json_response({"reps": [{**r, "automatic": bool(r["automatic"])} for r in rows]})

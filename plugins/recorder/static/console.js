@@ -26,10 +26,12 @@ export async function mount(api) {
   let state = { recording: false, automatic: false, asking: false };
 
   function draw() {
-    const b = banner();
-    b.hidden = !state.recording && !(customer && state.asking);
-    b.querySelector(".recorder-text")?.remove();
-    if (state.recording) b.prepend(el("span", { class: "recorder-text", text: "\u23FA This session is being recorded" }));
+    if (customer) {      // the page's banner (a rep's console may hold several sessions: their panels say it)
+      const b = banner();
+      b.hidden = !state.recording && !state.asking;
+      b.querySelector(".recorder-text")?.remove();
+      if (state.recording) b.prepend(el("span", { class: "recorder-text", text: "\u23FA This session is being recorded" }));
+    }
     ask.hidden = !(customer && state.asking && !state.recording);
     question.textContent = state.automatic
       ? `This site records every session of ${state.asking_by || "the support rep"}. Allow recording this session?`
@@ -37,9 +39,8 @@ export async function mount(api) {
     if (state.recording) status.textContent = state.automatic ? "Recorded automatically" : "This session is being recorded.";
     else if (state.asking) status.textContent = "Waiting for the customer to allow recording\u2026";
     else status.textContent = state.reason ? `Not recording: ${state.reason}` : "Not recording.";
-    button.textContent = state.recording ? (state.automatic ? "Recorded automatically" : "Stop recording")
-      : (state.asking ? "Cancel" : "Record session");
-    button.disabled = state.recording && state.automatic;
+    button.textContent = state.recording ? "Stop recording" : (state.asking ? "Cancel" : "Record session");
+    button.hidden = state.recording && state.automatic;     // an admin's switch: the rep cannot stop it
     api.badge(state.recording ? 1 : 0);
   }
 
