@@ -88,7 +88,8 @@ def database(app) -> Database:
 
 
 def sessions(app) -> Sessions:
-    """The live sessions: ``await get(id)``, ``broadcast``, ``broadcast_bytes``, ``send``, ``notify_user``."""
+    """The live sessions: ``await get(id)``, ``broadcast``, ``broadcast_bytes``, ``send``, ``send_bytes``,
+    ``notify_user``."""
     return app[_HUB]
 
 

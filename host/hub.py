@@ -133,6 +133,15 @@ class Hub:
         if live.observers:
             emit_out_binary(live, frame, list(to))
 
+    def send_bytes(self, live: LiveSession, participant_id: str, frame: bytes) -> bool:
+        """A binary frame the host itself makes for one participant (not a forward of somebody's frame);
+        False when they are not connected or their queue is full. Seen by the session's traffic observers."""
+        p = live.participants.get(participant_id)
+        sent = bool(p and p.conn and p.conn.send(frame))
+        if sent and live.observers:
+            emit_out_binary(live, bytes(frame), [participant_id])
+        return sent
+
     def send(self, live: LiveSession, participant_id: str, message: dict) -> bool:
         p = live.participants.get(participant_id)
         if not live.observers:

@@ -112,3 +112,30 @@ async def test_hook_traffic_refresh_asks_the_sharing_support_manager_for_a_full_
         assert first["from"] == agent.me["id"]
     finally:
         await stop_agent(agent, task)
+
+
+@pytest.mark.supporthost(plugins=["chat"])
+async def test_a_frame_the_host_makes_for_one_participant_is_sent_and_observed(host):
+    s, rep_ws, cust_ws = await chat_session(host)
+    live = api.live_session(host.app, s["id"])
+    hub = api.sessions(host.app)
+    customer_id = cust_ws.hello["you"]["id"]
+    frame = api.make_binary({"type": "probe.put", "o": 0}, b"\x00\x01payload")
+    got = []
+
+    async def arrived(f):
+        got.append(f)
+
+    async def received(n):       # the customer's socket gets the frames (a ping between them shows the order)
+        await cust_ws.request({"type": "session.ping"}, on_binary=arrived)
+        assert got == [frame] * n
+    assert hub.send_bytes(live, customer_id, frame) is True       # nobody observes: just sent
+    await received(1)
+    seen = []
+    stop = api.observe_traffic(host.app, s["id"], seen.append)
+    assert hub.send_bytes(live, customer_id, frame) is True
+    await received(2)
+    assert hub.send_bytes(live, "nobody-here", frame) is False
+    stop()
+    assert [(r.direction, r.kind, r.to, r.frame) for r in seen if r.kind == "binary"] == [
+        ("out", "binary", [customer_id], frame)]

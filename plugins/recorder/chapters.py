@@ -1,7 +1,8 @@
 """Chapters of a recording, read from the session's traffic alone (no plugin knowledge beyond the host's own
-session messages and common message shapes): people joining and leaving, control passing, grants given and
-ended (any ``<plugin>.state`` message with a ``grants`` list), chat lines, and files (any message naming a
-file with its size or SHA-256)."""
+session messages and common message shapes): people joining and leaving, control passing, session transfers
+(any ``<plugin>.transfer...`` message naming whom the session goes ``to``, e.g. WebACD's transfer to a queue or
+a colleague and the colleague taking it), grants given and ended (any ``<plugin>.state`` message with a
+``grants`` list), chat lines, and files (any message naming a file with its size or SHA-256)."""
 from __future__ import annotations
 
 MAX_LABEL = 120
@@ -16,6 +17,7 @@ class Chapters:
     def __init__(self, live):
         self.live = live
         self.grants: dict[str, set] = {}       # "<plugin>" -> {(agent, viewer, level)}
+        self.transferred_to = None             # the last transfer's target: its reply and broadcast make one chapter
 
     def _name(self, pid) -> str:
         p = self.live.participants.get(pid) if isinstance(pid, str) else None
@@ -40,6 +42,10 @@ class Chapters:
         elif type_ == "chat.message" and isinstance(m.get("message"), dict):
             msg = m["message"]
             out.append(("chat", f"{msg.get('name') or self._name(msg.get('from'))}: {_short(msg.get('text', ''))}"))
+        elif type_.partition(".")[2].startswith("transfer") and isinstance(m.get("to"), str):
+            if m["to"] != self.transferred_to:
+                self.transferred_to = m["to"]
+                out.append(("transfer", f"Session transferred to {_short(m['to'])}"))
         elif type_.endswith(".state") and isinstance(m.get("grants"), list):
             out += self._grants(type_.split(".", 1)[0], m["grants"])
         out += [("file", label) for label in self._files(m)]

@@ -86,16 +86,21 @@ class ActiveRecording:
         t_ms = self.now_ms(record.t)
         if record.kind == "binary":
             # Frames are kept once, as their sender sent them (the agent's whole stream, each delta after the
-            # one it builds on); what the host forwards of them to each viewer is not kept again.
-            if record.direction == "out":
-                return
+            # one it builds on); what the host forwards of them to each viewer (an "out" frame naming the
+            # participant it is "from") is not kept again. The host's own frames (e.g. a file relayed to the
+            # Support Manager) have no "from" and are kept, to their recipients.
             frame = record.frame
             head = frame[1:1 + frame[0]] if frame else b""
+            if record.direction == "out" and b'"from":' in head:
+                return
             if b'"tid"' in head and not self.file_contents:
                 return          # a file's contents: only with the admin's opt-in
             if b'.frame"' in head:
                 self.has_screen = True
-            self.writer.add(t_ms, KIND_BINARY, IN, record.participant_id or "", frame)
+            if record.direction == "out":
+                self.writer.add(t_ms, KIND_BINARY, OUT, ",".join(record.to or ()), frame)
+            else:
+                self.writer.add(t_ms, KIND_BINARY, IN, record.participant_id or "", frame)
             return
         text = record.text if record.text is not None else json.dumps(record.message, separators=(",", ":"))
         if record.direction == "in":
