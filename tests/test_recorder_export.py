@@ -2,20 +2,24 @@
 media files, audio-and-chat-only recordings, damaged recordings, and `supporthost recordings list|export`."""
 from __future__ import annotations
 
+import json
 import math
 
 import av
+import cv2
 import numpy as np
 import pytest
 import sqlite_utils
 
+from agent.frames import make_binary
 from conftest import seed
 from host.cli import main
 from host.db import connect
 from plugins.recorder import reader
 from plugins.recorder.export import export_webm
 from plugins.recorder.migrations import migrations
-from recorder_play_helpers import chat, colour_at, event, screen_recording, split_segments, write_recording
+from recorder_play_helpers import (chat, colour_at, event, record, screen_recording, split_segments,
+                                   write_recording)
 
 
 def recorder_db(tmp_path):
@@ -41,9 +45,22 @@ def near(rgb, expected, tol=40):
     return all(abs(int(a) - int(b)) <= tol for a, b in zip(rgb, expected))
 
 
+def pointer(t_ms, x, y, agent="p-agent"):
+    return record(t_ms, reader.KIND_JSON, reader.IN, agent, json.dumps({"type": "desktop.cursor", "x": x, "y": y}).encode())
+
+
+def pointer_shape(t_ms, agent="p-agent"):
+    """A 16x16 magenta square pointer with its hotspot in the middle, as the Support Manager sends it (PNG)."""
+    bgra = np.zeros((16, 16, 4), np.uint8)
+    bgra[:, :] = (255, 0, 255, 255)
+    png = cv2.imencode(".png", bgra)[1].tobytes()
+    header = {"type": "desktop.cursor_shape", "w": 16, "h": 16, "hx": 8, "hy": 8}
+    return record(t_ms, reader.KIND_BINARY, reader.IN, agent, make_binary(header, png))
+
+
 def test_export_rebuilds_the_shared_screen_at_the_right_times(tmp_path):
     recs = screen_recording(12, w=1280, h=720)
-    recs += [chat(3_000, "hello")]
+    recs += [chat(3_000, "hello"), pointer_shape(1_000), pointer(1_000, 900, 500), pointer(7_050, 1000, 100)]
     db = recorder_db(tmp_path)
     rid = write_recording(db, tmp_path / "rec", 1, split_segments(sorted(recs, key=lambda r: r[8:16])))
     index = reader.load_index(db, tmp_path / "rec", rid)
@@ -56,6 +73,11 @@ def test_export_rebuilds_the_shared_screen_at_the_right_times(tmp_path):
         name, rgb = colour_at(int(t * 1000))
         pixel = picture_at(frames, t)[600, 1100]          # away from the moving noisy band
         assert near(pixel, rgb), (t, name, pixel)
+    # the pointer, drawn as the viewer draws it: its shape, centred on its hotspot, moving when it moved
+    magenta = (255, 0, 255)
+    assert not near(picture_at(frames, 0.5)[500, 900], magenta)
+    assert near(picture_at(frames, 1.5)[500, 900], magenta) and near(picture_at(frames, 6.9)[505, 905], magenta)
+    assert near(picture_at(frames, 7.5)[100, 1000], magenta) and not near(picture_at(frames, 7.5)[500, 900], magenta)
     with av.open(str(tmp_path / "out.webm")) as c:
         assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
     # a span of it: the picture at its start is the one the recording showed then (built from the key frame)

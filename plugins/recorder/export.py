@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from .export_screen import Compositor
-from .reader import IN, KIND_BINARY, RecordingIndex, records_from
+from .reader import IN, KIND_BINARY, KIND_JSON, RecordingIndex, records_from
 
 log = logging.getLogger("supporthost.recorder.export")
 MAX_FPS = 10
@@ -217,10 +217,13 @@ def _composite(index: RecordingIndex, writer: _Writer, start: int, end: int) -> 
         if rec.t_ms > end:
             break
         if pending is not None and rec.t_ms >= writer.next_slot(pending, step):
-            writer.picture(compositor.current.pixels, writer.next_slot(pending, step))
+            writer.picture(compositor.current.picture(), writer.next_slot(pending, step))
             pending = None
-        if rec.kind == KIND_BINARY and rec.direction == IN and compositor.feed(rec.participant, rec.body):
+        if rec.direction != IN:
+            continue
+        if (rec.kind == KIND_BINARY and compositor.feed(rec.participant, rec.body)) or \
+                (rec.kind == KIND_JSON and b"cursor" in rec.body and compositor.message(rec.participant, rec.json())):
             pending = max(rec.t_ms, start)
     if pending is not None:
-        writer.picture(compositor.current.pixels, writer.next_slot(pending, step))
-    return blank if compositor.current is None else compositor.current.pixels
+        writer.picture(compositor.current.picture(), writer.next_slot(pending, step))
+    return blank if compositor.current is None else compositor.current.picture()

@@ -23,8 +23,12 @@ KIND_SOLID, KIND_JPEG, KIND_COPY, KIND_ZLIB = 0, 2, 3, 4
 FRAME_SUFFIX = ".frame"
 
 
+SHAPE_SUFFIX = ".cursor_shape"
+CURSOR_SUFFIX = ".cursor"
+
+
 def parse_frame(frame: bytes) -> tuple[dict, memoryview] | None:
-    """(header, payload) of a screen frame; None for any other binary frame or a malformed one."""
+    """(header, payload) of a screen frame or pointer image; None for any other binary frame or a malformed one."""
     if len(frame) < 2:
         return None
     n = frame[0]
@@ -32,11 +36,14 @@ def parse_frame(frame: bytes) -> tuple[dict, memoryview] | None:
         header = json.loads(frame[1:1 + n])
     except ValueError:
         return None
-    if not isinstance(header, dict) or not str(header.get("type", "")).endswith(FRAME_SUFFIX):
+    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         return None
-    if not isinstance(header.get("seq"), int):
-        return None
-    return header, memoryview(frame)[1 + n:]
+    kind = header["type"]
+    if kind.endswith(FRAME_SUFFIX) and isinstance(header.get("seq"), int):
+        return header, memoryview(frame)[1 + n:]
+    if kind.endswith(SHAPE_SUFFIX) and all(isinstance(header.get(k), int) for k in ("w", "h", "hx", "hy")):
+        return header, memoryview(frame)[1 + n:]
+    return None
 
 
 class Screen:
@@ -45,6 +52,43 @@ class Screen:
     def __init__(self):
         self.pixels = np.zeros((1, 1, 3), dtype=np.uint8)
         self.frames = 0
+        self.cursor: tuple[int, int] | None = None        # where the pointer is, when the sharer said
+        self.shape: tuple[np.ndarray, np.ndarray, int, int] | None = None   # BGR, alpha 0..1, hotspot
+        self._out: np.ndarray | None = None              # the picture with the pointer, reused
+
+    def set_shape(self, header: dict, png) -> None:
+        image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        if image is None or image.ndim != 3 or image.shape[2] != 4:
+            return                                         # a broken image: keep the previous shape
+        self.shape = (image[:, :, :3].astype(np.float32), image[:, :, 3:4].astype(np.float32) / 255,
+                      header["hx"], header["hy"])
+
+    def picture(self) -> np.ndarray:
+        """The screen with the pointer drawn on it, as the viewer shows it (its shape, or a small corner)."""
+        if self.cursor is None:
+            return self.pixels
+        if self._out is None or self._out.shape != self.pixels.shape:
+            self._out = np.empty_like(self.pixels)
+        np.copyto(self._out, self.pixels)
+        H, W = self._out.shape[:2]
+        if self.shape is None:
+            x, y = self.cursor
+            x0, y0 = min(max(0, x), W - 1), min(max(0, y), H - 1)
+            self._out[y0:y0 + 12, x0:x0 + 2] = 255
+            self._out[y0:y0 + 2, x0:x0 + 12] = 255
+            return self._out
+        bgr, alpha, hx, hy = self.shape
+        x, y = self.cursor[0] - hx, self.cursor[1] - hy
+        h, w = bgr.shape[:2]
+        sx0, sy0 = max(0, -x), max(0, -y)
+        dx0, dy0, dx1, dy1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+        if dx1 <= dx0 or dy1 <= dy0:
+            return self._out
+        region = self._out[dy0:dy1, dx0:dx1].astype(np.float32)
+        a = alpha[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0]
+        region = region * (1 - a) + bgr[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0] * a
+        self._out[dy0:dy1, dx0:dx1] = region.astype(np.uint8)
+        return self._out
 
     @property
     def size(self) -> tuple[int, int]:
@@ -110,17 +154,41 @@ class Compositor:
         self.screens: dict[tuple[str, str], Screen] = {}
         self.current: Screen | None = None
 
+    def _screen(self, participant: str, stream: str) -> Screen:
+        key = (participant, stream)
+        screen = self.screens.get(key)
+        if screen is None:
+            screen = self.screens[key] = Screen()
+        return screen
+
     def feed(self, participant: str, frame: bytes) -> bool:
-        """A binary frame a participant sent; True when a screen's picture is complete and changed."""
+        """A binary frame a participant sent; True when the picture shown is complete and changed."""
         parsed = parse_frame(frame)
         if parsed is None:
             return False
         header, payload = parsed
-        key = (participant, header["type"])
-        screen = self.screens.get(key)
-        if screen is None:
-            screen = self.screens[key] = Screen()
+        kind = header["type"]
+        if kind.endswith(SHAPE_SUFFIX):
+            screen = self._screen(participant, kind[:-len(SHAPE_SUFFIX)])
+            screen.set_shape(header, payload)
+            return screen is self.current and screen.cursor is not None
+        screen = self._screen(participant, kind[:-len(FRAME_SUFFIX)])
         done = screen.apply(header, payload)
         if done:
             self.current = screen
         return done and screen is self.current
+
+    def message(self, participant: str, message: dict | None) -> bool:
+        """A JSON message a participant sent: a pointer move of a shared screen (``<stream>.cursor``) moves
+        its pointer; True when that changed the picture shown."""
+        kind = message.get("type") if isinstance(message, dict) else None
+        if not isinstance(kind, str) or not kind.endswith(CURSOR_SUFFIX):
+            return False
+        x, y = message.get("x"), message.get("y")
+        if not isinstance(x, int) or not isinstance(y, int):
+            return False
+        screen = self.screens.get((participant, kind[:-len(CURSOR_SUFFIX)]))
+        if screen is None:
+            return False
+        screen.cursor = (x, y)
+        return screen is self.current
