@@ -199,3 +199,30 @@ async def test_the_automatic_switch_refuses_bad_input_and_changes_nothing(host):
     r = await admin.api_post(url, {"user_id": str(rita["id"]), "on": "on"})
     assert r.status == 200
     assert next(u for u in (await r.json())["reps"] if u["username"] == "rep1")["automatic"] is True
+
+
+async def test_automatic_recording_on_a_site_that_asks_starts_when_the_customer_allows(world):
+    await ask_customer_first(world)
+    rita = await world.new_rep("Rita Rep")
+    admin = await login(world, "admin")
+    await admin.page.goto("/s/demo/admin")
+    await admin.page.locator(f'tr[data-user="{rita}"]').get_by_role(
+        "checkbox", name=f"Record all sessions of {rita}").check()
+    await expect(admin.page.locator(f'tr[data-user="{rita}"] .recorder-auto-status')).to_have_text(
+        "Every session is recorded.")
+
+    rep = await login(world, rita)
+    s = await start_session(rep.page)
+    panel = await recorder_panel(s["view"])
+    await expect(panel.locator(".recorder-status")).to_have_text("Not recording.")     # nobody to ask yet
+    customer = await customer_joins(world, s["number"])
+    consent = customer.page.locator(".recorder-consent")
+    await expect(consent).to_contain_text("This site records every session of Rita Rep. Allow recording this session?")
+    await expect(panel.locator(".recorder-status")).to_have_text("Waiting for the customer to allow recording\u2026")
+    await consent.get_by_role("button", name="Allow").click()
+    await expect(panel.locator(".recorder-status")).to_have_text("Recorded automatically")
+    await expect(panel.locator(".recorder-toggle")).to_be_hidden()
+    await expect(customer.page.locator("#recorder-banner")).to_contain_text("This session is being recorded")
+    [rec] = await recordings_of(world.host, s["id"])
+    assert rec["automatic"] == 1
+    assert rep.errors == [] and customer.errors == []
