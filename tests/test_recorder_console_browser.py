@@ -4,8 +4,6 @@ Allow / Deny on a site that asks first, the Recordings page and the activity rep
 tray and multisession consoles, and what a customer or a rep of another site may not do."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import pytest_asyncio
 from playwright.async_api import expect
