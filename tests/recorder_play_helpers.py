@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import struct
 
+import av
 import numpy as np
 
 from agent.frames import make_binary
@@ -104,3 +106,18 @@ def screen_recording(seconds: float, w: int = 1920, h: int = 1080, fps: int = 10
                 header.update(w=w, h=h, mon=1)
             recs.append(encode_record(t, reader.KIND_BINARY, reader.IN, agent, make_binary(header, chunk)))
     return recs
+
+
+def sine_webm(path, seconds: float, hz: float = 440.0):
+    """A real Opus media file (as a media track file), of a tone."""
+    with av.open(str(path), "w", format="webm") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        n = int(seconds * 48000)
+        pcm = (np.sin(2 * math.pi * hz * np.arange(n) / 48000) * 12000).astype(np.int16)
+        for pos in range(0, n - 959, 960):
+            frame = av.AudioFrame.from_ndarray(pcm[pos:pos + 960].reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 48000, pos
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path.read_bytes()

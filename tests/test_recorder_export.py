@@ -3,7 +3,6 @@ media files, audio-and-chat-only recordings, damaged recordings, and `supporthos
 from __future__ import annotations
 
 import json
-import math
 
 import av
 import cv2
@@ -18,7 +17,7 @@ from host.db import connect
 from plugins.recorder import reader
 from plugins.recorder.export import export_webm
 from plugins.recorder.migrations import migrations
-from recorder_play_helpers import (chat, colour_at, event, record, screen_recording, split_segments,
+from recorder_play_helpers import (chat, colour_at, event, record, screen_recording, sine_webm, split_segments,
                                    write_recording)
 
 
@@ -86,21 +85,6 @@ def test_export_rebuilds_the_shared_screen_at_the_right_times(tmp_path):
     assert span.duration_ms == 4_000 and abs(duration - 4.0) < 0.3
     for t in (0.0, 1.0, 3.5):
         assert near(picture_at(frames, t)[600, 1100], colour_at(4_300 + int(t * 1000))[1]), t
-
-
-def sine_webm(path, seconds: float, hz: float = 440.0):
-    """A real Opus media file (as a media track file), of a tone."""
-    with av.open(str(path), "w", format="webm") as out:
-        stream = out.add_stream("libopus", rate=48000)
-        stream.layout = "mono"
-        n = int(seconds * 48000)
-        pcm = (np.sin(2 * math.pi * hz * np.arange(n) / 48000) * 12000).astype(np.int16)
-        for pos in range(0, n - 959, 960):
-            frame = av.AudioFrame.from_ndarray(pcm[pos:pos + 960].reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate, frame.pts = 48000, pos
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path.read_bytes()
 
 
 def loudness(path):

@@ -10,12 +10,13 @@ from conftest import PASSWORD
 from host.api import plugin_data_dir
 from host.appkeys import DB
 from plugins.recorder.reader import recording_folder
-from recorder_play_helpers import chat, colour_at, event, screen_recording, split_segments, write_recording
+from recorder_play_helpers import (chat, colour_at, event, screen_recording, sine_webm, split_segments,
+                                   write_recording)
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio]
 
 
-async def make(host, username="rep1", site="demo", seconds=30):
+async def make(host, username="rep1", site="demo", seconds=30, media=()):
     site_id = host.site(site).id
     root = plugin_data_dir(host.app, "recorder")
     recs = screen_recording(seconds, w=640, h=360, period_ms=4000)
@@ -26,7 +27,7 @@ async def make(host, username="rep1", site="demo", seconds=30):
     def write(db):
         user_id = db.execute("select id from users where site_id = ? and username = ?", [site_id, username]).fetchone()[0]
         return write_recording(db, root, site_id, split_segments(recs), rep_user_id=user_id,
-                               session_id=f"session-of-{username}")
+                               session_id=f"session-of-{username}", media=media)
     return await host.app[DB].write(write)
 
 
@@ -119,5 +120,34 @@ async def test_a_tampered_recording_says_so_in_the_player(browser, host):
                                         "match): the recording cannot be trusted from 0:20 on")
     res = await page.request.get(f"/s/demo/p/recorder/api/recordings/{rid}/files/seg-000003.rec")
     assert res.status == 409 and "SHA-256 does not match" in (await res.json())["error"]["message"]
+    assert errors == []
+    await context.close()
+
+
+AUDIO = """() => { const a = document.querySelector('.player-media audio');
+  return { t: a.currentTime, paused: a.paused, rate: a.playbackRate,
+           clock: Number(document.querySelector('.recorder-player').dataset.t) }; }"""
+
+
+async def test_the_call_audio_follows_the_clock(browser, host, tmp_path):
+    tone = sine_webm(tmp_path / "tone.webm", 8.0)
+    rid = await make(host, seconds=20, media=[("media-audio-p1-1.webm", 3_000, tone)])
+    context, page, errors = await log_in(browser, host, "rep1")
+    await page.goto(f"/s/demo/p/recorder/recordings/{rid}")
+    player = page.locator(".recorder-player")
+    await expect(player).to_have_attribute("data-ready", "1", timeout=20_000)
+    await expect(page.locator(".player-media audio")).to_have_count(1)
+    await page.get_by_role("button", name="Alice joined").click()          # 0:05, two seconds into the audio
+    await expect(player).to_have_attribute("data-t", "5000")
+    await page.wait_for_function("() => document.querySelector('.player-media audio').readyState >= 1")
+    state = await page.evaluate(AUDIO)
+    assert state["paused"] and abs(state["t"] - 2.0) < 0.3, state
+    await page.select_option(".player-speed", "2")
+    await page.get_by_role("button", name="Play").click()
+    await page.wait_for_function("() => Number(document.querySelector('.recorder-player').dataset.t) > 6500")
+    state = await page.evaluate(AUDIO)
+    assert not state["paused"] and state["rate"] == 2 and abs(state["t"] - (state["clock"] - 3000) / 1000) < 0.8, state
+    await page.get_by_role("button", name="Pause").click()
+    assert (await page.evaluate(AUDIO))["paused"]
     assert errors == []
     await context.close()

@@ -21,6 +21,7 @@ from .reader import RecordingDamaged, check_file, chapters, clock, load_index
 PLUGIN = "recorder"
 MEDIA_TYPES = {".webm": "video/webm", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".mp4": "video/mp4"}
 _CHAPTER_CACHE: dict[tuple, tuple[list, list]] = {}        # closed files never change: read them once
+_VERIFIED: dict[str, tuple[int, int]] = {}                  # media file -> (size, mtime) its SHA-256 matched
 CACHE_RECORDINGS = 32
 STREAM_CHUNK = 256 * 1024
 
@@ -91,14 +92,33 @@ async def file_bytes(request):
     f = next((f for f in index.segments + index.media if f.name == name), None)
     if f is None:
         raise json_error(404, "No such file in this recording.")
+    if f.kind == "media" and f.closed:
+        return await _media_file(f)
     try:
         data = await asyncio.to_thread(check_file, f)
     except RecordingDamaged as exc:
         raise json_error(409, str(exc)) from None
-    kind = "application/octet-stream" if f.kind == "segment" else MEDIA_TYPES.get(os.path.splitext(name)[1],
-                                                                                   "application/octet-stream")
-    return web.Response(body=data, content_type=kind, headers={"Cache-Control": "private, max-age=3600"
-                                                                if f.closed else "no-store"})
+    return web.Response(body=data, content_type="application/octet-stream",
+                        headers={"Cache-Control": "private, max-age=3600" if f.closed else "no-store"})
+
+
+async def _media_file(f) -> web.StreamResponse:
+    """A media track file, served with ranges (a <video> seeks in it); its SHA-256 is checked once per version
+    of the file (size and modification time), not on every range the element asks for."""
+    try:
+        st = await asyncio.to_thread(os.stat, f.path)
+        version = (st.st_size, st.st_mtime_ns)
+        if _VERIFIED.get(str(f.path)) != version:
+            await asyncio.to_thread(check_file, f)
+            if len(_VERIFIED) > 4096:
+                _VERIFIED.clear()
+            _VERIFIED[str(f.path)] = version
+    except FileNotFoundError:
+        raise json_error(409, f"{f.name} is missing: the recording cannot be played from {clock(f.first_ms)} on") from None
+    except RecordingDamaged as exc:
+        raise json_error(409, str(exc)) from None
+    kind = MEDIA_TYPES.get(os.path.splitext(f.name)[1], "application/octet-stream")
+    return web.FileResponse(f.path, headers={"Content-Type": kind, "Cache-Control": "private, max-age=3600"})
 
 
 async def export_download(request):

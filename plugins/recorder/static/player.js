@@ -83,7 +83,7 @@ class Player {
     this.renderChapters();
     this.media = index.media.map((m) => {
       const node = el(m.kind, { src: m.url, preload: "auto", "data-first": m.first_ms, "aria-label": m.name });
-      if (m.kind === "video") node.muted = false;
+      node.addEventListener("loadedmetadata", () => this.syncMedia(true));   // a seek before it loaded
       this.$(".player-media").append(node);
       return { node, first: m.first_ms };
     });
