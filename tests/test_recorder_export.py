@@ -145,3 +145,12 @@ def test_hook_register_commands_recordings_list_and_export(tmp_path, capsys):
     db = connect(data / "supporthost.db")
     assert db.execute("select actor, action, target from audit_log where action = 'recording.exported'").fetchall() \
         == [("cli", "recording.exported", f"recording:{rid}")]
+
+
+def test_the_playback_benchmark_runs_and_its_numbers_are_sane():
+    from bench.recording_playback import run
+    r = run(["--seconds", "3", "--hour-minutes", "1", "--seeks", "3"])
+    assert r["export_x_real_time_median"] > 0 and r["export_file_bytes"] > 10_000
+    assert r["long_recording_segments"] == 6 and len(r["seek_first_frame_ms"]) == 3
+    assert 0 < r["seek_first_frame_ms_median"] <= r["seek_first_frame_ms_max"]
+    assert r["bytes_per_hour_busy_1080p"] > 0
