@@ -1,15 +1,19 @@
-"""A real desktop share on Xvfb recorded by a real host, exported through the download button's endpoint, and
-played by Chromium in a <video>: its length, and the screen's colour at the moments the chat said it changed."""
+"""A real desktop share on Xvfb recorded by a real host, then (1) exported through the download button's endpoint and
+played by Chromium in a <video>: its length, and the screen's colour at the moments the chat said it changed;
+(2) played in the player page: jumping to each chat chapter shows that colour, drawn by the live viewer code."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 
 import pytest
 from aiohttp import web
+from playwright.async_api import expect
 
 from agent.consent import Answer
 from agent_harness import ScriptedConsent, start_agent, stop_agent
+from conftest import PASSWORD
 from host.appkeys import DB
 from host.router import parse_binary
 from plugins.recorder.reader import chapters, load_index
@@ -69,8 +73,9 @@ DURATION = """async () => {
 }"""
 
 
-@pytest.mark.supporthost(plugins=["chat", "desktop", "recorder"])
-async def test_a_recorded_desktop_share_exports_to_webm_that_chromium_plays(host, xscreen, browser, tmp_path):
+async def record_colours(host, xscreen):
+    """A rep records a real desktop share while the screen turns red, green and blue, saying so in the chat each
+    time: (rep client, recording id, {colour: recording-clock ms of its chat line}, index)."""
     paint(xscreen, "#000000")
     rep = await host.rep()
     s = await rep.start_session()
@@ -94,18 +99,19 @@ async def test_a_recorded_desktop_share_exports_to_webm_that_chromium_plays(host
         if pump is not None:
             pump.cancel()
         await stop_agent(agent, task)
-
-    async def closed():
-        return await host.app[DB].read(lambda db: [f["name"] for f in db.query(
-            "select name from recording_files where recording_id = ? and sha256 is null", [rid])]) == []
-    async with asyncio.timeout(20):
-        while not await closed():
-            await asyncio.sleep(0.1)
     root = host.data_dir / "plugins" / "recorder"
-    index = await host.app[DB].read(lambda db: load_index(db, root, rid))
-    said = {c["label"].split("now ")[-1]: c["t"] for c in chapters(index) if "now " in c["label"]}
-    assert set(said) == {"red", "green", "blue"}
+    async with asyncio.timeout(20):                       # written to disk within the writer's flush interval
+        while True:
+            index = await host.app[DB].read(lambda db: load_index(db, root, rid))
+            said = {c["label"].split("now ")[-1]: c["t"] for c in chapters(index) if "now " in c["label"]}
+            if set(said) == {"red", "green", "blue"}:
+                return rep, rid, said, index
+            await asyncio.sleep(0.1)
 
+
+@pytest.mark.supporthost(plugins=["chat", "desktop", "recorder"])
+async def test_a_recorded_desktop_share_exports_to_webm_that_chromium_plays(host, xscreen, browser, tmp_path):
+    rep, rid, said, index = await record_colours(host, xscreen)
     res = await rep.http.get(rep.url(f"/s/demo/p/recorder/api/recordings/{rid}/export.webm"))
     assert res.status == 200 and res.headers["Content-Type"] == "video/webm"
     assert "attachment" in res.headers["Content-Disposition"]
@@ -128,3 +134,36 @@ async def test_a_recorded_desktop_share_exports_to_webm_that_chromium_plays(host
     finally:
         await context.close()
         await runner.cleanup()
+
+
+PIXEL = """([x, y]) => {
+  const c = [...document.querySelectorAll('.player-screen .desktop-viewer')].find((v) => !v.hidden).querySelector('canvas');
+  return [...c.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3)];
+}"""
+
+
+@pytest.mark.supporthost(plugins=["chat", "desktop", "recorder"])
+async def test_the_player_shows_the_recorded_desktop_at_each_chat_chapter(host, xscreen, browser):
+    rep, rid, said, index = await record_colours(host, xscreen)
+    context = await browser.new_context(base_url=host.base)
+    try:
+        page = await context.new_page()
+        errors = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        await page.goto("/s/demo/login")
+        await page.fill("input[name=username]", "rep1")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click(".login-form button[type=submit]")
+        await page.wait_for_url("**/s/demo/console")
+        await page.goto(f"/s/demo/p/recorder/recordings/{rid}")
+        player = page.locator(".recorder-player")
+        await expect(player).to_have_attribute("data-ready", "1", timeout=20_000)
+        for name, _, rgb in [COLOURS[1], COLOURS[0], COLOURS[2]]:        # out of order: seeks back and forth
+            await page.get_by_role("button", name=re.compile(f"now {name}$")).click()
+            await expect(player).to_have_attribute("data-t", str(said[name]))
+            await expect(player).to_have_attribute("data-seeking", "0")
+            got = await page.evaluate(PIXEL, [640, 400])
+            assert all(abs(a - b) <= 40 for a, b in zip(got, rgb)), (name, got)
+        assert errors == []
+    finally:
+        await context.close()
