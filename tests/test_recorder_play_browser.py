@@ -3,6 +3,7 @@ sees the screen as it was then (drawn by the live session's viewer code); who ma
 recording shows a clear message. Every playback is audited."""
 from __future__ import annotations
 
+import av
 import pytest
 from playwright.async_api import expect
 
@@ -149,5 +150,35 @@ async def test_the_call_audio_follows_the_clock(browser, host, tmp_path):
     assert not state["paused"] and state["rate"] == 2 and abs(state["t"] - (state["clock"] - 3000) / 1000) < 0.8, state
     await page.get_by_role("button", name="Pause").click()
     assert (await page.evaluate(AUDIO))["paused"]
+    assert errors == []
+    await context.close()
+
+
+async def test_export_from_the_player_runs_in_the_background_then_downloads(browser, host, tmp_path):
+    rid = await make(host, seconds=12)
+    context, page, errors = await log_in(browser, host, "rep1")
+    await page.goto(f"/s/demo/p/recorder/recordings/{rid}")
+    await expect(page.locator(".recorder-player")).to_have_attribute("data-ready", "1", timeout=20_000)
+    download_link = page.get_by_role("link", name="Download (WebM)")
+    await expect(download_link).to_be_hidden()
+    await page.get_by_role("button", name="Export to WebM").click()
+    await expect(page.locator(".player-export-state")).to_have_text("Ready.", timeout=60_000)
+    async with page.expect_download() as info:
+        await download_link.click()
+    download = await info.value
+    target = tmp_path / "got.webm"
+    await download.save_as(target)
+    with av.open(str(target)) as c:
+        assert abs(c.duration / 1e6 - 23.0) < 0.3          # up to its last record, the chat line at 0:23
+        assert [s.codec_context.name for s in c.streams] == ["vp9", "opus"]
+    rows = await host.app[DB].read(lambda db: [r[0] for r in db.execute(
+        "select action from audit_log where action in ('recording.exported', 'recording.downloaded') order by id")])
+    assert rows == ["recording.exported", "recording.downloaded"]
+    # asking again while it is there starts nothing new
+    again = await page.request.post(f"/s/demo/p/recorder/api/recordings/{rid}/export",
+                                    headers={"X-CSRF-Token": await page.locator('meta[name="csrf-token"]').get_attribute("content")})
+    assert (await again.json())["state"] == "done"
+    without_csrf = await page.request.post(f"/s/demo/p/recorder/api/recordings/{rid}/export")
+    assert without_csrf.status == 403
     assert errors == []
     await context.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -126,6 +127,7 @@ class _Writer:
         self.samples = 0                      # audio written up to this sample (of the file)
         self.frames = 0
         self.last_pts = -1
+        self.progress: Callable[[int], None] | None = None
 
     def next_slot(self, t_ms: int, step: int) -> int:
         """When a picture changed at ``t_ms`` is written: then, or ``step`` ms after the previous one."""
@@ -144,6 +146,8 @@ class _Writer:
         self.out.mux(self.video.encode(frame))
         self.frames += 1
         self.last_pts = t_ms
+        if self.progress is not None and self.frames % MAX_FPS == 0:
+            self.progress(t_ms)
 
     def audio_until(self, t_ms: int) -> None:
         target = (t_ms - self.offset) * RATE // 1000
@@ -172,9 +176,11 @@ def _fit(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return canvas
 
 
-def export_webm(index: RecordingIndex, target: Path, start_ms: int = 0, end_ms: int | None = None) -> ExportResult:
+def export_webm(index: RecordingIndex, target: Path, start_ms: int = 0, end_ms: int | None = None,
+                progress: Callable[[float], None] | None = None) -> ExportResult:
     """Write the recording (or its span ``start_ms``..``end_ms`` of the recording clock) as WebM (VP9 + Opus)
-    to ``target``."""
+    to ``target``. ``progress(fraction)`` is called as it goes; an exception it raises stops the export (and
+    leaves no file)."""
     target = Path(target)
     partial = target.with_name(target.name + ".partial")
     end = max(index.duration_ms, 1) if end_ms is None else min(end_ms, max(index.duration_ms, 1))
@@ -182,6 +188,7 @@ def export_webm(index: RecordingIndex, target: Path, start_ms: int = 0, end_ms: 
     size = _screen_size(index)
     mix = AudioMix(index)
     writer = _Writer(partial, size or BLANK_SIZE, mix, offset=start)
+    writer.progress = progress and (lambda t: progress(min(1.0, max(0.0, (t - start) / max(1, end - start)))))
     try:
         if size is None:
             blank = np.zeros((BLANK_SIZE[1], BLANK_SIZE[0], 3), dtype=np.uint8)

@@ -12,10 +12,11 @@ import tempfile
 
 from aiohttp import web
 
-from host.api import audit, database, json_error, plugin_data_dir, render
+from host.api import audit, database, form_with_csrf, json_error, plugin_data_dir, render
 
 from .access import recording_for
 from .export import export_webm
+from .player_exports import exports_of
 from .reader import RecordingDamaged, check_file, chapters, clock, load_index
 
 PLUGIN = "recorder"
@@ -121,8 +122,33 @@ async def _media_file(f) -> web.StreamResponse:
     return web.FileResponse(f.path, headers={"Content-Type": kind, "Cache-Control": "private, max-age=3600"})
 
 
-async def export_download(request):
+async def export_job(request):
+    """POST: start exporting the recording (or join the export under way); GET: how far it is."""
     site, user, index = await _index(request)
+    exports = exports_of(request.app, plugin_data_dir(request.app, PLUGIN) / "exports")
+    if request.method == "POST":
+        await form_with_csrf(request)
+        before = exports.get(index.id)
+        job = exports.start(request.app, index)
+        if job is not before:
+            await audit(request.app, site.id, f"user:{user['id']}", "recording.exported", f"recording:{index.id}",
+                        {"format": "webm", "session": index.row["session_id"]})
+    else:
+        job = exports.get(index.id)
+    if job is None:
+        return web.json_response({"state": "none", "progress": 0, "error": ""})
+    return web.json_response(job.public())
+
+
+async def export_download(request):
+    """The WebM: the finished export of the player's job, else made now (short recordings, scripts)."""
+    site, user, index = await _index(request)
+    job = exports_of(request.app, plugin_data_dir(request.app, PLUGIN) / "exports").get(index.id)
+    if job is not None and job.state == "done" and job.path.is_file():
+        await audit(request.app, site.id, f"user:{user['id']}", "recording.downloaded", f"recording:{index.id}",
+                    {"format": "webm", "session": index.row["session_id"]})
+        return web.FileResponse(job.path, headers={
+            "Content-Type": "video/webm", "Content-Disposition": f'attachment; filename="recording-{index.id}.webm"'})
     folder = plugin_data_dir(request.app, PLUGIN) / "exports"
     folder.mkdir(mode=0o700, exist_ok=True)
     fd, name = tempfile.mkstemp(suffix=".webm", dir=folder)
@@ -155,3 +181,5 @@ def register_player_routes(register) -> None:
     register("GET", "/api/recordings/{rid}/index", index_json)
     register("GET", "/api/recordings/{rid}/files/{name}", file_bytes)
     register("GET", "/api/recordings/{rid}/export.webm", export_download)
+    register("GET", "/api/recordings/{rid}/export", export_job)
+    register("POST", "/api/recordings/{rid}/export", export_job)

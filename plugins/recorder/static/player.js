@@ -3,13 +3,14 @@
 // chat and events are a list to jump to; media files (<audio>/<video>) follow the clock.
 // Segments are fetched from the host (which checks their SHA-256 first); a seek starts at the segment whose key
 // frame precedes the moment, and replays it without delay up to there.
-import { el } from "/static/core/client.js";
+import { el, postJSON } from "/static/core/client.js";
 import { DesktopViewer } from "/static/lib/screenshare/viewer.js";
 
 const KIND_JSON = 1, KIND_BINARY = 2, KIND_EVENT = 3;
 const MAGIC = "SHREC\u0000\u0001\n";
 const KEY_LEAD_MS = 2000;          // the same rule as reader.py's seek_start
 const MEDIA_DRIFT = 0.3;           // seconds a media element may drift before it is moved
+const EXPORT_POLL_MS = 1000;
 
 export function clock(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -81,6 +82,7 @@ class Player {
     this.$(".player-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     this.$(".player-speed").addEventListener("change", (e) => { this.speed = Number(e.target.value); this.syncMedia(true); });
     this.renderChapters();
+    this.$(".player-export").addEventListener("click", () => this.exportWebm());
     this.media = index.media.map((m) => {
       const node = el(m.kind, { src: m.url, preload: "auto", "data-first": m.first_ms, "aria-label": m.name });
       node.addEventListener("loadedmetadata", () => this.syncMedia(true));   // a seek before it loaded
@@ -89,6 +91,32 @@ class Player {
     });
     await this.seek(0);
     this.root.dataset.ready = "1";
+  }
+
+  // the export is made on the host in the background (long recordings take minutes); the link comes when ready
+  async exportWebm() {
+    const button = this.$(".player-export"), state = this.$(".player-export-state");
+    const url = button.dataset.url;
+    button.disabled = true;
+    try {
+      let job = await postJSON(url);
+      while (job.state === "waiting" || job.state === "running") {
+        state.textContent = job.state === "waiting" ? "Waiting for another export…"
+          : `Exporting… ${Math.round(job.progress * 100)} %`;
+        await new Promise((ok) => setTimeout(ok, EXPORT_POLL_MS));
+        const res = await fetch(url, { headers: { Accept: "application/json" } });
+        job = await res.json();
+        if (!res.ok) throw new Error(job.error?.message || `The export could not be checked (${res.status}).`);
+      }
+      if (job.state !== "done") throw new Error(job.error || "The export failed.");
+      state.textContent = "Ready.";
+      this.$(".player-download").hidden = false;
+    } catch (err) {
+      state.textContent = "";
+      this.problem(err.message);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   problem(text) {
