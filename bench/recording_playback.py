@@ -130,6 +130,10 @@ def run(args=None) -> dict:
     t0 = time.perf_counter()
     index = reader.load_index(db, tmp / "long", RID)
     results["open_index_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    from plugins.recorder.player_views import chapters_and_damage
+    t0 = time.perf_counter()
+    chapters_and_damage(index)
+    results["player_first_open_s"] = round(time.perf_counter() - t0, 2)
     results["long_recording_segments"] = len(index.segments)
     results["long_recording_bytes"] = sum(f.bytes for f in index.segments)
     rng = np.random.default_rng(5)

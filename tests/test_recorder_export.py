@@ -140,11 +140,21 @@ def test_hook_register_commands_recordings_list_and_export(tmp_path, capsys):
     assert "0:02, the shared screen, 0 audio track(s)" in capsys.readouterr().out
     frames, _ = decoded(tmp_path / "x.webm")
     assert near(picture_at(frames, 0.5)[100, 100], colour_at(500)[1])
+    assert main(["--data", str(data), "recordings", "export", rid, str(tmp_path / "part.webm"), "--from", "0:00.5",
+                 "--to", "1.5"]) == 0
+    assert "0:01, the shared screen" in capsys.readouterr().out
+    assert abs(decoded(tmp_path / "part.webm")[1] - 1.0) < 0.3
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "recordings", "export", rid, str(tmp_path / "z.webm"), "--from", "soon"])
+    assert "'soon' is not a time" in capsys.readouterr().err
+    assert main(["--data", str(data), "recordings", "export", rid, str(tmp_path / "z.webm"), "--from", "2",
+                 "--to", "1"]) == 2
+    assert "--to must be after --from" in capsys.readouterr().err
     assert main(["--data", str(data), "recordings", "export", "A" * 22, str(tmp_path / "y.webm")]) == 2
     assert f"there is no recording '{'A' * 22}'" in capsys.readouterr().err
     db = connect(data / "supporthost.db")
     assert db.execute("select actor, action, target from audit_log where action = 'recording.exported'").fetchall() \
-        == [("cli", "recording.exported", f"recording:{rid}")]
+        == [("cli", "recording.exported", f"recording:{rid}")] * 2
 
 
 def test_the_playback_benchmark_runs_and_its_numbers_are_sane():

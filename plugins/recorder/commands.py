@@ -1,6 +1,7 @@
 """``supporthost recordings list`` and ``supporthost recordings export ID FILE`` (the register_commands hook)."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import time
@@ -26,12 +27,33 @@ def _configure(parser) -> None:
     export = sub.add_parser("export", help="write a recording as WebM (VP9 video of the shared screen, Opus audio)")
     export.add_argument("id", help="the recording's id (see: supporthost recordings list)")
     export.add_argument("file", help="the .webm file to write")
+    export.add_argument("--from", dest="start", type=_moment, default=0, metavar="TIME",
+                        help="start there on the recording's clock (seconds, m:ss or h:mm:ss; default the start)")
+    export.add_argument("--to", dest="end", type=_moment, default=None, metavar="TIME",
+                        help="end there (default the end)")
+
+
+def _moment(text: str) -> int:
+    """A time on the recording clock, as ms: 90, 1:30 or 0:01:30."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+        if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time (seconds, m:ss or h:mm:ss)") from None
+    seconds = 0.0
+    for p in parts:
+        seconds = seconds * 60 + p
+    return int(seconds * 1000)
 
 
 async def _run(app, args) -> int:
     if args.recordings_command == "list":
         return await _list(app, args.site)
-    return await _export(app, args.id, Path(args.file))
+    if args.end is not None and args.end <= args.start:
+        print("error: --to must be after --from", file=sys.stderr)
+        return 2
+    return await _export(app, args.id, Path(args.file), args.start, args.end)
 
 
 async def _list(app, site: str | None) -> int:
@@ -50,7 +72,7 @@ async def _list(app, site: str | None) -> int:
     return 0
 
 
-async def _export(app, recording_id: str, target: Path) -> int:
+async def _export(app, recording_id: str, target: Path, start: int = 0, end: int | None = None) -> int:
     root = plugin_data_dir(app, PLUGIN)
     index = await database(app).read(lambda db: load_index(db, root, recording_id))
     if index is None:
@@ -61,7 +83,7 @@ async def _export(app, recording_id: str, target: Path) -> int:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 1
     try:
-        result = await asyncio.to_thread(export_webm, index, target)
+        result = await asyncio.to_thread(export_webm, index, target, start, end)
     except RecordingDamaged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -36,7 +36,7 @@ async def _index(request):
     return site, user, index
 
 
-def _chapters_and_damage(index) -> tuple[list, list]:
+def chapters_and_damage(index) -> tuple[list, list]:
     """Chapters of the whole recording and the damage found reading it (every file checked)."""
     key = (str(index.folder), tuple((s.name, s.sha256, s.bytes) for s in index.segments))
     if key in _CHAPTER_CACHE and all(s.closed for s in index.segments):
@@ -67,7 +67,7 @@ async def player_page(request):
 
 async def index_json(request):
     site, user, index = await _index(request)
-    found, damage = await asyncio.to_thread(_chapters_and_damage, index)
+    found, damage = await asyncio.to_thread(chapters_and_damage, index)
     await audit(request.app, site.id, f"user:{user['id']}", "recording.played", f"recording:{index.id}",
                 {"session": index.row["session_id"]})
     base = f"{site.prefix}/p/{PLUGIN}/api/recordings/{index.id}"

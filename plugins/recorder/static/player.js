@@ -165,6 +165,11 @@ class Player {
     return this.segments.get(i);
   }
 
+  // segments behind the one playing are dropped (an hour of a busy screen is gigabytes)
+  forgetBefore(i) {
+    for (const k of [...this.segments.keys()]) if (k < i) this.segments.delete(k);
+  }
+
   // -- replay -------------------------------------------------------------------------------------
   viewerFor(sender, plugin) {
     const key = `${sender}|${plugin}`;
@@ -226,6 +231,9 @@ class Player {
     this.t = target;
     this.resetScreens();
     this.cursor = { seg: this.seekStart(target), pos: 0 };
+    for (const k of [...this.segments.keys()]) {
+      if (k < this.cursor.seg - 1 || k > this.cursor.seg + 2) this.segments.delete(k);
+    }
     this.root.dataset.seeking = "1";
     try {
       await this.advance(target, gen);
@@ -247,6 +255,7 @@ class Player {
       const records = await this.load(this.cursor.seg);
       if (gen !== this.generation) return true;
       if (this.cursor.seg + 1 < segs.length) this.load(this.cursor.seg + 1);   // fetch ahead
+      this.forgetBefore(this.cursor.seg - 1);
       while (this.cursor.pos < records.length && records[this.cursor.pos].t <= until) {
         this.apply(records[this.cursor.pos]);
         this.cursor.pos += 1;
