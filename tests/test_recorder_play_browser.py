@@ -70,6 +70,9 @@ async def test_rep_opens_the_recording_jumps_to_a_chapter_and_sees_that_moment(b
     assert near(await page.evaluate(PIXEL, [600, 300]), colour_at(23_000, 4000)[1])       # blue at 0:23
     await expect(page.locator('.player-chapters li[aria-current="true"]')).to_contain_text("Chat: hello from Alice")
     await expect(page.locator(".player-time")).to_have_text("0:23 / 0:29")
+    await expect(page.get_by_role("slider", name="Position")).to_have_attribute("aria-valuetext", "0:23")
+    assert await page.locator("#player-chapter-ticks option").evaluate_all("(os) => os.map((o) => o.value)") \
+        == ["5000", "23000"]
     # the timeline's other chapter, then playing on at 4x crosses into the next colour
     await page.get_by_role("button", name="Alice joined").click()
     await expect(player).to_have_attribute("data-t", "5000")

@@ -83,6 +83,11 @@ class Player {
     this.$(".player-speed").addEventListener("change", (e) => { this.speed = Number(e.target.value); this.syncMedia(true); });
     this.renderChapters();
     this.$(".player-export").addEventListener("click", () => this.exportWebm());
+    document.addEventListener("keydown", (e) => {          // space: play/pause, unless a control has the focus
+      if (e.key !== " " || e.target.closest("button, input, select, a, textarea")) return;
+      e.preventDefault();
+      if (this.playing) this.pause(); else this.play();
+    });
     this.media = index.media.map((m) => {
       const node = el(m.kind, { src: m.url, preload: "auto", "data-first": m.first_ms, "aria-label": m.name });
       node.addEventListener("loadedmetadata", () => this.syncMedia(true));   // a seek before it loaded
@@ -135,6 +140,8 @@ class Player {
       return li;
     });
     if (!this.chapterItems.length) list.append(el("li", { class: "empty", text: "No chapters." }));
+    // the chapters as tick marks on the timeline
+    this.$("#player-chapter-ticks").replaceChildren(...this.index.chapters.map((c) => el("option", { value: c.t })));
   }
 
   segmentAt(t) {
@@ -302,6 +309,7 @@ class Player {
   showTime() {
     this.root.dataset.t = String(Math.round(this.t));
     this.$(".player-timeline").value = String(this.t);
+    this.$(".player-timeline").setAttribute("aria-valuetext", clock(this.t));
     this.$(".player-time").textContent = `${clock(this.t)} / ${clock(this.index.duration_ms)}`;
     let current = null;
     for (const li of this.chapterItems) if (Number(li.dataset.t) <= this.t) current = li;
