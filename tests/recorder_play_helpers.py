@@ -34,10 +34,11 @@ def record_time(rec: bytes) -> int:
 
 def write_recording(db, root, site_id: int, segments: list[list[bytes]], open_last: bytes | None = None,
                     session_id: str = "sess-1", rep_user_id: int = 1, recording_id: str | None = None,
-                    media: list[tuple[str, int, bytes]] = (), status: str = "complete") -> str:
+                    media: list[tuple[str, int, bytes]] = (), status: str = "complete",
+                    part_starts: tuple[int, ...] = ()) -> str:
     """A recording with closed segments (each a list of records) and optionally a last one without its row
-    (the host died), plus media files (name, first_ms, bytes); ``db``: sqlite_utils with the recorder's
-    tables. Returns its id."""
+    (the host died), plus media files (name, first_ms, bytes) and later parts starting at ``part_starts``;
+    ``db``: sqlite_utils with the recorder's tables. Returns its id."""
     rid = recording_id or secrets.token_urlsafe(16)[:22]
     folder = reader.recording_folder(root, site_id, rid)
     folder.mkdir(parents=True)
@@ -46,8 +47,11 @@ def write_recording(db, root, site_id: int, segments: list[list[bytes]], open_la
                              "started_at": 1_800_000_000.0, "ended_at": 1_800_000_000.0 + last / 1000,
                              "status": status, "reason": "", "automatic": 0, "bytes": 0, "duration_ms": last,
                              "has_screen": 1, "has_media": int(bool(media))})
-    db["recording_parts"].insert({"recording_id": rid, "part": 1, "started_ms": 0, "ended_ms": last,
-                                  "started_by": "user:1", "stopped_by": "user:1", "stop_reason": "stopped"})
+    starts = [0, *part_starts]
+    for n, begin in enumerate(starts, 1):
+        db["recording_parts"].insert({"recording_id": rid, "part": n, "started_ms": begin,
+                                      "ended_ms": starts[n] if n < len(starts) else last,
+                                      "started_by": "user:1", "stopped_by": "user:1", "stop_reason": "stopped"})
     for i, recs in enumerate(segments, 1):
         data = reader.MAGIC + b"".join(recs)
         (folder / f"seg-{i:06d}.rec").write_bytes(data)

@@ -28,7 +28,7 @@ async def make(host, username="rep1", site="demo", seconds=30, media=()):
     def write(db):
         user_id = db.execute("select id from users where site_id = ? and username = ?", [site_id, username]).fetchone()[0]
         return write_recording(db, root, site_id, split_segments(recs), rep_user_id=user_id,
-                               session_id=f"session-of-{username}", media=media)
+                               session_id=f"session-of-{username}", media=media, part_starts=(15_000,))
     return await host.app[DB].write(write)
 
 
@@ -62,7 +62,8 @@ async def test_rep_opens_the_recording_jumps_to_a_chapter_and_sees_that_moment(b
     await page.locator(f'tr[data-recording="{rid}"] a', has_text="Play").click()
     player = page.locator(".recorder-player")
     await expect(player).to_have_attribute("data-ready", "1", timeout=20_000)
-    await expect(page.locator(".player-chapters li")).to_have_count(2)
+    await expect(page.locator(".player-chapters li")).to_have_count(3)
+    await expect(page.locator(".player-chapters li").nth(1)).to_have_text("0:15Recording resumed (part 2)")
     assert near(await page.evaluate(PIXEL, [600, 300]), colour_at(0, 4000)[1])
     await page.get_by_role("button", name="Chat: hello from Alice").click()
     await expect(player).to_have_attribute("data-seeking", "0")
@@ -72,7 +73,7 @@ async def test_rep_opens_the_recording_jumps_to_a_chapter_and_sees_that_moment(b
     await expect(page.locator(".player-time")).to_have_text("0:23 / 0:29")
     await expect(page.get_by_role("slider", name="Position")).to_have_attribute("aria-valuetext", "0:23")
     assert await page.locator("#player-chapter-ticks option").evaluate_all("(os) => os.map((o) => o.value)") \
-        == ["5000", "23000"]
+        == ["5000", "15000", "23000"]
     # the timeline's other chapter, then playing on at 4x crosses into the next colour
     await page.get_by_role("button", name="Alice joined").click()
     await expect(player).to_have_attribute("data-t", "5000")
@@ -101,6 +102,12 @@ async def test_only_the_rep_and_the_site_admin_may_play_it(browser, host):
         assert res.status == status, (username, site)
         seg = await page.request.get(f"/s/{site}/p/recorder/api/recordings/{rid}/files/seg-000001.rec")
         assert seg.status == (200 if status == 200 else 404)
+        token = await page.evaluate("() => document.querySelector('meta[name=\"csrf-token\"]').content")
+        job = await page.request.post(f"/s/{site}/p/recorder/api/recordings/{rid}/export",
+                                      headers={"X-CSRF-Token": token})
+        assert job.status == (200 if status == 200 else 404)
+        if status != 200:
+            assert (await page.request.get(f"/s/{site}/p/recorder/api/recordings/{rid}/export.webm")).status == 404
         await context.close()
     anonymous = await browser.new_context(base_url=host.base)
     assert (await anonymous.request.get(url)).status == 404

@@ -79,8 +79,16 @@ async def index_json(request):
                       "url": f"{base}/files/{s.name}"} for s in index.segments],
         "media": [{"name": m.name, "first_ms": m.first_ms, "kind": _media_kind(m.name),
                    "url": f"{base}/files/{m.name}"} for m in index.media],
-        "chapters": found, "damaged": damage, "export_url": f"{base}/export.webm",
+        "chapters": _with_parts(found, index.parts), "damaged": damage, "export_url": f"{base}/export.webm",
     })
+
+
+def _with_parts(found: list[dict], parts: list[dict]) -> list[dict]:
+    """The chapters, with where each later part begins (the recording was stopped and started again there:
+    the time between is not in it)."""
+    marks = [{"t": p["started_ms"] or 0, "label": f"Recording resumed (part {p['part']})", "type": "part"}
+             for p in parts if p["part"] > 1]
+    return sorted(found + marks, key=lambda c: c["t"])
 
 
 def _media_kind(name: str) -> str:
