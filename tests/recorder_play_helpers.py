@@ -86,7 +86,8 @@ def colour_at(t_ms: int, period_ms: int = 2000) -> tuple[str, tuple[int, int, in
 def screen_recording(seconds: float, w: int = 1920, h: int = 1080, fps: int = 10, period_ms: int = 2000,
                      agent: str = "p-agent", busy: bool = True) -> list[bytes]:
     """Records of a shared screen encoded by the real ScreenEncoder: the background is colour_at(t), a noisy
-    band moves down the screen (photo-like tiles every frame), a key event at the start of each 10 s."""
+    band moves down the screen (photo-like tiles every frame), a key event at the start of each 10 s followed by
+    a whole picture (as the sharer answers the recorder's refresh); the other frames carry only changes."""
     enc = ScreenEncoder()
     rng = np.random.default_rng(7)
     frame = np.zeros((h, w, 4), np.uint8)
@@ -95,6 +96,7 @@ def screen_recording(seconds: float, w: int = 1920, h: int = 1080, fps: int = 10
         t = i * 1000 // fps
         if t % 10_000 == 0:
             recs.append(event(t, e="key"))
+            enc.reset()                   # the sharer's answer to the refresh: the next frame is whole
         r, g, b = colour_at(t, period_ms)[1]
         frame[:, :, :3] = (b, g, r)
         if busy:

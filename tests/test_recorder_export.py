@@ -159,7 +159,7 @@ def test_hook_register_commands_recordings_list_and_export(tmp_path, capsys):
 
 def test_the_playback_benchmark_runs_and_its_numbers_are_sane():
     from bench.recording_playback import run
-    r = run(["--seconds", "3", "--hour-minutes", "1", "--seeks", "3"])
+    r = run(["--seconds", "3", "--hour-minutes", "1", "--seeks", "3", "--no-browser"])
     assert r["export_x_real_time_median"] > 0 and r["export_file_bytes"] > 10_000
     assert r["long_recording_segments"] == 6 and len(r["seek_first_frame_ms"]) == 3
     assert 0 < r["seek_first_frame_ms_median"] <= r["seek_first_frame_ms_max"]

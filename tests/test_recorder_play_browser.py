@@ -192,3 +192,28 @@ async def test_export_from_the_player_runs_in_the_background_then_downloads(brow
     assert without_csrf.status == 403
     assert errors == []
     await context.close()
+
+
+async def test_a_seek_between_key_frames_rebuilds_the_whole_screen(browser, host):
+    """Only the moving band changes after the first picture: a seek into the third segment must draw the
+    still background too, from that segment's key frame (not from a blank canvas)."""
+    site_id = host.site("demo").id
+    root = plugin_data_dir(host.app, "recorder")
+    recs = screen_recording(30, w=1280, h=360, period_ms=3_600_000)      # one colour all along
+    recs += [event(26_000, e="chapter", label="Later", type="chat")]
+    recs.sort(key=lambda r: r[8:16])
+
+    def write(db):
+        user_id = db.execute("select id from users where site_id = ? and username = 'rep1'", [site_id]).fetchone()[0]
+        return write_recording(db, root, site_id, split_segments(recs), rep_user_id=user_id)
+    rid = await host.app[DB].write(write)
+    context, page, errors = await log_in(browser, host, "rep1")
+    await page.goto(f"/s/demo/p/recorder/recordings/{rid}")
+    player = page.locator(".recorder-player")
+    await expect(player).to_have_attribute("data-ready", "1", timeout=20_000)
+    await page.get_by_role("button", name="Later").click()
+    await expect(player).to_have_attribute("data-t", "26000")
+    await expect(player).to_have_attribute("data-seeking", "0")
+    assert near(await page.evaluate(PIXEL, [1000, 300]), colour_at(0, 3_600_000)[1])
+    assert errors == []
+    await context.close()

@@ -1,14 +1,14 @@
 // The recording player: replays a recording's stream on the recording clock. The shared screen is drawn by the
 // live session's own viewer (plugin_libs/screenshare/static/viewer.js) fed with the recorded frames; chapters,
 // chat and events are a list to jump to; media files (<audio>/<video>) follow the clock.
-// Segments are fetched from the host (which checks their SHA-256 first); a seek starts at the segment whose key
-// frame precedes the moment, and replays it without delay up to there.
+// Segments are fetched from the host (which checks their SHA-256 first); a seek starts at the last key event whose
+// whole picture (the sharer's answer to the recorder's refresh) was complete by the moment, and replays from there
+// without delay up to it.
 import { el, postJSON } from "/static/core/client.js";
 import { DesktopViewer } from "/static/lib/screenshare/viewer.js";
 
 const KIND_JSON = 1, KIND_BINARY = 2, KIND_EVENT = 3;
 const MAGIC = "SHREC\u0000\u0001\n";
-const KEY_LEAD_MS = 2000;          // the same rule as reader.py's seek_start
 const MEDIA_DRIFT = 0.3;           // seconds a media element may drift before it is moved
 const EXPORT_POLL_MS = 1000;
 
@@ -53,6 +53,43 @@ function withSender(body, sender) {
   out.set(raw, 1);
   out.set(body.subarray(1 + n), 1 + raw.length);
   return { header, buffer: out.buffer };
+}
+
+// the area a frame chunk's tile records paint (not counting copies of pixels already there)
+function paintedArea(payload) {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  let pos = 0, area = 0;
+  while (pos + 14 <= payload.byteLength) {
+    if (view.getUint8(pos + 8) !== 3) area += view.getUint16(pos + 4, true) * view.getUint16(pos + 6, true);
+    pos += 14 + view.getUint32(pos + 10, true);
+  }
+  return area;
+}
+
+// in a segment's records: the key event ({"e":"key"}) and when the sharer's whole picture after it (a frame that
+// started after the event and paints every pixel of its size) was complete
+function findKey(records) {
+  const text = new TextDecoder();
+  const k = records.findIndex((r) => r.kind === KIND_EVENT && r.body.length < 64 && text.decode(r.body).includes('"key"'));
+  if (k < 0) return null;
+  const frames = new Map();           // frame id -> { need: w*h, area }
+  for (let i = k + 1; i < records.length; i += 1) {
+    const r = records[i];
+    if (r.kind !== KIND_BINARY || r.dir !== 1) continue;
+    let header;
+    try { header = JSON.parse(text.decode(r.body.subarray(1, 1 + r.body[0]))); } catch { continue; }
+    if (!String(header.type).endsWith(".frame")) continue;
+    const id = `${r.who}|${header.type}|${header.seq}`;
+    if ((header.c ?? 0) === 0 && header.w && header.h) frames.set(id, { need: header.w * header.h, area: 0 });
+    const f = frames.get(id);
+    if (!f) continue;
+    f.area += paintedArea(r.body.subarray(1 + r.body[0]));
+    if ((header.c ?? 0) === (header.n ?? 1) - 1) {
+      if (f.area >= f.need) return { index: k, ready: r.t };
+      frames.delete(id);
+    }
+  }
+  return null;
 }
 
 class Player {
@@ -151,10 +188,14 @@ class Player {
     return i;
   }
 
-  seekStart(t) {
-    let i = this.segmentAt(t);
-    if (i > 0 && t - this.index.segments[i].first_ms < KEY_LEAD_MS) i -= 1;
-    return i;
+  // where replaying to `t` may start: at the key event of the last segment whose whole picture after that event
+  // was complete by `t` (segments without one are passed over), else at the very start
+  async keyStart(t) {
+    for (let i = this.segmentAt(t); i >= 0; i -= 1) {
+      const key = findKey(await this.load(i));
+      if (key && key.ready <= t) return { seg: i, pos: key.index };
+    }
+    return { seg: 0, pos: 0 };
   }
 
   load(i) {
@@ -237,12 +278,14 @@ class Player {
     target = Math.max(0, Math.min(target, this.index.duration_ms));
     this.t = target;
     this.resetScreens();
-    this.cursor = { seg: this.seekStart(target), pos: 0 };
-    for (const k of [...this.segments.keys()]) {
-      if (k < this.cursor.seg - 1 || k > this.cursor.seg + 2) this.segments.delete(k);
-    }
     this.root.dataset.seeking = "1";
     try {
+      const start = await this.keyStart(target);
+      if (gen !== this.generation) return;
+      this.cursor = start;
+      for (const k of [...this.segments.keys()]) {
+        if (k < this.cursor.seg - 1 || k > this.cursor.seg + 2) this.segments.delete(k);
+      }
       await this.advance(target, gen);
       await Promise.all([...this.viewers.values()].map((v) => v.chain));
     } catch (err) {
