@@ -29,7 +29,7 @@ from agent.frames import make_binary
 from plugin_libs.screenshare.pipeline import ScreenEncoder
 from plugins.recorder import reader
 from plugins.recorder.export import export_webm
-from plugins.recorder.export_screen import Compositor
+from plugins.recorder.export_screen import Compositor, records_for
 from plugins.recorder.migrations import migrations
 from plugins.recorder.writer import encode_record
 
@@ -89,7 +89,7 @@ def first_frame(index: reader.RecordingIndex, target: int) -> float:
     """Seconds from a seek to ``target`` until the screen at that moment is drawn (compositor)."""
     t0 = time.perf_counter()
     compositor = Compositor()
-    for rec in reader.records_from(index, index.seek_start(target)):
+    for rec in records_for(index, target, reader.read_segment):
         if rec.t_ms > target:
             break
         if rec.kind == reader.KIND_BINARY and rec.direction == reader.IN:

@@ -17,8 +17,8 @@ from host.db import connect
 from plugins.recorder import reader
 from plugins.recorder.export import export_webm
 from plugins.recorder.migrations import migrations
-from recorder_play_helpers import (chat, colour_at, event, record, screen_recording, sine_webm, split_segments,
-                                   write_recording)
+from recorder_play_helpers import (chat, colour_at, event, record, record_time, screen_recording, sine_webm,
+                                   split_segments, write_recording)
 
 
 def recorder_db(tmp_path):
@@ -164,3 +164,20 @@ def test_the_playback_benchmark_runs_and_its_numbers_are_sane():
     assert r["long_recording_segments"] == 6 and len(r["seek_first_frame_ms"]) == 3
     assert 0 < r["seek_first_frame_ms_median"] <= r["seek_first_frame_ms_max"]
     assert r["bytes_per_hour_busy_1080p"] > 0
+
+
+def test_replaying_to_a_moment_starts_at_the_last_whole_picture_before_it(tmp_path):
+    from plugins.recorder.export_screen import records_for
+    recs = screen_recording(30, 640, 360, period_ms=3_600_000)   # whole pictures only at the key events: 0, 10, 20 s
+    db = recorder_db(tmp_path)
+    rid = write_recording(db, tmp_path / "rec", 1, split_segments(recs))
+    index = reader.load_index(db, tmp_path / "rec", rid)
+    first = next(records_for(index, 25_000, reader.read_segment))
+    assert (first.t_ms, first.kind) == (20_000, reader.KIND_EVENT)
+    assert next(records_for(index, 9_999, reader.read_segment)).t_ms == 0
+    # a segment whose whole picture never came (the refresh was lost): replay from the one before
+    without = [r for r in recs if not (record_time(r) == 20_000 and r[16] == reader.KIND_BINARY)]
+    rid = write_recording(db, tmp_path / "rec", 1, split_segments(without))
+    index = reader.load_index(db, tmp_path / "rec", rid)
+    first = next(records_for(index, 25_000, reader.read_segment))
+    assert (first.t_ms, first.kind) == (10_000, reader.KIND_EVENT)

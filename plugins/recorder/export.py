@@ -20,8 +20,8 @@ import av
 import cv2
 import numpy as np
 
-from .export_screen import Compositor
-from .reader import IN, KIND_BINARY, KIND_JSON, RecordingIndex, records_from
+from .export_screen import Compositor, records_for
+from .reader import IN, KIND_BINARY, KIND_JSON, RecordingIndex, read_segment, records_from
 
 log = logging.getLogger("supporthost.recorder.export")
 MAX_FPS = 10
@@ -214,13 +214,13 @@ def export_webm(index: RecordingIndex, target: Path, start_ms: int = 0, end_ms: 
 
 
 def _composite(index: RecordingIndex, writer: _Writer, start: int, end: int) -> np.ndarray:
-    """Feed the screen frames to the compositor from the key frame before ``start``; from ``start`` to ``end``
+    """Feed the screen frames to the compositor from the whole picture before ``start``; from ``start`` to ``end``
     write the picture when it changed, at most MAX_FPS. Returns the last picture."""
     compositor = Compositor()
     blank = np.zeros((writer.size[1], writer.size[0], 3), dtype=np.uint8)
     step = 1000 // MAX_FPS
     pending = None                           # the time a changed picture waits to be written
-    for rec in records_from(index, index.seek_start(start)):
+    for rec in (records_from(index) if start == 0 else records_for(index, start, read_segment)):
         if rec.t_ms > end:
             break
         if pending is not None and rec.t_ms >= writer.next_slot(pending, step):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -192,3 +193,57 @@ class Compositor:
             return False
         screen.cursor = (x, y)
         return screen is self.current
+
+
+def painted_area(payload) -> int:
+    """The area a frame chunk's tile records paint (copies of pixels already there not counted)."""
+    pos, area, end = 0, 0, len(payload)
+    while pos + TILE_RECORD.size <= end:
+        x, y, w, h, kind, scale, length = TILE_RECORD.unpack_from(payload, pos)
+        if kind != KIND_COPY:
+            area += w * h
+        pos += TILE_RECORD.size + length
+    return area
+
+
+def key_ready(records) -> tuple[int, int] | None:
+    """In a segment's records: (position of the key event, time the sharer's whole picture after it was complete),
+    a whole picture being a frame that started after the event and paints every pixel of its size."""
+    key = next((i for i, r in enumerate(records) if r.kind == 3 and b'"key"' in r.body[:64]), None)
+    if key is None:
+        return None
+    frames: dict[tuple, list[int]] = {}
+    for r in records[key + 1:]:
+        if r.kind != 2 or r.direction != 1:
+            continue
+        parsed = parse_frame(r.body)
+        if parsed is None or not parsed[0]["type"].endswith(FRAME_SUFFIX):
+            continue
+        header, payload = parsed
+        fid = (r.participant, header["type"], header["seq"])
+        if header.get("c", 0) == 0 and isinstance(header.get("w"), int) and isinstance(header.get("h"), int):
+            frames[fid] = [header["w"] * header["h"], 0]
+        f = frames.get(fid)
+        if f is None:
+            continue
+        f[1] += painted_area(payload)
+        if header.get("c", 0) == header.get("n", 1) - 1:
+            if f[1] >= f[0]:
+                return key, r.t_ms
+            del frames[fid]
+    return None
+
+
+def records_for(index, t_ms: int, read) -> Iterator:
+    """The records to replay to draw the screen at ``t_ms``: from the key event of the last segment whose whole
+    picture was complete by then (going back over segments without one), to the end. ``read(segment)`` gives a
+    segment's records (reader.read_segment)."""
+    start_seg, start_pos = 0, 0
+    for i in range(index.segment_at(t_ms), -1, -1):
+        found = key_ready(read(index.segments[i]))
+        if found is not None and found[1] <= t_ms:
+            start_seg, start_pos = i, found[0]
+            break
+    for i in range(start_seg, len(index.segments)):
+        records = read(index.segments[i])
+        yield from (records[start_pos:] if i == start_seg else records)

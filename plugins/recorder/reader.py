@@ -30,7 +30,6 @@ OUT, IN = 0, 1
 RECORDING_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 SEGMENT_NAME = re.compile(r"^seg-\d{6}\.rec$")
 MAX_RECORD = 64 * 1024 * 1024             # a length above this is garbage, never a record
-KEY_LEAD_MS = 2000                        # a refresh asked at a segment's start is drawn within this (seek)
 
 
 class RecordingDamaged(Exception):
@@ -89,14 +88,6 @@ class RecordingIndex:
         if not self._starts:
             self._starts = [s.first_ms for s in self.segments]
         return max(0, bisect.bisect_right(self._starts, t_ms) - 1)
-
-    def seek_start(self, t_ms: int) -> int:
-        """Where playback to ``t_ms`` starts: the segment holding it, or the one before when ``t_ms`` is so
-        near that segment's start that its key frame may not be complete yet."""
-        i = self.segment_at(t_ms)
-        if i > 0 and t_ms - self.segments[i].first_ms < KEY_LEAD_MS:
-            i -= 1
-        return i
 
 
 def recording_folder(root: Path, site_id: int, recording_id: str) -> Path:
