@@ -17,7 +17,7 @@ from host.api import audit, database, form_with_csrf, json_error, plugin_data_di
 from .access import recording_for
 from .export import export_webm
 from .player_exports import exports_of
-from .reader import RecordingDamaged, check_file, chapters, clock, load_index
+from .reader import RecordingDamaged, chapters_in, check_file, clock, load_index, read_segment
 
 PLUGIN = "recorder"
 MEDIA_TYPES = {".webm": "video/webm", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".mp4": "video/mp4"}
@@ -43,9 +43,8 @@ def chapters_and_damage(index) -> tuple[list, list]:
         return _CHAPTER_CACHE[key]
     found, damage = [], []
     for f in index.segments:
-        single = type(index)(index.id, index.row, index.folder, index.parts, [f], [], index.duration_ms)
         try:
-            found += chapters(single)
+            found += chapters_in(read_segment(f))
         except RecordingDamaged as exc:
             damage.append(str(exc))
     for f in index.media:

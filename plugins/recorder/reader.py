@@ -211,17 +211,20 @@ def _open_segment(path: Path) -> RecordingFile:
     return RecordingFile(path.name, "segment", first, last, good, None, len(records), path)
 
 
-def chapters(index: RecordingIndex) -> list[dict]:
-    """The chapters (kind 3 ``chapter`` events) of the whole recording, in time order:
-    ``{"t": ms, "label": ..., "type": ...}``. Raises RecordingDamaged for a tampered file."""
+def chapters_in(records: list[Record]) -> list[dict]:
+    """The chapters (kind 3 ``chapter`` events) among records: ``{"t": ms, "label": ..., "type": ...}``."""
     out = []
-    for f in index.segments:
-        for rec in read_segment(f):
-            if rec.kind == KIND_EVENT:
-                event = rec.json() or {}
-                if event.get("e") == "chapter":
-                    out.append({"t": rec.t_ms, "label": str(event.get("label", "")), "type": str(event.get("type", ""))})
+    for rec in records:
+        if rec.kind == KIND_EVENT:
+            event = rec.json() or {}
+            if event.get("e") == "chapter":
+                out.append({"t": rec.t_ms, "label": str(event.get("label", "")), "type": str(event.get("type", ""))})
     return out
+
+
+def chapters(index: RecordingIndex) -> list[dict]:
+    """The chapters of the whole recording, in time order. Raises RecordingDamaged for a tampered file."""
+    return [c for f in index.segments for c in chapters_in(read_segment(f))]
 
 
 def records_from(index: RecordingIndex, first_segment: int = 0):
