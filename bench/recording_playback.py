@@ -160,48 +160,50 @@ def run(args=None) -> dict:
     p.add_argument("--no-browser", action="store_true", help="skip the seeks in the player page (Chromium)")
     opts = p.parse_args(args)
     tmp = Path(tempfile.mkdtemp(prefix="bench-recording-"))
-    t0 = time.perf_counter()
-    records = busy_screen(opts.seconds)
-    made = time.perf_counter() - t0
-    results: dict = {"seconds": opts.seconds, "encoding_s": round(made, 2)}
-
-    db = sqlite_utils.Database(tmp / "short.db")
-    migrations.apply(db)
-    write(reader.recording_folder(tmp / "short", 1, RID), db, records)
-    index = reader.load_index(db, tmp / "short", RID)
-    stored = sum(f.bytes for f in index.segments)
-    results["bytes_per_hour_busy_1080p"] = round(stored / (index.duration_ms / 1000) * 3600)
-    runs = []
-    for _ in range(3):
+    try:
         t0 = time.perf_counter()
-        res = export_webm(index, tmp / "out.webm")
-        runs.append(res.duration_ms / 1000 / (time.perf_counter() - t0))
-    results["export_x_real_time"] = [round(r, 2) for r in runs]
-    results["export_x_real_time_median"] = round(statistics.median(runs), 2)
-    results["export_file_bytes"] = (tmp / "out.webm").stat().st_size
+        records = busy_screen(opts.seconds)
+        made = time.perf_counter() - t0
+        results: dict = {"seconds": opts.seconds, "encoding_s": round(made, 2)}
 
-    db = sqlite_utils.Database(tmp / "long.db")
-    migrations.apply(db)
-    write(reader.recording_folder(tmp / "long", 1, RID), db, records, repeat_to_ms=opts.hour_minutes * 60_000)
-    t0 = time.perf_counter()
-    index = reader.load_index(db, tmp / "long", RID)
-    results["open_index_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-    from plugins.recorder.player_views import chapters_and_damage
-    t0 = time.perf_counter()
-    chapters_and_damage(index)
-    results["player_first_open_s"] = round(time.perf_counter() - t0, 2)
-    results["long_recording_segments"] = len(index.segments)
-    results["long_recording_bytes"] = sum(f.bytes for f in index.segments)
-    rng = np.random.default_rng(5)
-    targets = sorted(int(x) for x in rng.integers(0, index.duration_ms, opts.seeks))
-    seeks = [first_frame(index, t) for t in targets]
-    results["seek_first_frame_ms"] = [round(s * 1000, 1) for s in seeks]
-    results["seek_first_frame_ms_median"] = round(statistics.median(seeks) * 1000, 1)
-    results["seek_first_frame_ms_max"] = round(max(seeks) * 1000, 1)
-    if not opts.no_browser:
-        import asyncio
-        results.update(asyncio.run(browser_seeks(tmp, db, tmp / "long", targets)))
-    shutil.rmtree(tmp, ignore_errors=True)
+        db = sqlite_utils.Database(tmp / "short.db")
+        migrations.apply(db)
+        write(reader.recording_folder(tmp / "short", 1, RID), db, records)
+        index = reader.load_index(db, tmp / "short", RID)
+        stored = sum(f.bytes for f in index.segments)
+        results["bytes_per_hour_busy_1080p"] = round(stored / (index.duration_ms / 1000) * 3600)
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            res = export_webm(index, tmp / "out.webm")
+            runs.append(res.duration_ms / 1000 / (time.perf_counter() - t0))
+        results["export_x_real_time"] = [round(r, 2) for r in runs]
+        results["export_x_real_time_median"] = round(statistics.median(runs), 2)
+        results["export_file_bytes"] = (tmp / "out.webm").stat().st_size
+
+        db = sqlite_utils.Database(tmp / "long.db")
+        migrations.apply(db)
+        write(reader.recording_folder(tmp / "long", 1, RID), db, records, repeat_to_ms=opts.hour_minutes * 60_000)
+        t0 = time.perf_counter()
+        index = reader.load_index(db, tmp / "long", RID)
+        results["open_index_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        from plugins.recorder.player_views import chapters_and_damage
+        t0 = time.perf_counter()
+        chapters_and_damage(index)
+        results["player_first_open_s"] = round(time.perf_counter() - t0, 2)
+        results["long_recording_segments"] = len(index.segments)
+        results["long_recording_bytes"] = sum(f.bytes for f in index.segments)
+        rng = np.random.default_rng(5)
+        targets = sorted(int(x) for x in rng.integers(0, index.duration_ms, opts.seeks))
+        seeks = [first_frame(index, t) for t in targets]
+        results["seek_first_frame_ms"] = [round(s * 1000, 1) for s in seeks]
+        results["seek_first_frame_ms_median"] = round(statistics.median(seeks) * 1000, 1)
+        results["seek_first_frame_ms_max"] = round(max(seeks) * 1000, 1)
+        if not opts.no_browser:
+            import asyncio
+            results.update(asyncio.run(browser_seeks(tmp, db, tmp / "long", targets)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(results, indent=2))
     return results
 

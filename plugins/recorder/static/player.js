@@ -111,7 +111,7 @@ class Player {
     if (!res.ok) return this.problem(index.error?.message || `The recording could not be opened (${res.status}).`);
     this.index = index;
     if (index.damaged.length) {
-      this.problem(`This recording was changed or damaged after it was made, and is not played past that point: ${index.damaged.join("; ")}`);
+      this.problem(`This recording was changed or damaged after it was made; what is damaged is not played: ${index.damaged.join("; ")}`);
     }
     const timeline = this.$(".player-timeline");
     timeline.max = String(index.duration_ms);
