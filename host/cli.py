@@ -363,7 +363,11 @@ def _run_plugin_command(args, run) -> int:
     import inspect
     from .app import create_app
     from .appkeys import DB
-    app = create_app(_config(args))
+    config = _config(args)
+    if not Path(config.db_path).is_file():
+        print(f"error: there is no database at {config.db_path} (check --data)", file=sys.stderr)
+        return 2
+    app = create_app(config)
 
     async def go():
         result = run(app, args)

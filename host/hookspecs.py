@@ -123,4 +123,5 @@ def call_services():
 @hookspec
 def register_commands(register):
     """Call register(name, help, configure, run) for each `supporthost <name>` command: configure(parser) adds
-    its argparse arguments, run(app, args) does the work on a built (not started) host and returns the exit code."""
+    its argparse arguments, run(app, args) does the work on a built (not started) host of an existing data folder
+    and returns the exit code."""

@@ -131,6 +131,8 @@ def test_hook_register_commands_recordings_list_and_export(tmp_path, capsys):
     rid = write_recording(db, data / "plugins" / "recorder", site_id,
                           split_segments(screen_recording(3, 320, 240, busy=False)))
     db.conn.close()
+    assert main(["--data", str(tmp_path / "nowhere"), "recordings", "list"]) == 2
+    assert "there is no database at" in capsys.readouterr().err and not (tmp_path / "nowhere").exists()
     assert main(["--data", str(data), "recordings", "list"]) == 0
     out = capsys.readouterr().out
     assert rid in out and "demo" in out and "complete" in out
