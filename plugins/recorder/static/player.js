@@ -92,6 +92,107 @@ function findKey(records) {
   return null;
 }
 
+// A seek replays many frames at once; tiles that later tiles of the replay paint over entirely are never seen, so
+// they are left out before the viewer decodes them (a backward pass over a 64-pixel grid per screen: a tile is
+// dropped when every cell it touches is painted later; a copy keeps the cells it reads from). A screen whose size
+// changes within the replay is replayed whole.
+const CELL = 64, KIND_COPY = 3, TILE_HEAD = 14;
+
+function pruneReplay(records) {
+  const text = new TextDecoder();
+  const frames = [];
+  const sizes = new Map();            // stream -> "WxH" of its frames in the replay, or null when it changed
+  records.forEach((r, i) => {
+    if (r.kind !== KIND_BINARY || r.dir !== 1) return;
+    let header;
+    try { header = JSON.parse(text.decode(r.body.subarray(1, 1 + r.body[0]))); } catch { return; }
+    if (!String(header.type).endsWith(".frame")) return;
+    const stream = `${r.who}|${header.type}`;
+    if (header.w && header.h) {
+      const size = `${header.w}x${header.h}`;
+      if (!sizes.has(stream)) sizes.set(stream, size);
+      else if (sizes.get(stream) !== size) sizes.set(stream, null);
+    }
+    frames.push({ i, stream, start: 1 + r.body[0] });
+  });
+  const grids = new Map();
+  for (const [stream, size] of sizes) {
+    if (!size) continue;
+    const [w, h] = size.split("x").map(Number);
+    const cols = Math.ceil(w / CELL), rows = Math.ceil(h / CELL);
+    grids.set(stream, { w, h, cols, rows, painted: new Uint8Array(cols * rows) });
+  }
+  const out = records.slice();
+  for (let f = frames.length - 1; f >= 0; f -= 1) {
+    const { i, stream, start } = frames[f];
+    const grid = grids.get(stream);
+    if (!grid) continue;
+    const body = records[i].body;
+    const payload = body.subarray(start);
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const tiles = [];
+    for (let pos = 0; pos + TILE_HEAD <= payload.byteLength;) {
+      const len = view.getUint32(pos + 10, true);
+      tiles.push({ pos, end: pos + TILE_HEAD + len, x: view.getUint16(pos, true), y: view.getUint16(pos + 2, true),
+        w: view.getUint16(pos + 4, true), h: view.getUint16(pos + 6, true), kind: view.getUint8(pos + 8) });
+      pos += TILE_HEAD + len;
+    }
+    const keep = new Array(tiles.length).fill(true);
+    for (let k = tiles.length - 1; k >= 0; k -= 1) {
+      const t = tiles[k];
+      if (allPainted(grid, t)) { keep[k] = false; continue; }
+      markInside(grid, t, 1);
+      if (t.kind === KIND_COPY && t.end - t.pos >= TILE_HEAD + 4) {
+        const sx = view.getUint16(t.pos + TILE_HEAD, true), sy = view.getUint16(t.pos + TILE_HEAD + 2, true);
+        markTouched(grid, { x: sx, y: sy, w: t.w, h: t.h }, 0);      // what it copies from is needed
+      }
+    }
+    if (keep.every(Boolean)) continue;
+    const parts = tiles.filter((_, k) => keep[k]).map((t) => payload.subarray(t.pos, t.end));
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const rebuilt = new Uint8Array(start + size);
+    rebuilt.set(body.subarray(0, start));
+    let at = start;
+    for (const p of parts) { rebuilt.set(p, at); at += p.length; }
+    out[i] = { ...records[i], body: rebuilt };
+  }
+  return out;
+}
+
+function cellRange(grid, t) {
+  const x1 = Math.min(grid.w, t.x + t.w), y1 = Math.min(grid.h, t.y + t.h);
+  return { x0: t.x, y0: t.y, x1, y1 };
+}
+
+function allPainted(grid, t) {
+  const { x0, y0, x1, y1 } = cellRange(grid, t);
+  if (x1 <= x0 || y1 <= y0) return true;                 // outside the picture: draws nothing
+  for (let r = Math.floor(y0 / CELL); r <= Math.floor((y1 - 1) / CELL); r += 1) {
+    for (let c = Math.floor(x0 / CELL); c <= Math.floor((x1 - 1) / CELL); c += 1) {
+      if (!grid.painted[r * grid.cols + c]) return false;
+    }
+  }
+  return true;
+}
+
+// cells wholly inside the tile (a cell cut by the picture's edge counts as whole when the tile reaches the edge)
+function markInside(grid, t, value) {
+  const { x0, y0, x1, y1 } = cellRange(grid, t);
+  for (let r = Math.ceil(y0 / CELL); r < grid.rows && Math.min((r + 1) * CELL, grid.h) <= y1; r += 1) {
+    for (let c = Math.ceil(x0 / CELL); c < grid.cols && Math.min((c + 1) * CELL, grid.w) <= x1; c += 1) {
+      grid.painted[r * grid.cols + c] = value;
+    }
+  }
+}
+
+function markTouched(grid, t, value) {
+  const { x0, y0, x1, y1 } = cellRange(grid, t);
+  if (x1 <= x0 || y1 <= y0) return;
+  for (let r = Math.floor(y0 / CELL); r <= Math.floor((y1 - 1) / CELL); r += 1) {
+    for (let c = Math.floor(x0 / CELL); c <= Math.floor((x1 - 1) / CELL); c += 1) grid.painted[r * grid.cols + c] = value;
+  }
+}
+
 class Player {
   constructor(root) {
     this.root = root;
@@ -286,7 +387,10 @@ class Player {
       for (const k of [...this.segments.keys()]) {
         if (k < this.cursor.seg - 1 || k > this.cursor.seg + 2) this.segments.delete(k);
       }
-      await this.advance(target, gen);
+      const replay = [];
+      await this.advance(target, gen, (r) => replay.push(r));
+      if (gen !== this.generation) return;
+      for (const r of pruneReplay(replay)) this.apply(r);
       await Promise.all([...this.viewers.values()].map((v) => v.chain));
     } catch (err) {
       this.problem(err.message);
@@ -298,8 +402,8 @@ class Player {
     this.syncMedia(true);
   }
 
-  // apply every record up to `until`; false when the recording ended
-  async advance(until, gen) {
+  // apply (or hand to `sink`) every record up to `until`; false when the recording ended
+  async advance(until, gen, sink = (r) => this.apply(r)) {
     const segs = this.index.segments;
     while (this.cursor.seg < segs.length) {
       const records = await this.load(this.cursor.seg);
@@ -307,7 +411,7 @@ class Player {
       if (this.cursor.seg + 1 < segs.length) this.load(this.cursor.seg + 1);   // fetch ahead
       this.forgetBefore(this.cursor.seg - 1);
       while (this.cursor.pos < records.length && records[this.cursor.pos].t <= until) {
-        this.apply(records[this.cursor.pos]);
+        sink(records[this.cursor.pos]);
         this.cursor.pos += 1;
       }
       if (this.cursor.pos < records.length) return true;
