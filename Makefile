@@ -1,5 +1,5 @@
 # The three doors: run, test, bench.
-.PHONY: run test fuzz bench bench-chat bench-webacd bench-rtc bench-screen bench-filexfer bench-cobrowse clean
+.PHONY: run test fuzz bench bench-chat bench-webacd bench-rtc bench-screen bench-filexfer bench-cobrowse bench-recording clean
 
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -25,7 +25,7 @@ fuzz:
 # `setup.sh bench` is the test setup plus openssh-server, openssh-client and rsync (bench.filexfer compares
 # with scp and rsync over loopback SSH). BENCH_ARGS go to the chat benchmark (e.g. --quick);
 # `make bench-chat` etc. run one alone.
-bench: bench-chat bench-webacd bench-rtc bench-screen bench-filexfer bench-cobrowse
+bench: bench-chat bench-webacd bench-rtc bench-screen bench-filexfer bench-cobrowse bench-recording
 
 bench-chat:
 	bash scripts/setup.sh bench
@@ -50,6 +50,11 @@ bench-filexfer:
 bench-cobrowse:
 	bash scripts/setup.sh bench
 	.venv/bin/python -m bench.cobrowse
+
+bench-recording:
+	bash scripts/setup.sh bench
+	.venv/bin/python -m bench.recording_cost
+	.venv/bin/python -m bench.recording_playback
 
 clean:
 	rm -rf .venv data .pytest_cache

@@ -88,7 +88,8 @@ def database(app) -> Database:
 
 
 def sessions(app) -> Sessions:
-    """The live sessions: ``await get(id)``, ``broadcast``, ``broadcast_bytes``, ``send``, ``notify_user``."""
+    """The live sessions: ``await get(id)``, ``broadcast``, ``broadcast_bytes``, ``send``, ``send_bytes``,
+    ``notify_user``."""
     return app[_HUB]
 
 
@@ -300,3 +301,23 @@ def publish_grants(app, session: Session, plugin: str, grants: list[dict]) -> No
     list each time it changes (an empty list when nothing is granted)."""
     from .grants import publish_grants as _publish
     _publish(app[_HUB], session, plugin, grants)
+
+
+# -- added by rec-core --
+from .traffic import TrafficRecord  # noqa: E402
+
+
+def observe_traffic(app, session_id: str, observer: Callable[[TrafficRecord], None]) -> Callable[[], None]:
+    """Call ``observer(record)`` (a plain function that must not block or await) for every message and
+    binary frame of the live session: each one a participant sends the host ("in") and each one the host
+    sends participants through ``sessions(app)`` or a handler's ``ctx`` ("out"). Returns ``unsubscribe()``;
+    it ends by itself with the session. Raises LookupError when the session is not live. Nothing is built
+    while a session has no observer."""
+    from .traffic import observe
+    live = app[_HUB].sessions.get(session_id)
+    if live is None:
+        raise LookupError(f"session {session_id} is not live")
+    return observe(live, observer)
+
+
+__all__ += ["TrafficRecord", "observe_traffic"]

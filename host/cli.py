@@ -331,6 +331,53 @@ def cmd_new_plugin(args) -> int:
     return 0
 
 
+CORE_COMMANDS = ("run", "plugins", "create-site", "reset-password", "audit", "reset-two-factor", "unlock",
+                 "new-plugin")
+
+
+def plugin_commands() -> dict[str, tuple]:
+    """The commands plugins add (the ``register_commands`` hook): name -> (plugin, help, configure, run). A
+    name that is a core command or already taken is refused with a message, never replaced."""
+    from . import core_plugin
+    from .plugins import PluginRegistry, call_impl
+    registry = PluginRegistry()
+    registry.load([("session", core_plugin)])
+    commands: dict[str, tuple] = {}
+    for plugin in registry.active():
+        def register(name: str, help: str, configure, run, _plugin=plugin) -> None:
+            if name in CORE_COMMANDS or name in commands:
+                print(f"warning: plugin {_plugin}: the command {name!r} is taken; not added", file=sys.stderr)
+                return
+            commands[name] = (_plugin, help, configure, run)
+        for impl in registry._impls("register_commands", plugin):
+            try:
+                call_impl(impl, register=register)
+            except Exception as exc:
+                print(f"warning: plugin {plugin}: its commands failed: {exc}", file=sys.stderr)
+    return commands
+
+
+def _run_plugin_command(args, run) -> int:
+    """A plugin's command on a built host (database migrated, plugins loaded; not serving)."""
+    import asyncio
+    import inspect
+    from .app import create_app
+    from .appkeys import DB
+    config = _config(args)
+    if not Path(config.db_path).is_file():
+        print(f"error: there is no database at {config.db_path} (check --data)", file=sys.stderr)
+        return 2
+    app = create_app(config)
+
+    async def go():
+        result = run(app, args)
+        return await result if inspect.isawaitable(result) else result
+    try:
+        return int(asyncio.run(go()) or 0)
+    finally:
+        app[DB].close()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="supporthost", description="Self-hosted remote support host")
     parser.add_argument("--data", default="data", help="data folder (database, files, secret key)")
@@ -378,7 +425,12 @@ def main(argv=None) -> int:
                                             "setting, agent part, tests) to start from")
     new.add_argument("name", help="the plugin's name: lower-case letters, digits and _ (e.g. greeter)")
     new.add_argument("--dir", default=".", help="the folder to write supporthost-NAME/ in (default: here)")
+    extra = plugin_commands()
+    for name, (plugin, help_text, configure, _run) in sorted(extra.items()):
+        configure(sub.add_parser(name, help=f"{help_text} (plugin {plugin})"))
     args = parser.parse_args(argv)
+    if args.command in extra:
+        return _run_plugin_command(args, extra[args.command][3])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "audit":
         return {"verify": cmd_audit_verify, "export": cmd_audit_export}[args.audit_command](args)

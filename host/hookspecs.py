@@ -103,3 +103,25 @@ def register_hookspecs(add):
 def register_api_routes(register):
     """Call register(method, path, handler, scope=..., summary=..., ...) for each HTTP API call, mounted under
     /s/{site}/api/v1/p/<plugin>/ behind API tokens and described in the site's OpenAPI document."""
+
+
+# -- traffic ----------------------------------------------------------------------------------
+@hookspec
+def traffic_refresh(app, session):
+    """Somebody observing the session's traffic needs a fresh start now: a plugin whose streams send deltas
+    sends a full picture (a key frame, a whole snapshot) soon after, as it does for a new viewer."""
+
+
+# -- calls ------------------------------------------------------------------------------------
+@hookspec
+def call_services():
+    """Return the CallService (plugin_libs.calls.service) of the call this plugin runs (audio, video), so a
+    plugin can put a member the host runs itself into a session's calls (the recorder's "Recording")."""
+
+
+# -- command line -----------------------------------------------------------------------------
+@hookspec
+def register_commands(register):
+    """Call register(name, help, configure, run) for each `supporthost <name>` command: configure(parser) adds
+    its argparse arguments, run(app, args) does the work on a built (not started) host of an existing data folder
+    and returns the exit code."""

@@ -16,6 +16,7 @@ from .appkeys import CONFIG, DB, PLUGINS, SITES
 from .audit import audit
 from .connection import Connection, encode
 from .options import REP_ROLES
+from .traffic import emit_out_binary, emit_out_json
 
 log = logging.getLogger("supporthost.hub")
 
@@ -54,6 +55,7 @@ class LiveSession:
     participants: dict[str, LiveParticipant] = field(default_factory=dict)
     idle_since: float | None = None      # when its last connection went (None: somebody is connected)
     plugin_state: dict = field(default_factory=dict)   # plugin name -> its state (api.plugin_state)
+    observers: list = field(default_factory=list)      # traffic observers (host/traffic.py, api.observe_traffic)
 
     def primary(self) -> LiveParticipant | None:
         return next((p for p in self.participants.values() if p.role == "primary_rep"), None)
@@ -118,16 +120,37 @@ class Hub:
         for p in live.participants.values():
             if p.conn is not None and p.id != exclude and (roles is None or p.role in roles):
                 p.conn.send(text)
+        if live.observers:
+            to = None if roles is None and exclude is None else [
+                p.id for p in live.participants.values() if p.id != exclude and (roles is None or p.role in roles)]
+            emit_out_json(live, message, to, text)
 
     def broadcast_bytes(self, live: LiveSession, frame: bytes, to: list[str]) -> None:
         for pid in to:
             p = live.participants.get(pid)
             if p is not None and p.conn is not None:
                 p.conn.send(frame)
+        if live.observers:
+            emit_out_binary(live, frame, list(to))
+
+    def send_bytes(self, live: LiveSession, participant_id: str, frame: bytes) -> bool:
+        """A binary frame the host itself makes for one participant (not a forward of somebody's frame);
+        False when they are not connected or their queue is full. Seen by the session's traffic observers."""
+        p = live.participants.get(participant_id)
+        sent = bool(p and p.conn and p.conn.send(frame))
+        if sent and live.observers:
+            emit_out_binary(live, bytes(frame), [participant_id])
+        return sent
 
     def send(self, live: LiveSession, participant_id: str, message: dict) -> bool:
         p = live.participants.get(participant_id)
-        return bool(p and p.conn and p.conn.send(message))
+        if not live.observers:
+            return bool(p and p.conn and p.conn.send(message))
+        text = encode(message)
+        sent = bool(p and p.conn and p.conn.send(text))
+        if sent:
+            emit_out_json(live, message, [participant_id], text)
+        return sent
 
     def notify_user(self, user_id: int, message: dict) -> None:
         text = encode(message)

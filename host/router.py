@@ -18,6 +18,7 @@ from .disk_full import DISK_FULL, is_disk_full
 from .hub import LiveParticipant, LiveSession
 from .plugins import MESSAGE_TYPE
 from .session_store import add_event
+from .traffic import emit_in_binary, emit_in_json
 
 log = logging.getLogger("supporthost.router")
 MAX_DEPTH = 32   # nesting levels of a message; no message needs more, and deeper ones break recursive code
@@ -135,6 +136,8 @@ async def dispatch_text(app, site, live: LiveSession, lp: LiveParticipant, data:
         return error(f"unknown message type {type_!r}", ref, code="unknown_type")
     if not registry.is_enabled(handler.plugin, site.disabled):
         return error(f"the {handler.plugin} feature is switched off for this site", ref, code="disabled")
+    if live.observers:
+        emit_in_json(live, lp.id, message, data)
     ctx = MessageContext(app, site, live, lp, handler.plugin)
     try:
         result = handler.fn(ctx, message)
@@ -161,6 +164,8 @@ async def dispatch_binary(app, site, live: LiveSession, lp: LiveParticipant, fra
     if not registry.is_enabled(handler.plugin, site.disabled):
         return error(f"the {handler.plugin} feature is switched off for this site", header["type"],
                      code="disabled")
+    if live.observers:
+        emit_in_binary(live, lp.id, frame)
     ctx = MessageContext(app, site, live, lp, handler.plugin)
     try:
         result = handler.fn(ctx, header, payload)

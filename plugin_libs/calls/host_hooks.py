@@ -3,7 +3,7 @@
 A pluggy plugin module must hold its own @hookimpl functions, so each plugin assigns the ones built here
 for its service at module level:
 
-    register_message_handlers, participant_left, session_ended, session_record = call_hooks(service)
+    register_message_handlers, participant_left, session_ended, session_record, call_services = call_hooks(service)
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from .service import CallService, call_record
 
 
 def call_hooks(service: CallService) -> tuple:
-    """register_message_handlers, participant_left, session_ended and session_record for ``service``."""
+    """register_message_handlers, participant_left, session_ended, session_record and call_services for
+    ``service``."""
 
     @hookimpl
     def register_message_handlers(register):
@@ -32,4 +33,8 @@ def call_hooks(service: CallService) -> tuple:
         sid = session["id"] if isinstance(session, dict) else session.id
         return call_record(service.kind, sid, db)
 
-    return register_message_handlers, participant_left, session_ended, session_record
+    @hookimpl
+    def call_services():
+        return service
+
+    return register_message_handlers, participant_left, session_ended, session_record, call_services

@@ -25,6 +25,13 @@ Messages (``<kind>`` is "audio" or "video"):
                                       <kind>.hung_up): the consent panel's revoke for a call
 Everybody in the session gets <kind>.call when a call starts or stops and <kind>.members when its
 members change.
+
+Host members: a member the host runs itself (the recorder's silent "Recording" peer) is put into the
+session's calls with ``attach_host_member`` and taken out with ``detach_host_member``. Participants see it
+in the members list (``host: true``); it is an "agent" member that only answers (its id starts with "~",
+so it sorts after every participant id and Support Managers offer to it, as browsers always do). It
+receives what a participant's connection would, through its ``deliver`` callback, and answers with
+``host_signal``. Another plugin finds the services through the ``call_services`` hook.
 """
 from __future__ import annotations
 
@@ -33,13 +40,16 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
-from host.api import MessageError, add_event, config, database, now, plugin_state, publish_grants, sessions
+from host.api import (MessageError, add_event, config, database, now, plugin_state, publish_grants, sessions,
+                      site_by_id)
 
 from .sdp_check import SignalError, check_candidate, check_description
 
 log = logging.getLogger("supporthost.calls")
 _closing: set = set()   # strong references to close tasks started by a timer
+HOST_MEMBER_PREFIX = "~"   # ids of host members: after every participant id (hex), so others offer to them
 
 
 @dataclass
@@ -52,10 +62,28 @@ class Member:
     muted: bool = False
     camera: bool = False
     problem: str = ""       # why this member sends no sound / picture (e.g. no microphone), shown to all
+    host: bool = False      # run by the host itself (e.g. "Recording"): it sends nothing, only receives
 
     def public(self) -> dict:
-        return {"id": self.id, "name": self.name, "role": self.role, "epoch": self.epoch,
-                "agent": self.agent, "muted": self.muted, "camera": self.camera, "problem": self.problem}
+        return {"id": self.id, "name": self.name, "role": self.role, "epoch": self.epoch, "agent": self.agent,
+                "muted": self.muted, "camera": self.camera, "problem": self.problem, "host": self.host}
+
+
+@dataclass
+class HostMember:
+    """A member the host runs itself: ``deliver(message)`` gets what a participant's connection would
+    (``<kind>.joined``, ``.members``, ``.signal``, ``.call`` with active false). A plain sync callable
+    that must not block."""
+    id: str
+    name: str
+    deliver: Callable[[dict], None]
+
+
+@dataclass
+class HostContext:
+    """What the policy's callables (ice, media) get for a host member; a MessageContext has the same."""
+    app: object
+    site: object
 
 
 @dataclass
@@ -66,6 +94,10 @@ class Call:
     started_at: float
     members: dict[str, Member] = field(default_factory=dict)
     epochs: int = 0
+
+    def has_people(self) -> bool:
+        """Whether a participant (not only a host member) is in the call."""
+        return any(not m.host for m in self.members.values())
 
     def public(self) -> dict:
         return {"active": True, "started_by": self.started_by, "started_at": self.started_at,
@@ -79,6 +111,7 @@ class CallSlot:
     (``CallService.current``) and its members, reconnecting, join it again."""
     call: Call | None = None
     looked_up: bool = False       # the database was asked for a call that ran before a restart
+    host_members: dict[str, HostMember] = field(default_factory=dict)   # in every call until detached
 
 
 def running_call(db, session_id: str, kind: str) -> dict | None:
@@ -142,15 +175,24 @@ class CallService:
         return call
 
     def _close_if_nobody_came(self, app, live, call: Call) -> None:
-        if self.slot(live).call is call and not call.members and live.state != "ended":
+        if self.slot(live).call is call and not call.has_people() and live.state != "ended":
             task = asyncio.get_running_loop().create_task(self.close_call(app, live, None, "nobody came back"))
             _closing.add(task)
             task.add_done_callback(_closing.discard)
 
     def _broadcast_members(self, ctx_or_hub, live, call: Call) -> None:
         hub = ctx_or_hub.hub if hasattr(ctx_or_hub, "hub") else ctx_or_hub
-        hub.broadcast(live, {"type": f"{self.kind}.members", "members": [m.public() for m in call.members.values()]})
+        message = {"type": f"{self.kind}.members", "members": [m.public() for m in call.members.values()]}
+        hub.broadcast(live, message)
+        self._deliver(live, call, message)
         self._publish(hub.app, live, call)
+
+    def _deliver(self, live, call: Call, message: dict) -> None:
+        """``message`` to the host members in ``call``."""
+        hosts = self.slot(live).host_members
+        for m in list(call.members.values()):
+            if m.host and m.id in hosts:
+                hosts[m.id].deliver(message)
 
     def _publish(self, app, live, call: Call | None) -> None:
         """For the customer page's consent panel: each customer's Support Manager in the call, who hears
@@ -159,7 +201,7 @@ class CallService:
         reps = [m.id for m in members if m.role in ("primary_rep", "assisting_rep")]
         grants = []
         for m in members:
-            if not m.agent or m.role in ("primary_rep", "assisting_rep"):
+            if not m.agent or m.host or m.role in ("primary_rep", "assisting_rep"):
                 continue
             if self.kind == "audio":
                 what = f"hear {m.name}'s microphone (VoIP call{', muted' if m.muted else ''})"
@@ -183,6 +225,9 @@ class CallService:
         call.members[me.id] = member
         if not again:
             await ctx.event(f"{self.kind}.joined", {"name": me.name, "role": me.role, "agent": agent})
+        for host in list(self.slot(ctx.session).host_members.values()):   # a standing host member comes too
+            if host.id not in call.members:
+                await self._enter_host_member(ctx.app, ctx.session, call, host)
         return member
 
     # -- handlers --------------------------------------------------------------------------------
@@ -254,7 +299,7 @@ class CallService:
         call = self.slot(ctx.session).call
         wanted = message.get("member")
         member = call.members.get(wanted) if call is not None and isinstance(wanted, str) else None
-        if member is None or not member.agent:
+        if member is None or not member.agent or member.host:
             raise MessageError(f"that Support Manager is not in the {self.kind} call")
         ctx.send_to(member.id, {"type": f"{self.kind}.hung_up", "by": ctx.participant.name})
         await self.remove_member(ctx.app, ctx.session, member.id, f"hung up by {ctx.participant.name}")
@@ -280,9 +325,10 @@ class CallService:
 
     async def signal(self, ctx, message):
         to = message.get("to")
-        if not isinstance(to, str) or to not in ctx.session.participants:
-            raise MessageError("that participant is not in this session: signalling refused")
         call = self.slot(ctx.session).call
+        to_host = isinstance(to, str) and call is not None and to in call.members and call.members[to].host
+        if not isinstance(to, str) or (to not in ctx.session.participants and not to_host):
+            raise MessageError("that participant is not in this session: signalling refused")
         if call is None:
             raise MessageError(f"no {self.kind} call is running")
         me = call.members.get(ctx.participant.id)
@@ -307,7 +353,9 @@ class CallService:
         if isinstance(peer_epoch, int) and peer_epoch != call.members[to].epoch:
             return None  # meant for an earlier connection of that member: drop quietly
         out["to_epoch"] = call.members[to].epoch
-        if not ctx.send_to(to, out):
+        if to_host:
+            self.slot(ctx.session).host_members[to].deliver(out)
+        elif not ctx.send_to(to, out):
             raise MessageError("that participant is not connected right now")
         return {"type": f"{self.kind}.signal_ok", "re": message.get("id")} if message.get("id") else None
 
@@ -324,7 +372,7 @@ class CallService:
         def write(db):
             add_event(db, live.id, at, f"{self.kind}.left", participant_id, {"name": member.name, "reason": reason})
         await database(app).write(write)
-        if call.members:
+        if call.has_people():
             self._broadcast_members(sessions(app), live, call)
         else:
             await self.close_call(app, live, None, "empty")
@@ -336,6 +384,7 @@ class CallService:
         if call is None:
             return
         at = now(app)
+        self._deliver(live, call, {"type": f"{self.kind}.call", "active": False, "reason": reason, "members": []})
         left = list(call.members.values())
         call.members.clear()
 
@@ -346,6 +395,59 @@ class CallService:
         await database(app).write(write)
         sessions(app).broadcast(live, {"type": f"{self.kind}.call", "active": False, "reason": reason, "members": []})
         self._publish(app, live, None)
+
+    # -- members the host runs itself (e.g. the recorder) ------------------------------------------
+    async def attach_host_member(self, app, live, member_id: str, name: str, deliver: Callable[[dict], None]) -> None:
+        """Put a member the host runs itself into this session's call of this kind now (when one runs) and
+        into every later one, until ``detach_host_member``. ``member_id`` starts with HOST_MEMBER_PREFIX;
+        ``deliver`` gets the messages a participant's connection would (see ``HostMember``)."""
+        if not member_id.startswith(HOST_MEMBER_PREFIX) or len(member_id) > 64:
+            raise ValueError(f"a host member's id starts with {HOST_MEMBER_PREFIX!r} (at most 64 characters)")
+        host = HostMember(member_id, name, deliver)
+        self.slot(live).host_members[member_id] = host
+        call = await self.current(app, live)
+        if call is not None and call.has_people() and member_id not in call.members:
+            await self._enter_host_member(app, live, call, host)
+
+    async def detach_host_member(self, app, live, member_id: str, reason: str) -> None:
+        """Take a host member out of the session's call (the others drop their connection to it) and out of
+        later calls. Nothing happens when it is not attached."""
+        self.slot(live).host_members.pop(member_id, None)
+        await self.remove_member(app, live, member_id, reason)
+
+    async def _enter_host_member(self, app, live, call: Call, host: HostMember) -> None:
+        hosts = self.slot(live).host_members
+        if hosts.get(host.id) is not host:
+            return
+        call.epochs += 1
+        member = Member(host.id, host.name, "host", call.epochs, agent=True, host=True)
+        call.members[host.id] = member
+        at = now(app)
+
+        def write(db):
+            add_event(db, live.id, at, f"{self.kind}.joined", host.id, {"name": host.name, "role": "host", "agent": True})
+        await database(app).write(write)
+        if hosts.get(host.id) is not host and call.members.get(host.id) is member:
+            del call.members[host.id]     # detached while it was entering: it never shows
+        if self.slot(live).call is not call or call.members.get(host.id) is not member:
+            return   # the call stopped (or the member was detached) meanwhile
+        ctx = HostContext(app, site_by_id(app, live.site_id))
+        host.deliver({"type": f"{self.kind}.joined", "epoch": member.epoch,
+                      "members": [m.public() for m in call.members.values()], "started_by": call.started_by,
+                      "ice_servers": self.policy.ice(ctx), "media": self.policy.media(ctx)})
+        self._broadcast_members(sessions(app), live, call)
+
+    def host_signal(self, app, live, member_id: str, to: str, body: dict) -> bool:
+        """Send a host member's signalling (``{"description": ...}`` or ``{"candidate": ...}``) to member
+        ``to`` of the call, as ``<kind>.signal`` from it. False when either is not in the call (any more)
+        or ``to`` is not connected."""
+        call = self.slot(live).call
+        me = call.members.get(member_id) if call is not None else None
+        peer = call.members.get(to) if call is not None else None
+        if me is None or not me.host or peer is None or peer.host:
+            return False
+        return sessions(app).send(live, to, {"type": f"{self.kind}.signal", "from": me.id, "epoch": me.epoch,
+                                             "to_epoch": peer.epoch, **body})
 
 
 def call_record(kind: str, session_id: str, db) -> dict:

@@ -7,7 +7,7 @@ A pluggy plugin module must hold its own @hookimpl functions, so each plugin ass
 """
 from __future__ import annotations
 
-from host.api import DashboardOption, hookimpl
+from host.api import DashboardOption, existing_plugin_state, hookimpl, sessions
 
 from .sharing import on_participant_left, register_sharing
 
@@ -50,3 +50,20 @@ def sharing_hooks(plugin: str) -> tuple:
         return None
 
     return register_message_handlers, participant_left, session_record, extra_page_context
+
+
+def refresh_hook(plugin: str):
+    """The ``traffic_refresh`` hook of ``plugin``: every Support Manager whose screen somebody sees now is
+    asked for a full frame (as when a viewer missed one), so an observer can start drawing from there."""
+
+    @hookimpl
+    def traffic_refresh(app, session):
+        state = existing_plugin_state(session, plugin)
+        if state is None:
+            return None
+        hub = sessions(app)
+        for agent_id in {a for (a, _viewer) in state.grants}:
+            hub.send(session, agent_id, {"type": f"{plugin}.refresh"})
+        return None
+
+    return traffic_refresh

@@ -7,7 +7,7 @@ message types, grants, events and switch: "appshare.request", "appshare.granted"
 from __future__ import annotations
 
 from host.api import CUSTOMER_ROLES, DashboardOption, hookimpl
-from plugin_libs.screenshare.host_hooks import sharing_hooks, sharing_options
+from plugin_libs.screenshare.host_hooks import refresh_hook, sharing_hooks, sharing_options
 
 __version__ = "0.1.0"
 PLUGIN = "appshare"
@@ -23,3 +23,4 @@ def dashboard_options():
 
 
 register_message_handlers, participant_left, session_record, extra_page_context = sharing_hooks(PLUGIN)
+traffic_refresh = refresh_hook(PLUGIN)

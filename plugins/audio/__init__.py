@@ -61,4 +61,4 @@ async def session_started(app, session):
 
 
 # The hooks that only hand over to the call service: the same for audio and video.
-register_message_handlers, participant_left, session_ended, session_record = call_hooks(service)
+register_message_handlers, participant_left, session_ended, session_record, call_services = call_hooks(service)

@@ -8,7 +8,7 @@ The sharing itself is the screenshare library's (plugin_libs/screenshare/), unde
 from __future__ import annotations
 
 from host.api import CUSTOMER_ROLES, DashboardOption, Setting, hookimpl
-from plugin_libs.screenshare.host_hooks import sharing_hooks, sharing_options
+from plugin_libs.screenshare.host_hooks import refresh_hook, sharing_hooks, sharing_options
 from plugin_libs.screenshare.sharing import MODES
 
 __version__ = "0.1.0"
@@ -32,3 +32,4 @@ def site_settings():
 
 
 register_message_handlers, participant_left, session_record, extra_page_context = sharing_hooks(PLUGIN)
+traffic_refresh = refresh_hook(PLUGIN)

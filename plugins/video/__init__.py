@@ -59,4 +59,4 @@ def extra_page_context(page, site):
 
 
 # The hooks that only hand over to the call service: the same for audio and video.
-register_message_handlers, participant_left, session_ended, session_record = call_hooks(service)
+register_message_handlers, participant_left, session_ended, session_record, call_services = call_hooks(service)
