@@ -17,7 +17,7 @@ from typing import Callable
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
-from aiortc.sdp import candidate_from_sdp
+from plugin_libs.calls.candidates import candidate_from_json
 
 from .media_files import MediaFile, TrackFile, media_file_name
 
@@ -158,14 +158,9 @@ class MediaRecorderPeer:
                 "peer_epoch": peer.epoch,
                 "description": {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}})
         elif "candidate" in msg:
-            c = msg["candidate"]
-            text = c.get("candidate") or ""
-            if not text:
-                return
-            cand = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
-            cand.sdpMid = c.get("sdpMid")
-            cand.sdpMLineIndex = c.get("sdpMLineIndex")
-            await pc.addIceCandidate(cand)
+            cand = candidate_from_json(msg["candidate"])
+            if cand is not None:
+                await pc.addIceCandidate(cand)
 
     # -- writing --------------------------------------------------------------------------------------
     async def _record(self, pid: str, track) -> None:

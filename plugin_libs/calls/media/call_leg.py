@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
-from aiortc.sdp import candidate_from_sdp
+from ..candidates import candidate_from_json
 
 if TYPE_CHECKING:
     from .agent_media import AgentMedia
@@ -154,14 +154,9 @@ class CallLeg:
                                     "description": {"type": pc.localDescription.type,
                                                     "sdp": pc.localDescription.sdp}})
         elif "candidate" in msg:
-            c = msg["candidate"]
-            text = c.get("candidate") or ""
-            if not text:
-                return
-            cand = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
-            cand.sdpMid = c.get("sdpMid")
-            cand.sdpMLineIndex = c.get("sdpMLineIndex")
-            await pc.addIceCandidate(cand)
+            cand = candidate_from_json(msg["candidate"])
+            if cand is not None:
+                await pc.addIceCandidate(cand)
 
     def set_track(self, track: MediaStreamTrack | None) -> None:
         self.track = track
