@@ -27,6 +27,7 @@ MAX_FRAME = 8 * 1024 * 1024     # a full snapshot may be this big; aiohttp close
 THREAD_AT = 64 * 1024           # frames bigger than this are parsed and sanitised off the event loop
 HELLO_WITHIN = 15.0
 STATIC = Path(__file__).parent / "static"
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 AUDIT_EVERY = 10.0       # seconds: one refusal of a kind per address is audited at most this often ...
