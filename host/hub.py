@@ -142,6 +142,16 @@ class Hub:
             emit_out_binary(live, bytes(frame), [participant_id])
         return sent
 
+    def send_many(self, live: LiveSession, participant_ids, message: dict, text: str | None = None) -> list[str]:
+        """The same message to several participants, encoded once (``text``: its JSON when the caller has it);
+        the ids it was sent to (connected, queue not full). The session's traffic observers see it once."""
+        text = encode(message) if text is None else text
+        sent = [pid for pid in participant_ids
+                if (p := live.participants.get(pid)) is not None and p.conn is not None and p.conn.send(text)]
+        if sent and live.observers:
+            emit_out_json(live, message, sent, text)
+        return sent
+
     def send(self, live: LiveSession, participant_id: str, message: dict) -> bool:
         p = live.participants.get(participant_id)
         if not live.observers:

@@ -85,3 +85,8 @@ async def participant_left(app, session, participant, reason):
 @hookimpl
 async def session_ended(app, session, ended_by):
     await state.session_ended(app, session)
+
+
+@hookimpl
+def traffic_refresh(app, session):
+    state.refresh(app, session)

@@ -17,6 +17,7 @@ from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
 from host.api import (Connection, audit, client_address, database, existing_plugin_state, live_session, now,
                       sessions, site_of, track_socket)
+from plugin_libs.rrweb import replay_frame
 
 from . import page_keys, state
 from .sanitize import BadEvents, check_events, clean_events
@@ -26,14 +27,7 @@ MAX_FRAME = 8 * 1024 * 1024     # a full snapshot may be this big; aiohttp close
 THREAD_AT = 64 * 1024           # frames bigger than this are parsed and sanitised off the event loop
 HELLO_WITHIN = 15.0
 STATIC = Path(__file__).parent / "static"
-FRAME_CSP = ("default-src 'none'; img-src * data: blob:; style-src * 'unsafe-inline'; font-src * data:; "
-             "media-src * data: blob:; script-src 'none'; frame-src 'none'; object-src 'none'; form-action 'none'; "
-             "base-uri 'none'; frame-ancestors 'self'")
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-FRAME_HTML = ('<!DOCTYPE html><html><head><meta charset="utf-8">'
-              f'<link rel="stylesheet" href="/static/plugins/{PLUGIN}/vendor/rrweb/rrweb.min.css">'
-              "<style>html, body { margin: 0; padding: 0; overflow: hidden; background: #fff; }"
-              " .replayer-wrapper iframe { border: 0; pointer-events: none; }</style></head><body></body></html>")
 
 
 AUDIT_EVERY = 10.0       # seconds: one refusal of a kind per address is audited at most this often ...
@@ -256,16 +250,7 @@ async def page_js(request: web.Request):
                         headers={"Cache-Control": "public, max-age=300", "Cross-Origin-Resource-Policy": "cross-origin"})
 
 
-async def replay_frame(request: web.Request):
-    """The document that holds the console's replay (rrweb's sandboxed iframe inherits its CSP): its own CSP
-    lets the shared page's styles and images show (the console's would not) and runs no script; framed only by
-    the host's own pages."""
-    return web.Response(text=FRAME_HTML, content_type="text/html",
-                        headers={"Content-Security-Policy": FRAME_CSP, "X-Frame-Options": "SAMEORIGIN",
-                                 "Cache-Control": "no-store"})
-
-
 def register(register_route) -> None:
     register_route("GET", "/page-ws", page_ws)
     register_route("GET", "/page.js", page_js)
-    register_route("GET", "/frame", replay_frame)
+    register_route("GET", "/frame", replay_frame)   # plugin_libs/rrweb

@@ -250,11 +250,14 @@ def _page_gone(app, session_id: str) -> None:
 
 # -- the relay ---------------------------------------------------------------------------------------
 def relay(app, session: Session, events: list, text: str) -> None:
-    """A checked, sanitised batch (``text`` is its encoded cobrowse.events message) to every viewing rep."""
+    """A checked, sanitised batch (``text`` is its encoded cobrowse.events message) to every viewing rep.
+    Sent through the host's sessions (not straight on the connections) so a traffic observer, e.g. the
+    recorder, sees each batch once with the reps it went to."""
     st = of(session)
     if st.status != "on":
         return
     resume_at = None
+    whole = []                 # reps who get the whole batch
     for pid in list(st.viewers):
         p = session.participants.get(pid)
         conn = p.conn if p else None
@@ -266,7 +269,10 @@ def relay(app, session: Session, events: list, text: str) -> None:
                 resume_at = starts_snapshot(events)
                 resume_at = -1 if resume_at is None else resume_at
             if resume_at >= 0 and conn.backlog <= RESUME_ITEMS:
-                conn.send(text if resume_at == 0 else {"type": "cobrowse.events", "e": events[resume_at:]})
+                if resume_at == 0:
+                    whole.append(pid)
+                else:
+                    sessions(app).send(session, pid, {"type": "cobrowse.events", "e": events[resume_at:]})
                 st.behind.discard(pid)
                 st.relayed += 1
             continue
@@ -274,10 +280,21 @@ def relay(app, session: Session, events: list, text: str) -> None:
             st.behind.add(pid)
             st.dropped += 1
             continue
-        conn.send(text)
+        whole.append(pid)
         st.relayed += 1
+    if whole:
+        sessions(app).send_many(session, whole, {"type": "cobrowse.events", "e": events}, text)
     if st.behind:
         ask_snapshot(app, st)
+
+
+def refresh(app, session: Session) -> None:
+    """Somebody observing the session (the recorder at a key point) needs a full picture: while co-browse is
+    on, the page is asked for a fresh full snapshot now."""
+    st = existing_plugin_state(session, PLUGIN)
+    if st is not None and st.status == "on" and st.page is not None:
+        st.snapshot_asked = now(app)
+        to_page(st, {"t": "snapshot"})
 
 
 def ask_snapshot(app, st: Cobrowse) -> None:

@@ -5,6 +5,8 @@ recorded frames by export_screen.Compositor) and Opus audio mixed from the recor
   last picture again at the end so the video lasts as long as the recording.
 - A recording without a shared screen (audio and chat only) exports as a black 640x360 video of its length.
 - Without media files the audio track is silence, so every export has both tracks.
+- Webcam video (video media files) is drawn picture-in-picture in the bottom-right corner while each camera
+  was on (export_cameras.Cameras); a picture is then written at each camera frame too (at most MAX_FPS).
 - Blocking (file work and encoding): run it in a thread. Writes ``<target>.partial`` and renames it at the
   end; a damaged recording raises reader.RecordingDamaged and leaves no file behind.
 """
@@ -20,6 +22,7 @@ import av
 import cv2
 import numpy as np
 
+from .export_cameras import Cameras
 from .export_screen import Compositor, records_for
 from .reader import IN, KIND_BINARY, KIND_JSON, RecordingIndex, read_segment, records_from
 
@@ -37,6 +40,7 @@ class ExportResult:
     video_frames: int
     has_screen: bool
     audio_tracks: int
+    cameras: int = 0
 
 
 class AudioMix:
@@ -111,7 +115,7 @@ def _screen_size(index: RecordingIndex) -> tuple[int, int] | None:
 class _Writer:
     """The WebM file; times are on the recording clock, written from ``offset`` on as 0."""
 
-    def __init__(self, path: Path, size: tuple[int, int], mix: AudioMix, offset: int = 0):
+    def __init__(self, path: Path, size: tuple[int, int], mix: AudioMix, offset: int = 0, cameras: Cameras | None = None):
         self.out = av.open(str(path), mode="w", format="webm")
         self.size = size
         v = self.video = self.out.add_stream("libvpx-vp9", rate=MAX_FPS)
@@ -123,6 +127,7 @@ class _Writer:
         a.layout = "mono"
         a.codec_context.time_base = Fraction(1, RATE)
         self.mix = mix
+        self.cameras = cameras
         self.offset = offset
         self.samples = 0                      # audio written up to this sample (of the file)
         self.frames = 0
@@ -141,6 +146,8 @@ class _Writer:
         h, w = pixels.shape[:2]
         if (w, h) != self.size:
             pixels = _fit(pixels, self.size)
+        if self.cameras:
+            pixels = self.cameras.overlay(pixels, t_ms)
         frame = av.VideoFrame.from_ndarray(pixels, format="bgr24")
         frame.pts, frame.time_base = t_ms - self.offset, MS
         self.out.mux(self.video.encode(frame))
@@ -148,6 +155,18 @@ class _Writer:
         self.last_pts = t_ms
         if self.progress is not None and self.frames % MAX_FPS == 0:
             self.progress(t_ms)
+
+    def cameras_until(self, t_ms: int, picture: Callable[[], np.ndarray], start: int) -> bool:
+        """Write a picture at each camera change up to ``t_ms`` (at most MAX_FPS); whether one was written."""
+        wrote = False
+        step = 1000 // MAX_FPS
+        while self.cameras and (change := self.cameras.next_change()) is not None and change <= t_ms:
+            slot = self.next_slot(max(change, start), step)
+            if slot > t_ms:
+                break
+            self.picture(picture(), slot)
+            wrote = True
+        return wrote
 
     def audio_until(self, t_ms: int) -> None:
         target = (t_ms - self.offset) * RATE // 1000
@@ -187,16 +206,19 @@ def export_webm(index: RecordingIndex, target: Path, start_ms: int = 0, end_ms: 
     start = max(0, min(start_ms, end - 1))
     size = _screen_size(index)
     mix = AudioMix(index)
-    writer = _Writer(partial, size or BLANK_SIZE, mix, offset=start)
+    cameras = Cameras(index)
+    writer = _Writer(partial, size or BLANK_SIZE, mix, offset=start, cameras=cameras)
     writer.progress = progress and (lambda t: progress(min(1.0, max(0.0, (t - start) / max(1, end - start)))))
     try:
         if size is None:
             blank = np.zeros((BLANK_SIZE[1], BLANK_SIZE[0], 3), dtype=np.uint8)
             for t in range(start, end, 1000):
+                writer.cameras_until(t, lambda: blank, start)
                 writer.picture(blank, t)
             last = blank
         else:
             last = _composite(index, writer, start, end)
+        writer.cameras_until(end - 1, lambda: last, start)
         writer.picture(last, end)
         writer.audio_until(end)
         writer.close()
@@ -209,8 +231,9 @@ def export_webm(index: RecordingIndex, target: Path, start_ms: int = 0, end_ms: 
         raise
     finally:
         mix.close()
+        cameras.close()
     partial.replace(target)
-    return ExportResult(end - start, writer.frames, size is not None, len(mix.tracks))
+    return ExportResult(end - start, writer.frames, size is not None, len(mix.tracks), len(cameras.cameras))
 
 
 def _composite(index: RecordingIndex, writer: _Writer, start: int, end: int) -> np.ndarray:
@@ -226,6 +249,8 @@ def _composite(index: RecordingIndex, writer: _Writer, start: int, end: int) -> 
         if pending is not None and rec.t_ms >= writer.next_slot(pending, step):
             writer.picture(compositor.current.picture(), writer.next_slot(pending, step))
             pending = None
+        if writer.cameras and writer.cameras_until(min(rec.t_ms, end), lambda: _now(compositor, blank), start):
+            pending = None
         if rec.direction != IN:
             continue
         if (rec.kind == KIND_BINARY and compositor.feed(rec.participant, rec.body)) or \
@@ -233,4 +258,8 @@ def _composite(index: RecordingIndex, writer: _Writer, start: int, end: int) -> 
             pending = max(rec.t_ms, start)
     if pending is not None:
         writer.picture(compositor.current.picture(), writer.next_slot(pending, step))
+    return _now(compositor, blank)
+
+
+def _now(compositor: Compositor, blank: np.ndarray) -> np.ndarray:
     return blank if compositor.current is None else compositor.current.picture()

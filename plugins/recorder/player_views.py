@@ -13,6 +13,7 @@ import tempfile
 from aiohttp import web
 
 from host.api import audit, database, form_with_csrf, json_error, plugin_data_dir, render
+from plugin_libs.rrweb import replay_frame
 
 from .access import recording_for
 from .export import export_webm
@@ -190,3 +191,4 @@ def register_player_routes(register) -> None:
     register("GET", "/api/recordings/{rid}/export.webm", export_download)
     register("GET", "/api/recordings/{rid}/export", export_job)
     register("POST", "/api/recordings/{rid}/export", export_job)
+    register("GET", "/frame", replay_frame)      # recorded co-browse replays in it (no script runs there)

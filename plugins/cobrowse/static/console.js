@@ -5,7 +5,7 @@
 // rep's clicks, typing, scrolling and pointer into cobrowse.ctl messages naming rrweb node ids.
 import { el } from "/static/core/client.js";
 
-const RRWEB = "/static/plugins/cobrowse/vendor/rrweb/rrweb.min.js";
+const RRWEB = "/static/lib/rrweb/rrweb.min.js";
 const POINTER_EVERY = 60;   // ms between two pointer positions sent
 const KEYS = new Set(["Enter", "Tab", "Delete", "Escape", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight",
   "Home", "End", "PageUp", "PageDown"]);

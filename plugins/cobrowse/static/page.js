@@ -28,7 +28,7 @@
   if (!script) return;
   var base = script.src.replace(/\/page\.js(\?.*)?$/, "");   // https://host/s/<site>/p/cobrowse
   var hostOrigin = new URL(base).origin;
-  var rrwebUrl = hostOrigin + "/static/plugins/cobrowse/vendor/rrweb/rrweb.min.js";
+  var rrwebUrl = hostOrigin + "/static/lib/rrweb/rrweb.min.js";
 
   var ws = null;            // the page socket
   var accepted = false;     // the host took this socket's hello (it answered with a new key)

@@ -1,11 +1,13 @@
 // The recording player: replays a recording's stream on the recording clock. The shared screen is drawn by the
 // live session's own viewer (plugin_libs/screenshare/static/viewer.js) fed with the recorded frames; chapters,
-// chat and events are a list to jump to; media files (<audio>/<video>) follow the clock.
+// chat and events are a list to jump to; media files (<audio>/<video>) follow the clock; recorded co-browse is
+// replayed by rrweb in a frame that runs no script (player_cobrowse.js).
 // Segments are fetched from the host (which checks their SHA-256 first); a seek starts at the last key event whose
 // whole picture (the sharer's answer to the recorder's refresh) was complete by the moment, and replays from there
 // without delay up to it.
 import { el, postJSON } from "/static/core/client.js";
 import { DesktopViewer } from "/static/lib/screenshare/viewer.js";
+import { CobrowseReplay, cobrowseMessage, hasSnapshot } from "./player_cobrowse.js";
 
 const KIND_JSON = 1, KIND_BINARY = 2, KIND_EVENT = 3;
 const MAGIC = "SHREC\u0000\u0001\n";
@@ -66,30 +68,58 @@ function paintedArea(payload) {
   return area;
 }
 
-// in a segment's records: the key event ({"e":"key"}) and when the sharer's whole picture after it (a frame that
-// started after the event and paints every pixel of its size) was complete
+// in a segment's records: the key event ({"e":"key"}) and when the whole picture after it was complete: the
+// sharer's (a frame that started after the event and paints every pixel of its size) and, when co-browse is in the
+// segment, the page's (a full snapshot after the event)
 function findKey(records) {
   const text = new TextDecoder();
   const k = records.findIndex((r) => r.kind === KIND_EVENT && r.body.length < 64 && text.decode(r.body).includes('"key"'));
   if (k < 0) return null;
+  const screen = screenReady(records, k);
+  const page = pageReady(records, k);
+  if (screen === null || page === null) return null;
+  if (screen === undefined && page === undefined) return null;      // nothing shown in the segment after the key
+  return { index: k, ready: Math.max(screen ?? 0, page ?? 0) };
+}
+
+// when the co-browsed page's full snapshot after the key came: its time, null when co-browse is there but no
+// snapshot, undefined when there is no co-browse after the key
+function pageReady(records, k) {
+  let seen;
+  for (let i = k + 1; i < records.length; i += 1) {
+    const r = records[i];
+    const m = pageOf(r);
+    if (!m || m.type !== "cobrowse.events") continue;
+    if (hasSnapshot(m)) return r.t;
+    seen = null;
+  }
+  return seen;
+}
+
+// the same for the shared screen: the time its whole picture was complete, null when frames came but never a
+// whole picture, undefined when no frame came after the key
+function screenReady(records, k) {
+  const text = new TextDecoder();
   const frames = new Map();           // frame id -> { need: w*h, area }
+  let seen;
   for (let i = k + 1; i < records.length; i += 1) {
     const r = records[i];
     if (r.kind !== KIND_BINARY || r.dir !== 1) continue;
     let header;
     try { header = JSON.parse(text.decode(r.body.subarray(1, 1 + r.body[0]))); } catch { continue; }
     if (!String(header.type).endsWith(".frame")) continue;
+    seen = null;
     const id = `${r.who}|${header.type}|${header.seq}`;
     if ((header.c ?? 0) === 0 && header.w && header.h) frames.set(id, { need: header.w * header.h, area: 0 });
     const f = frames.get(id);
     if (!f) continue;
     f.area += paintedArea(r.body.subarray(1 + r.body[0]));
     if ((header.c ?? 0) === (header.n ?? 1) - 1) {
-      if (f.area >= f.need) return { index: k, ready: r.t };
+      if (f.area >= f.need) return r.t;
       frames.delete(id);
     }
   }
-  return null;
+  return seen;
 }
 
 // A seek replays many frames at once; tiles that later tiles of the replay paint over entirely are never seen, so
@@ -159,6 +189,20 @@ function pruneReplay(records) {
   return out;
 }
 
+// co-browse batches before the replay's last full snapshot of the page are not needed to draw it
+function pruneCobrowse(records) {
+  let last = -1;
+  records.forEach((r, i) => { const m = pageOf(r); if (m && hasSnapshot(m)) last = i; });
+  return records.filter((r, i) => i >= last || pageOf(r)?.type !== "cobrowse.events");
+}
+
+// the co-browse message of a recorded message to the reps (parsed once), else null
+function pageOf(r) {
+  if (r.kind !== KIND_JSON || r.dir !== 0) return null;
+  if (r.page === undefined) r.page = cobrowseMessage(r.body);
+  return r.page;
+}
+
 function cellRange(grid, t) {
   const x1 = Math.min(grid.w, t.x + t.w), y1 = Math.min(grid.h, t.y + t.h);
   return { x0: t.x, y0: t.y, x1, y1 };
@@ -226,6 +270,7 @@ class Player {
       e.preventDefault();
       if (this.playing) this.pause(); else this.play();
     });
+    this.cobrowse = new CobrowseReplay(this.$(".player-cobrowse"), this.root.dataset.frame, () => this.screenShown());
     this.media = index.media.map((m) => {
       const node = el(m.kind, { src: m.url, preload: "auto", "data-first": m.first_ms, "aria-label": m.name });
       node.addEventListener("loadedmetadata", () => this.syncMedia(true));   // a seek before it loaded
@@ -337,7 +382,13 @@ class Player {
     if (this.shown === v) return;
     for (const other of this.viewers.values()) other.root.hidden = other !== v;
     this.shown = v;
-    this.$(".player-no-screen").hidden = true;
+    this.screenShown();
+  }
+
+  screenShown() {
+    const page = Boolean(this.cobrowse?.active);
+    this.root.dataset.cobrowse = page ? "on" : "off";
+    this.$(".player-no-screen").hidden = Boolean(this.shown) || page;
   }
 
   apply(rec) {
@@ -359,6 +410,9 @@ class Player {
         const v = this.viewers.get(`${rec.who}|${type.slice(0, -".cursor".length)}`);
         if (v) v.onCursor({ agent: rec.who, x: m.x, y: m.y });
       }
+    } else if (rec.kind === KIND_JSON && rec.dir === 0) {
+      const m = pageOf(rec);
+      if (m) this.cobrowse.message(m);
     } else if (rec.kind === KIND_EVENT) {
       let e;
       try { e = JSON.parse(new TextDecoder().decode(rec.body)); } catch { return; }
@@ -370,7 +424,7 @@ class Player {
     for (const v of this.viewers.values()) { v.root.remove(); }
     this.viewers.clear();
     this.shown = null;
-    this.$(".player-no-screen").hidden = false;
+    this.cobrowse.reset();
   }
 
   // replay from the key frame before `target` up to it at once, then go on from there
@@ -390,8 +444,8 @@ class Player {
       const replay = [];
       await this.advance(target, gen, (r) => replay.push(r));
       if (gen !== this.generation) return;
-      for (const r of pruneReplay(replay)) this.apply(r);
-      await Promise.all([...this.viewers.values()].map((v) => v.chain));
+      for (const r of pruneReplay(pruneCobrowse(replay))) this.apply(r);
+      await Promise.all([...this.viewers.values()].map((v) => v.chain).concat(this.cobrowse.chain));
     } catch (err) {
       this.problem(err.message);
       this.pause();
