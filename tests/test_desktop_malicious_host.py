@@ -141,6 +141,8 @@ for k in CALLS:
            for verb in ("joined", "left", "status_ok", "state")},
     })
 TABLE["error"] = ({"re": "agent-media-1", "error": "no"}, ("re", "error"))
+TABLE["recorder.state"] = ({"recording": True, "asking": False, "asking_by": "Mallory", "automatic": False,
+                            "reason": "disk full"}, ("recording", "asking", "asking_by", "automatic", "reason"))
 
 
 def fuzzed_messages():
