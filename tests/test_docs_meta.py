@@ -22,6 +22,7 @@ from pathlib import Path
 import pluggy
 
 from host import hookspecs
+from conftest import parse_python
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "plugins.md"
@@ -114,7 +115,7 @@ def hook_tests() -> dict[str, list[str]]:
     names = sorted(specs(), key=len, reverse=True)
     found: dict[str, list[str]] = {n: [] for n in names}
     for path in sorted(TESTS.glob("test_*.py")):
-        tree = ast.parse(path.read_text(), str(path))
+        tree = parse_python(path)
         for node in tree.body:
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.name.startswith("test_hook_"):
                 continue

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from host.cli import main
+from conftest import parse_python
 
 
 def imports_of(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
+    tree = parse_python(path)
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 0:

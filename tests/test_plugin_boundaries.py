@@ -13,6 +13,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from conftest import parse_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +38,7 @@ def _imports(path: Path, module: str) -> list[tuple[int, str]]:
     """(line, absolute name) of everything the file imports: ``import x.y`` gives x.y, ``from x import
     y, z`` gives x.y and x.z; relative imports are resolved against ``module`` (one that leaves the
     package stays relative, starting with a dot)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse_python(path)
     is_package = path.name == "__init__.py"
     out = []
     for node in ast.walk(tree):

@@ -112,6 +112,8 @@ async def _in_low_priority_thread(fn, *args) -> None:
     a pool thread is never left with a lowered priority."""
     loop = asyncio.get_running_loop()
     done = loop.create_future()
+    # once the export was cancelled nobody awaits ``done``: its outcome is read here so it is never "not retrieved"
+    done.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def settle(exc: BaseException | None) -> None:
         if not done.done():
