@@ -11,9 +11,12 @@ run:
 
 # A test that fails is run once more before it counts as failed: these machines are shared and a
 # browser, WebRTC or X test can miss a deadline under load. A real failure fails twice; reruns are listed.
+# TEST_WORKERS pytest processes (pytest-xdist) share the test files: most tests wait on a browser, a socket or
+# an X screen, so two keep a 2-core machine busy; every test has its own host, X screen and sound server.
+TEST_WORKERS ?= 2
 test:
 	bash scripts/setup.sh test
-	.venv/bin/python -m pytest -q --reruns 1 --reruns-delay 2 $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --reruns 1 --reruns-delay 2 $(PYTEST_ARGS)
 
 # The fuzz tests (tests/test_fuzz_*.py) with FUZZ_FACTOR (tests/fuzz_kit.py) times the examples of
 # `make test`, random instead of derandomized; it stops by itself (docs/security.md, "Fuzzing in the suite").
