@@ -12,7 +12,6 @@ recorded frames by export_screen.Compositor) and Opus audio mixed from the recor
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Callable
 from fractions import Fraction
@@ -22,11 +21,10 @@ import av
 import cv2
 import numpy as np
 
-from .export_cameras import Cameras
+from .export_cameras import Cameras, media_with
 from .export_screen import Compositor, records_for
 from .reader import IN, KIND_BINARY, KIND_JSON, RecordingIndex, read_segment, records_from
 
-log = logging.getLogger("supporthost.recorder.export")
 MAX_FPS = 10
 RATE = 48000
 OPUS_FRAME = 960                       # 20 ms
@@ -48,15 +46,7 @@ class AudioMix:
 
     def __init__(self, index: RecordingIndex):
         self.tracks = []
-        for f in index.media:
-            try:
-                container = av.open(str(f.path))
-            except (av.error.FFmpegError, OSError) as exc:
-                log.warning("media file %s of recording %s cannot be read: %s", f.name, index.id, exc)
-                continue
-            if not container.streams.audio:
-                container.close()
-                continue
+        for f, container in media_with(index, "audio"):
             self.tracks.append(_Track(container, int(f.first_ms) * RATE // 1000))
 
     def read(self, start: int, n: int) -> np.ndarray:

@@ -63,22 +63,28 @@ class _Camera:
         return self.shown[1]
 
 
+def media_with(index: RecordingIndex, kind: str, files=None):
+    """(file, open container) for each of the recording's media files (or ``files``) that holds a ``kind``
+    stream ("audio" or "video"); a file that cannot be read is logged and skipped, one without such a stream
+    closed and skipped."""
+    for f in index.media if files is None else files:
+        try:
+            container = av.open(str(f.path))
+        except (av.error.FFmpegError, OSError) as exc:
+            log.warning("media file %s of recording %s cannot be read: %s", f.name, index.id, exc)
+            continue
+        if not getattr(container.streams, kind):
+            container.close()
+            continue
+        yield f, container
+
+
 class Cameras:
     """The recording's cameras; ``overlay(pixels, t_ms)`` draws those on at ``t_ms``."""
 
     def __init__(self, index: RecordingIndex):
         self.cameras: list[_Camera] = []
-        for f in index.media:
-            if not f.name.startswith("media-video"):
-                continue
-            try:
-                container = av.open(str(f.path))
-            except (av.error.FFmpegError, OSError) as exc:
-                log.warning("media file %s of recording %s cannot be read: %s", f.name, index.id, exc)
-                continue
-            if not container.streams.video:
-                container.close()
-                continue
+        for f, container in media_with(index, "video", [f for f in index.media if f.name.startswith("media-video")]):
             self.cameras.append(_Camera(container, int(f.first_ms), f.name))
 
     def __bool__(self) -> bool:
